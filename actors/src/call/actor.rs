@@ -1,0 +1,153 @@
+//! `CallActor`: owns one 1:1 call session.
+//!
+//! Started by the `DirectoryActor` when a client opens a session, with both members' links. It
+//! receives [`RelaySignal`] and [`MemberLeft`] from the members' connections, forwards signals
+//! straight to the other member's link, and when the call ends hands the final events to the
+//! directory in one [`CallEnded`], so that the members are back in WAIT before they can see
+//! that the call closed. Then it stops; a stopped call refuses every later signal as unknown.
+
+use actix::{Actor, ActorContext, Context, Handler, Recipient};
+
+use super::{
+    messages::{MemberLeft, RelaySignal},
+    state::{CallState, Side},
+};
+use crate::{
+    command::CallSignal,
+    connection::messages::CallMembership,
+    directory::messages::CallEnded,
+    error::ErrorKind,
+    event::{Event, Phase},
+    ids::{CallId, ClientName},
+    link::{ClientLink, PushError},
+};
+
+/// One member of a call, as the call actor reaches it.
+#[derive(Debug, Clone)]
+pub struct Member {
+    /// The member's name.
+    pub name: ClientName,
+    /// Its outbound queue.
+    pub link: ClientLink,
+    /// Its connection actor, told when the call ends.
+    pub conn: Recipient<CallMembership>,
+}
+
+/// The actor owning one call session. See the module docs.
+#[derive(Debug)]
+pub struct CallActor {
+    id: CallId,
+    /// `[caller, callee]`.
+    members: [Member; 2],
+    state: CallState,
+    directory: Recipient<CallEnded>,
+}
+
+impl CallActor {
+    /// A call `id` between `caller` and `callee`, in phase NEW.
+    pub fn new(id: CallId, caller: Member, callee: Member, directory: Recipient<CallEnded>) -> Self {
+        Self { id, members: [caller, callee], state: CallState::new(), directory }
+    }
+
+    fn side_of(&self, name: &ClientName) -> Option<Side> {
+        if self.members[0].name == *name {
+            Some(Side::Caller)
+        } else if self.members[1].name == *name {
+            Some(Side::Callee)
+        } else {
+            None
+        }
+    }
+
+    fn member(&self, side: Side) -> &Member {
+        match side {
+            Side::Caller => &self.members[0],
+            Side::Callee => &self.members[1],
+        }
+    }
+
+    fn other(side: Side) -> Side {
+        match side {
+            Side::Caller => Side::Callee,
+            Side::Callee => Side::Caller,
+        }
+    }
+
+    fn phase_event(&self, phase: Phase) -> Event {
+        Event::CallPhase { call: self.id.clone(), phase }
+    }
+
+    /// Ends the call: `deliveries` are pushed by the directory after both members are back in
+    /// WAIT. The actor stops.
+    fn end(&mut self, deliveries: Vec<(ClientLink, Event)>, ctx: &mut Context<Self>) {
+        self.state.close();
+        let members = self.members.clone().map(|m| (m.name, m.conn));
+        self.directory.do_send(CallEnded { call: self.id.clone(), members, deliveries });
+        ctx.stop();
+    }
+}
+
+impl Actor for CallActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, _ctx: &mut Context<Self>) {
+        log::debug!("call {} started: {} → {}", self.id, self.members[0].name, self.members[1].name);
+    }
+
+    fn stopped(&mut self, _ctx: &mut Context<Self>) {
+        log::debug!("call {} ended", self.id);
+    }
+}
+
+impl Handler<RelaySignal> for CallActor {
+    type Result = Result<(), ErrorKind>;
+
+    fn handle(&mut self, msg: RelaySignal, ctx: &mut Context<Self>) -> Self::Result {
+        let from = self.side_of(&msg.from).ok_or(ErrorKind::CallNotFound)?;
+        let step = self.state.apply(from, msg.signal.kind())?;
+        let (sender, peer) = (self.member(from).clone(), self.member(Self::other(from)).clone());
+        let ends = matches!(msg.signal, CallSignal::Reject | CallSignal::Stop);
+        let forwarded = Event::Signal { call: self.id.clone(), from: msg.from, signal: msg.signal };
+
+        if ends {
+            // The forward goes out with the closing phase, after both members are free again.
+            let closed = self.phase_event(Phase::Closed);
+            let deliveries =
+                vec![(peer.link.clone(), forwarded), (sender.link, closed.clone()), (peer.link, closed)];
+            self.end(deliveries, ctx);
+            return Ok(());
+        }
+        match peer.link.push(forwarded) {
+            Ok(()) => {
+                if let Some(phase) = step.announce {
+                    let event = self.phase_event(phase);
+                    let _ = sender.link.push(event.clone());
+                    let _ = peer.link.push(event);
+                }
+                Ok(())
+            }
+            Err(e) => {
+                // The reference closes the session when a forward fails; so do we.
+                let closed = self.phase_event(Phase::Closed);
+                self.end(vec![(sender.link, closed)], ctx);
+                Err(match e {
+                    PushError::Full => ErrorKind::DeliveryFailed,
+                    PushError::Closed => ErrorKind::PeerGone,
+                })
+            }
+        }
+    }
+}
+
+impl Handler<MemberLeft> for CallActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: MemberLeft, ctx: &mut Context<Self>) {
+        let Some(side) = self.side_of(&msg.name) else { return };
+        let peer = self.member(Self::other(side)).link.clone();
+        let left = Event::PeerLeft { call: self.id.clone(), peer: msg.name };
+        let deliveries = vec![(peer.clone(), left), (peer, self.phase_event(Phase::Closed))];
+        self.end(deliveries, ctx);
+    }
+}
+

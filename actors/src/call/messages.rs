@@ -1,0 +1,31 @@
+//! Messages handled by [`CallActor`](super::CallActor).
+
+use actix::Message;
+
+use crate::{command::CallSignal, error::ErrorKind, ids::ClientName};
+
+/// A member sends a signal into the call.
+///
+/// Sender: the member's `ConnectionActor`, after checking the call id is its own.
+/// Handler: `CallActor`, which applies the state machine and forwards to the other member.
+/// Reply: `Ok` once forwarded; the error to tell the sender otherwise (a refused transition,
+/// or a failed delivery, which also ends the call).
+#[derive(Debug, Message)]
+#[rtype(result = "Result<(), ErrorKind>")]
+pub struct RelaySignal {
+    /// The sending member.
+    pub from: ClientName,
+    /// The signal, payload untouched.
+    pub signal: CallSignal,
+}
+
+/// A member's connection went away.
+///
+/// Sender: the member's `ConnectionActor`, when it stops. Handler: `CallActor`, which tells the
+/// other member (`leave`, then phase CLOSED) and ends the call. No reply.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct MemberLeft {
+    /// Who left.
+    pub name: ClientName,
+}

@@ -1,0 +1,138 @@
+//! Newtype identifiers used across the core.
+//!
+//! Ids are cheap to clone (`Arc<str>` or a `u64`) because they travel in every message. Generated
+//! ids print with a short type prefix so log lines are readable (`CO_17`).
+
+use std::{fmt, sync::Arc};
+
+/// Longest client-chosen name the core accepts, in bytes.
+pub const MAX_NAME_LEN: usize = 256;
+
+/// One WebSocket (or other transport) connection on this node; unique per node for its lifetime.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ConnId(pub u64);
+
+impl fmt::Display for ConnId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "CO_{}", self.0)
+    }
+}
+
+/// A client-chosen name, unique in its namespace (the `cmd` dialect's `sId`).
+///
+/// Built only through [`ClientName::new`], which enforces the core's rules: not empty, at most
+/// [`MAX_NAME_LEN`] bytes. Normalisation such as trimming is the dialect's business.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ClientName(Arc<str>);
+
+impl ClientName {
+    /// Accepts `name` if it is a valid client name.
+    pub fn new(name: &str) -> Option<Self> {
+        (!name.is_empty() && name.len() <= MAX_NAME_LEN).then(|| Self(name.into()))
+    }
+
+    /// The name as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ClientName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A 1:1 call session id: 8 decimal digits, unique among live sessions.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CallId(Arc<str>);
+
+impl CallId {
+    /// Wraps a session id as named by a client. Any text is accepted: an id that names no live
+    /// session simply finds none.
+    pub fn new(id: &str) -> Self {
+        Self(id.into())
+    }
+
+    /// Draws a fresh random 8-digit id (it may start with `0`, as the reference's did).
+    pub fn random() -> Self {
+        let n: u32 = rand::Rng::gen_range(&mut rand::thread_rng(), 0..100_000_000);
+        Self(format!("{n:08}").into())
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for CallId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A node of the cluster.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct NodeId(Arc<str>);
+
+impl NodeId {
+    /// Wraps a configured node id.
+    pub fn new(id: &str) -> Self {
+        Self(id.into())
+    }
+
+    /// A random id for a node that was not given one (`N_` and 12 hex digits).
+    pub fn random() -> Self {
+        let n: u64 = rand::random();
+        Self(format!("N_{:012x}", n & 0xffff_ffff_ffff).into())
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for NodeId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A room, in the namespace of the dialect that created it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RoomId(Arc<str>);
+
+impl RoomId {
+    /// Wraps a room name.
+    pub fn new(id: &str) -> Self {
+        Self(id.into())
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_must_be_non_empty_and_bounded() {
+        assert!(ClientName::new("").is_none());
+        assert!(ClientName::new(&"x".repeat(MAX_NAME_LEN + 1)).is_none());
+        assert_eq!(ClientName::new("A").map(|n| n.to_string()).as_deref(), Some("A"));
+    }
+
+    #[test]
+    fn random_call_ids_are_eight_digits() {
+        for _ in 0..1000 {
+            let id = CallId::random();
+            assert_eq!(id.as_str().len(), 8);
+            assert!(id.as_str().bytes().all(|b| b.is_ascii_digit()));
+        }
+    }
+}

@@ -1,0 +1,43 @@
+//! The switchboard core: identifiers, the `Command`/`Event` vocabulary, canonical errors, every
+//! actor, and the cluster bus seam. Nothing here knows a wire format, HTTP, or an error code;
+//! dialects at the edge (the `switchboard` crate) translate frames to and from this vocabulary.
+//!
+//! # Layout
+//!
+//! - [`ids`]: newtype ids (`ConnId`, `ClientName`, `CallId`, `NodeId`, `RoomId`).
+//! - [`command`], [`event`]: what clients ask ([`Command`]) and are told ([`Event`]).
+//! - [`payload`]: opaque JSON payloads (SDP, ICE) relayed byte for byte.
+//! - [`error`]: [`ErrorKind`] (every failure a client can be told of) and [`CloseReason`].
+//! - [`link`]: [`ClientLink`], the bounded, ordered outbound queue to one client.
+//! - [`connection`]: `ConnectionActor`, one per client: identity, call, liveness.
+//! - [`directory`]: `DirectoryActor`, one per node: names, presence, rosters, call ids.
+//! - [`call`]: `CallActor`, one per 1:1 call: the NEW → PENDING → ACTIVE → CLOSED machine.
+//! - [`bus`]: the cluster bus seam (messages addressed to a node, client, room or call).
+//! - [`node`]: [`Core`], the handles the edge is given.
+//!
+//! # Ordering
+//!
+//! Every event to a client goes through its one link, so events reach a client in the order
+//! they were pushed. A client's commands are handled one at a time, in order (the edge awaits
+//! each `Inbound` reply), so its answers are ordered too. State has one owner each: names and
+//! presence the directory, a call's phase its call actor.
+
+pub mod bus;
+pub mod call;
+pub mod command;
+pub mod connection;
+pub mod directory;
+pub mod error;
+pub mod event;
+pub mod ids;
+pub mod link;
+pub mod node;
+pub mod payload;
+
+pub use command::{CallSignal, Command, CommandKind};
+pub use error::{ClientError, CloseReason, ErrorKind};
+pub use event::{Event, Phase, Presence, Roster, RosterEntry};
+pub use ids::{CallId, ClientName, ConnId, NodeId, RoomId};
+pub use link::{ClientLink, LinkReceiver, Outbound, PushError};
+pub use node::{Core, CoreConfig};
+pub use payload::Payload;
