@@ -1,1 +1,52 @@
-//! x
+//! switchboard: a WebRTC signaling node. This crate is the edge: HTTP and WebSocket glue, the
+//! dialect codecs, configuration, metrics and [`run`]. The core (actors, commands, events) is
+//! the `switchboard-actors` crate, which knows nothing of wire formats.
+//!
+//! # Layout
+//!
+//! - [`config`]: defaults → TOML file → environment → flags, validated.
+//! - [`protocol`]: the dialect codecs (`cmd` today), pure functions with golden fixtures.
+//! - [`http`]: routes, health/readiness, metrics, and the WebSocket reader/writer per client.
+//! - [`metrics`]: Prometheus counters.
+
+pub mod config;
+pub mod http;
+pub mod metrics;
+pub mod protocol;
+
+use std::net::TcpListener;
+
+use actix_web::{web, App, HttpServer};
+use switchboard_actors::{
+    connection::ConnectionConfig, directory::DirectoryConfig, Core, CoreConfig, NodeId,
+};
+
+pub use config::Config;
+
+/// Runs a node on `listener` until it is stopped (SIGINT/SIGTERM). Must be called inside an
+/// actix System; every node started this way has its own core, so several can share a process.
+pub async fn run(config: Config, listener: TcpListener) -> std::io::Result<()> {
+    let node = config.node_id.as_deref().map_or_else(NodeId::random, NodeId::new);
+    let core = Core::start(
+        node.clone(),
+        CoreConfig {
+            connection: ConnectionConfig { ping_interval: config.ping_interval() },
+            directory: DirectoryConfig { roster_interval: config.roster_interval() },
+        },
+    );
+    let workers = match config.workers {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    };
+    let addr = listener.local_addr()?;
+    log::info!("node {node}: effective config {config:?}");
+    let state = web::Data::new(http::NodeState::new(core, config));
+    let server =
+        HttpServer::new(move || App::new().app_data(state.clone()).configure(http::routes))
+            .workers(workers)
+            .shutdown_timeout(5)
+            .listen(listener)?
+            .run();
+    log::info!("node {node}: listening on {addr}");
+    server.await
+}

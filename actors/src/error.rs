@@ -112,8 +112,10 @@ impl std::error::Error for ClientError {}
 pub enum CloseReason {
     /// A frame exceeded the configured maximum size.
     FrameTooLarge,
-    /// A text frame was not valid UTF-8, or the framing itself was broken.
+    /// A text frame was not valid UTF-8.
     InvalidFrame,
+    /// The WebSocket framing itself was broken (bad opcode, unmasked client frame, ...).
+    ProtocolViolation,
     /// The client sent a frame type the dialect does not use (binary, for a text protocol).
     UnsupportedData,
     /// The client missed a liveness check (no pong since the previous ping).
@@ -128,9 +130,10 @@ pub enum CloseReason {
 
 impl CloseReason {
     /// Every reason, for table tests of each dialect's close codes.
-    pub const ALL: [CloseReason; 7] = [
+    pub const ALL: [CloseReason; 8] = [
         CloseReason::FrameTooLarge,
         CloseReason::InvalidFrame,
+        CloseReason::ProtocolViolation,
         CloseReason::UnsupportedData,
         CloseReason::PingTimeout,
         CloseReason::SlowConsumer,
@@ -142,7 +145,8 @@ impl CloseReason {
     pub fn describe(self) -> &'static str {
         match self {
             CloseReason::FrameTooLarge => "frame too large",
-            CloseReason::InvalidFrame => "invalid frame",
+            CloseReason::InvalidFrame => "text frame is not valid UTF-8",
+            CloseReason::ProtocolViolation => "WebSocket protocol violation",
             CloseReason::UnsupportedData => "unsupported frame type",
             CloseReason::PingTimeout => "ping timeout",
             CloseReason::SlowConsumer => "outbound queue full: client too slow",

@@ -16,11 +16,7 @@ use std::sync::{
 
 use tokio::sync::{mpsc, Notify};
 
-use crate::{
-    error::CloseReason,
-    event::Event,
-    ids::ConnId,
-};
+use crate::{error::CloseReason, event::Event, ids::ConnId};
 
 /// What the writer task receives.
 #[derive(Debug)]

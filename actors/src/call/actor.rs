@@ -45,7 +45,12 @@ pub struct CallActor {
 
 impl CallActor {
     /// A call `id` between `caller` and `callee`, in phase NEW.
-    pub fn new(id: CallId, caller: Member, callee: Member, directory: Recipient<CallEnded>) -> Self {
+    pub fn new(
+        id: CallId,
+        caller: Member,
+        callee: Member,
+        directory: Recipient<CallEnded>,
+    ) -> Self {
         Self { id, members: [caller, callee], state: CallState::new(), directory }
     }
 
@@ -91,7 +96,12 @@ impl Actor for CallActor {
     type Context = Context<Self>;
 
     fn started(&mut self, _ctx: &mut Context<Self>) {
-        log::debug!("call {} started: {} → {}", self.id, self.members[0].name, self.members[1].name);
+        log::debug!(
+            "call {} started: {} → {}",
+            self.id,
+            self.members[0].name,
+            self.members[1].name
+        );
     }
 
     fn stopped(&mut self, _ctx: &mut Context<Self>) {
@@ -112,8 +122,11 @@ impl Handler<RelaySignal> for CallActor {
         if ends {
             // The forward goes out with the closing phase, after both members are free again.
             let closed = self.phase_event(Phase::Closed);
-            let deliveries =
-                vec![(peer.link.clone(), forwarded), (sender.link, closed.clone()), (peer.link, closed)];
+            let deliveries = vec![
+                (peer.link.clone(), forwarded),
+                (sender.link, closed.clone()),
+                (peer.link, closed),
+            ];
             self.end(deliveries, ctx);
             return Ok(());
         }
@@ -150,4 +163,3 @@ impl Handler<MemberLeft> for CallActor {
         self.end(deliveries, ctx);
     }
 }
-

@@ -57,8 +57,20 @@ type Reply = Result<Result<(), ErrorKind>, MailboxError>;
 
 impl ConnectionActor {
     /// A connection reaching its client through `link`.
-    pub fn new(link: ClientLink, directory: Addr<DirectoryActor>, config: ConnectionConfig) -> Self {
-        Self { link, directory, config, name: None, registering: None, call: None, awaiting_pong: false }
+    pub fn new(
+        link: ClientLink,
+        directory: Addr<DirectoryActor>,
+        config: ConnectionConfig,
+    ) -> Self {
+        Self {
+            link,
+            directory,
+            config,
+            name: None,
+            registering: None,
+            call: None,
+            awaiting_pong: false,
+        }
     }
 
     fn reply_error(&self, error: ClientError) {
@@ -90,7 +102,11 @@ impl ConnectionActor {
     }
 
     /// Handles one command; the returned future completes when its answer is queued.
-    fn handle_command(&mut self, cmd: Command, ctx: &mut Context<Self>) -> ResponseActFuture<Self, ()> {
+    fn handle_command(
+        &mut self,
+        cmd: Command,
+        ctx: &mut Context<Self>,
+    ) -> ResponseActFuture<Self, ()> {
         let op = cmd.kind();
         let Some(me) = self.name.clone() else {
             let Command::Register { name } = cmd else {
@@ -118,7 +134,11 @@ impl ConnectionActor {
         }
     }
 
-    fn register(&mut self, name: ClientName, ctx: &mut Context<Self>) -> ResponseActFuture<Self, ()> {
+    fn register(
+        &mut self,
+        name: ClientName,
+        ctx: &mut Context<Self>,
+    ) -> ResponseActFuture<Self, ()> {
         self.registering = Some(name.clone());
         let req = self.directory.send(Register {
             name: name.clone(),
@@ -179,7 +199,12 @@ impl Handler<Inbound> for ConnectionActor {
     fn handle(&mut self, msg: Inbound, ctx: &mut Context<Self>) -> Self::Result {
         match msg.0 {
             Ok(cmd) => self.handle_command(cmd, ctx),
-            Err(error) => {
+            Err(mut error) => {
+                // As in the reference, an unregistered client hears 9100-style "register first"
+                // before any complaint about the fields of a command that needs registration.
+                if self.name.is_none() && error.op.is_some_and(|op| op != CommandKind::Register) {
+                    error.kind = ErrorKind::NotRegistered;
+                }
                 self.reply_error(error);
                 Box::pin(fut::ready(()))
             }

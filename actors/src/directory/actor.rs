@@ -62,7 +62,13 @@ pub struct DirectoryActor {
 impl DirectoryActor {
     /// An empty directory for node `node`.
     pub fn new(node: NodeId, config: DirectoryConfig) -> Self {
-        Self { node, config, registry: Registry::default(), last_roster: None, roster_scheduled: false }
+        Self {
+            node,
+            config,
+            registry: Registry::default(),
+            last_roster: None,
+            roster_scheduled: false,
+        }
     }
 
     /// Notes that the roster changed; sends it now or schedules the trailing one.
@@ -135,7 +141,11 @@ impl Handler<OpenCall> for DirectoryActor {
         let call = self.registry.open_call(&msg.caller, &msg.callee, CallId::random)?;
         let member = |name| {
             let handle = &self.registry.get(name)?.handle;
-            Some(Member { name: name.clone(), link: handle.link.clone(), conn: handle.actor.clone() })
+            Some(Member {
+                name: name.clone(),
+                link: handle.link.clone(),
+                conn: handle.actor.clone(),
+            })
         };
         let (Some(caller), Some(callee)) = (member(&msg.caller), member(&msg.callee)) else {
             // open_call succeeded, so both are registered.

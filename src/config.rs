@@ -1,0 +1,251 @@
+//! Node configuration: defaults → optional TOML file → `SWITCHBOARD_*` environment → flags,
+//! validated once at start. Unknown keys in the file are rejected.
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use clap::Parser;
+use serde::Deserialize;
+
+/// Everything a node can be told. Every field has a default (see [`Config::default`]) and a line
+/// in `deploy/config.example.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on for HTTP and WebSocket clients.
+    pub listen: SocketAddr,
+    /// This node's id in logs and in a cluster; random when absent.
+    pub node_id: Option<String>,
+    /// HTTP worker threads; 0 means one per CPU core.
+    pub workers: usize,
+    /// Limits that protect the node from clients.
+    pub limits: Limits,
+    /// Liveness and coalescing intervals.
+    pub timing: Timing,
+}
+
+/// Limits that protect the node from clients.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// Largest WebSocket message accepted, in bytes; larger ones close the connection (1009).
+    pub max_frame_bytes: usize,
+    /// Most WebSocket clients connected at once; more are refused with HTTP 503.
+    pub max_clients: usize,
+    /// Events queued for one client before it is closed as a slow consumer (1008).
+    pub outbound_queue: usize,
+    /// Sustained messages per second one client may send; 0 disables the limit.
+    pub rate_per_sec: u32,
+    /// Messages one client may send in a burst above the sustained rate.
+    pub rate_burst: u32,
+}
+
+/// Liveness and coalescing intervals, in milliseconds.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Timing {
+    /// Interval between WebSocket pings; no pong by the next ping closes the connection.
+    pub ping_interval_ms: u64,
+    /// Minimum interval between two client lists (`clu`) to one client.
+    pub roster_interval_ms: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([0, 0, 0, 0], 8080)),
+            node_id: None,
+            workers: 0,
+            limits: Limits::default(),
+            timing: Timing::default(),
+        }
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_frame_bytes: 64 * 1024,
+            max_clients: 20_000,
+            outbound_queue: 256,
+            rate_per_sec: 200,
+            rate_burst: 1000,
+        }
+    }
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Self { ping_interval_ms: 3000, roster_interval_ms: 50 }
+    }
+}
+
+/// Why the configuration was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML for this schema.
+    #[error("invalid config file {path}: {source}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: Box<toml::de::Error>,
+    },
+    /// A value is out of range.
+    #[error("invalid config: {0}")]
+    Invalid(String),
+}
+
+/// Command-line flags; each can also come from its `SWITCHBOARD_*` environment variable, and
+/// each overrides the config file.
+#[derive(Debug, Parser)]
+#[command(name = "switchboard", version, about = "WebRTC signaling cluster node")]
+pub struct Flags {
+    /// TOML config file.
+    #[arg(long, env = "SWITCHBOARD_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on (default 0.0.0.0:8080).
+    #[arg(long, env = "SWITCHBOARD_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Node id (default: random).
+    #[arg(long, env = "SWITCHBOARD_NODE_ID")]
+    pub node_id: Option<String>,
+    /// HTTP worker threads (0: one per core).
+    #[arg(long, env = "SWITCHBOARD_WORKERS")]
+    pub workers: Option<usize>,
+    /// Largest WebSocket message, in bytes.
+    #[arg(long, env = "SWITCHBOARD_MAX_FRAME_BYTES")]
+    pub max_frame_bytes: Option<usize>,
+    /// Most clients connected at once.
+    #[arg(long, env = "SWITCHBOARD_MAX_CLIENTS")]
+    pub max_clients: Option<usize>,
+    /// Events queued per client before it is closed as too slow.
+    #[arg(long, env = "SWITCHBOARD_OUTBOUND_QUEUE")]
+    pub outbound_queue: Option<usize>,
+    /// Sustained messages per second per client (0: unlimited).
+    #[arg(long, env = "SWITCHBOARD_RATE_PER_SEC")]
+    pub rate_per_sec: Option<u32>,
+    /// Burst of messages per client above the sustained rate.
+    #[arg(long, env = "SWITCHBOARD_RATE_BURST")]
+    pub rate_burst: Option<u32>,
+    /// WebSocket ping interval in ms.
+    #[arg(long, env = "SWITCHBOARD_PING_INTERVAL_MS")]
+    pub ping_interval_ms: Option<u64>,
+    /// Minimum interval between client lists to one client, in ms.
+    #[arg(long, env = "SWITCHBOARD_ROSTER_INTERVAL_MS")]
+    pub roster_interval_ms: Option<u64>,
+}
+
+impl Config {
+    /// Builds the effective configuration from `flags` (which already folded in the environment)
+    /// over the optional file over the defaults, and validates it.
+    pub fn load(flags: Flags) -> Result<Self, ConfigError> {
+        let mut config = match &flags.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|source| ConfigError::Read { path: path.clone(), source })?;
+                toml::from_str(&text).map_err(|source| ConfigError::Parse {
+                    path: path.clone(),
+                    source: Box::new(source),
+                })?
+            }
+            None => Config::default(),
+        };
+        macro_rules! set {
+            ($($flag:ident => $($field:ident).+),* $(,)?) => {
+                $(if let Some(v) = flags.$flag { config.$($field).+ = v; })*
+            };
+        }
+        set! {
+            listen => listen,
+            workers => workers,
+            max_frame_bytes => limits.max_frame_bytes,
+            max_clients => limits.max_clients,
+            outbound_queue => limits.outbound_queue,
+            rate_per_sec => limits.rate_per_sec,
+            rate_burst => limits.rate_burst,
+            ping_interval_ms => timing.ping_interval_ms,
+            roster_interval_ms => timing.roster_interval_ms,
+        }
+        if flags.node_id.is_some() {
+            config.node_id = flags.node_id;
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks every value is in range.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let check =
+            |ok: bool, what: &str| if ok { Ok(()) } else { Err(ConfigError::Invalid(what.into())) };
+        check(self.limits.max_frame_bytes >= 1024, "limits.max_frame_bytes must be at least 1024")?;
+        check(self.limits.max_clients >= 1, "limits.max_clients must be at least 1")?;
+        check(self.limits.outbound_queue >= 8, "limits.outbound_queue must be at least 8")?;
+        check(
+            self.limits.rate_per_sec == 0 || self.limits.rate_burst >= 1,
+            "limits.rate_burst must be at least 1 when a rate is set",
+        )?;
+        check(self.timing.ping_interval_ms >= 100, "timing.ping_interval_ms must be at least 100")?;
+        check(
+            self.timing.roster_interval_ms <= 10_000,
+            "timing.roster_interval_ms must be at most 10000",
+        )?;
+        check(self.workers <= 256, "workers must be at most 256")?;
+        check(
+            self.node_id.as_deref().is_none_or(|id| !id.is_empty() && id.len() <= 64),
+            "node_id must be 1 to 64 characters",
+        )?;
+        Ok(())
+    }
+
+    /// The ping interval.
+    pub fn ping_interval(&self) -> Duration {
+        Duration::from_millis(self.timing.ping_interval_ms)
+    }
+
+    /// The roster coalescing interval.
+    pub fn roster_interval(&self) -> Duration {
+        Duration::from_millis(self.timing.roster_interval_ms)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flags(args: &[&str]) -> Flags {
+        Flags::try_parse_from(std::iter::once("switchboard").chain(args.iter().copied())).unwrap()
+    }
+
+    #[test]
+    fn flags_override_the_file_which_overrides_defaults() {
+        let dir = std::env::temp_dir().join(format!("sb-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("c.toml");
+        std::fs::write(&file, "workers = 3\n[limits]\nmax_clients = 5\noutbound_queue = 64\n")
+            .unwrap();
+        let path = file.to_str().unwrap();
+        let config = Config::load(flags(&["--config", path, "--max-clients", "7"])).unwrap();
+        assert_eq!(config.workers, 3);
+        assert_eq!(config.limits.max_clients, 7);
+        assert_eq!(config.limits.outbound_queue, 64);
+        assert_eq!(config.limits.max_frame_bytes, Limits::default().max_frame_bytes);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_refused() {
+        assert!(toml::from_str::<Config>("listne = \"0.0.0.0:1\"").is_err());
+        assert!(toml::from_str::<Config>("[limits]\nmax_frames = 1").is_err());
+        assert!(Config::load(flags(&["--ping-interval-ms", "5"])).is_err());
+        assert!(Config::load(flags(&["--outbound-queue", "2"])).is_err());
+        assert!(Config::load(flags(&[])).is_ok());
+    }
+}

@@ -1,0 +1,77 @@
+//! The HTTP edge: routes, health and readiness, metrics, and the WebSocket endpoints.
+
+mod ratelimit;
+mod ws;
+
+use std::sync::{
+    atomic::{AtomicBool, AtomicU64, Ordering},
+    Arc,
+};
+
+use actix_web::{web, HttpResponse};
+use switchboard_actors::Core;
+
+use crate::{config::Config, metrics::Metrics, protocol::cmd::Cmd};
+
+/// What every HTTP worker of one node shares.
+#[derive(Debug)]
+pub struct NodeState {
+    /// The node's core actors.
+    pub core: Core,
+    /// The effective configuration.
+    pub config: Config,
+    /// The node's counters.
+    pub metrics: Arc<Metrics>,
+    /// Set when the node stops accepting clients.
+    pub draining: AtomicBool,
+    next_conn: AtomicU64,
+}
+
+impl NodeState {
+    /// State for a node whose core is `core`.
+    pub fn new(core: Core, config: Config) -> Self {
+        Self {
+            core,
+            config,
+            metrics: Arc::new(Metrics::default()),
+            draining: AtomicBool::new(false),
+            next_conn: AtomicU64::new(1),
+        }
+    }
+}
+
+/// Registers every route on `cfg`.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(healthz))
+        .route("/readyz", web::get().to(readyz))
+        .route("/metrics", web::get().to(metrics))
+        .route("/cmd", web::get().to(cmd));
+}
+
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().content_type("text/plain").body("ok\n")
+}
+
+async fn readyz(node: web::Data<NodeState>) -> HttpResponse {
+    let full = node.metrics.connections_open.load(Ordering::Relaxed)
+        >= node.config.limits.max_clients as u64;
+    if node.draining.load(Ordering::Relaxed) {
+        HttpResponse::ServiceUnavailable().content_type("text/plain").body("draining\n")
+    } else if full {
+        HttpResponse::ServiceUnavailable().content_type("text/plain").body("full\n")
+    } else {
+        HttpResponse::Ok().content_type("text/plain").body("ready\n")
+    }
+}
+
+async fn metrics(node: web::Data<NodeState>) -> HttpResponse {
+    HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(node.metrics.render())
+}
+
+async fn cmd(
+    req: actix_web::HttpRequest,
+    body: web::Payload,
+    node: web::Data<NodeState>,
+) -> actix_web::Result<HttpResponse> {
+    ws::accept(&req, body, node.into_inner(), Arc::new(Cmd))
+}

@@ -1,0 +1,197 @@
+//! One WebSocket connection at the edge: the upgrade, a reader task and a writer task.
+//!
+//! - The **reader** decodes each text frame with the connection's dialect and hands it to the
+//!   `ConnectionActor`, awaiting the reply before reading the next, so a client's commands are
+//!   handled in order and a fast sender is slowed by TCP backpressure instead of growing a queue.
+//!   It answers pings, reports pongs, enforces the rate limit, and turns framing failures
+//!   (oversized, invalid UTF-8, binary) into closes with the dialect's close code.
+//! - The **writer** drains the client's bounded `ClientLink` queue in order, encoding each event
+//!   once. It closes the socket when told to, or at once when the queue overflows.
+//!
+//! Whichever ends first wakes the other; both tell the actor, which then stops and releases what
+//! the client held.
+
+use std::{
+    sync::{atomic::Ordering, Arc},
+    time::Duration,
+};
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use actix_ws::{AggregatedMessage, AggregatedMessageStream, ProtocolError, Session};
+use switchboard_actors::{
+    connection::{ConnectionActor, Disconnected, Inbound, Pong},
+    link, ClientLink, CloseReason, ConnId, Event, LinkReceiver, Outbound,
+};
+use tokio::sync::Notify;
+
+use super::{ratelimit::TokenBucket, NodeState};
+use crate::protocol::Dialect;
+
+/// How long a close frame may take to be queued before the socket is simply dropped.
+const CLOSE_GRACE: Duration = Duration::from_secs(1);
+
+/// Upgrades `req` to a WebSocket speaking `dialect`, or refuses it with 503 when the node is full
+/// or draining.
+pub(super) fn accept(
+    req: &HttpRequest,
+    body: web::Payload,
+    node: Arc<NodeState>,
+    dialect: Arc<dyn Dialect>,
+) -> actix_web::Result<HttpResponse> {
+    let limits = &node.config.limits;
+    let open = node.metrics.connections_open.fetch_add(1, Ordering::Relaxed);
+    if open >= limits.max_clients as u64 || node.draining.load(Ordering::Relaxed) {
+        node.metrics.connections_open.fetch_sub(1, Ordering::Relaxed);
+        node.metrics.connections_refused.fetch_add(1, Ordering::Relaxed);
+        return Ok(HttpResponse::ServiceUnavailable().body("node full or draining\n"));
+    }
+    let guard = OpenGuard(node.clone());
+    let (response, session, stream) = actix_ws::handle(req, body)?;
+    let stream = stream
+        .max_frame_size(limits.max_frame_bytes)
+        .aggregate_continuations()
+        .max_continuation_size(limits.max_frame_bytes);
+
+    let id = ConnId(node.next_conn.fetch_add(1, Ordering::Relaxed));
+    node.metrics.connections_total.fetch_add(1, Ordering::Relaxed);
+    log::debug!("{id}: {} client connected", dialect.name());
+    let (link, outbound) = link::channel(id, limits.outbound_queue);
+    let actor = node.core.connect(link.clone());
+    let writer_done = Arc::new(Notify::new());
+    let rate = TokenBucket::new(limits.rate_per_sec, limits.rate_burst);
+    actix_web::rt::spawn(write(
+        outbound,
+        session.clone(),
+        dialect.clone(),
+        actor.clone(),
+        writer_done.clone(),
+        node,
+    ));
+    actix_web::rt::spawn(async move {
+        read(stream, session, dialect, actor, link, rate, writer_done).await;
+        drop(guard);
+    });
+    Ok(response)
+}
+
+/// Counts a connection as open until dropped.
+struct OpenGuard(Arc<NodeState>);
+
+impl Drop for OpenGuard {
+    fn drop(&mut self) {
+        self.0.metrics.connections_open.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+async fn read(
+    mut stream: AggregatedMessageStream,
+    mut session: Session,
+    dialect: Arc<dyn Dialect>,
+    actor: actix::Addr<ConnectionActor>,
+    link: ClientLink,
+    mut rate: TokenBucket,
+    writer_done: Arc<Notify>,
+) {
+    let id = link.conn();
+    loop {
+        let message = tokio::select! {
+            biased;
+            () = writer_done.notified() => break,
+            message = stream.recv() => message,
+        };
+        let close = match message {
+            None => break,
+            Some(Ok(AggregatedMessage::Text(text))) => {
+                if !rate.allow() {
+                    Some(CloseReason::RateLimited)
+                } else if actor.send(Inbound(dialect.decode(&text))).await.is_err() {
+                    break;
+                } else {
+                    None
+                }
+            }
+            Some(Ok(AggregatedMessage::Binary(_))) => Some(CloseReason::UnsupportedData),
+            Some(Ok(AggregatedMessage::Ping(bytes))) => {
+                if session.pong(&bytes).await.is_err() {
+                    break;
+                }
+                None
+            }
+            Some(Ok(AggregatedMessage::Pong(_))) => {
+                actor.do_send(Pong);
+                None
+            }
+            Some(Ok(AggregatedMessage::Close(reason))) => {
+                log::debug!("{id}: client closed: {reason:?}");
+                let _ = tokio::time::timeout(CLOSE_GRACE, session.close(reason)).await;
+                break;
+            }
+            Some(Err(error)) => Some(close_reason(&error)),
+        };
+        if let Some(reason) = close {
+            log::info!("{id}: closing: {}", reason.describe());
+            link.close(reason);
+            break;
+        }
+    }
+    actor.do_send(Disconnected { reason: None });
+}
+
+/// Maps a framing failure to why we close.
+fn close_reason(error: &ProtocolError) -> CloseReason {
+    match error {
+        ProtocolError::Overflow => CloseReason::FrameTooLarge,
+        ProtocolError::Io(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+            CloseReason::InvalidFrame
+        }
+        // Continuation aggregation reports its size limit only through the message text.
+        ProtocolError::Io(e) if e.to_string().contains("maximum continuation size") => {
+            CloseReason::FrameTooLarge
+        }
+        _ => CloseReason::ProtocolViolation,
+    }
+}
+
+async fn write(
+    mut outbound: LinkReceiver,
+    mut session: Session,
+    dialect: Arc<dyn Dialect>,
+    actor: actix::Addr<ConnectionActor>,
+    done: Arc<Notify>,
+    node: Arc<NodeState>,
+) {
+    let metrics = &node.metrics;
+    let reason = loop {
+        let Some(item) = outbound.next().await else { break None };
+        let sent = match item {
+            Outbound::Event(event) => {
+                if matches!(event, Event::Error(_)) {
+                    metrics.errors_out.fetch_add(1, Ordering::Relaxed);
+                }
+                let frame = dialect.encode(&event);
+                tokio::select! {
+                    biased;
+                    () = outbound.overflow() => break Some(CloseReason::SlowConsumer),
+                    sent = session.text(frame) => sent,
+                }
+            }
+            Outbound::Ping => session.ping(b"").await,
+            Outbound::Close(reason) => break Some(reason),
+        };
+        if sent.is_err() {
+            break None;
+        }
+        metrics.frames_out.fetch_add(1, Ordering::Relaxed);
+    };
+    outbound.close();
+    if let Some(reason) = reason {
+        metrics.closed(reason);
+        let close = actix_ws::CloseReason {
+            code: dialect.close_code(reason).into(),
+            description: Some(reason.describe().into()),
+        };
+        let _ = tokio::time::timeout(CLOSE_GRACE, session.close(Some(close))).await;
+    }
+    done.notify_one();
+    actor.do_send(Disconnected { reason });
+}

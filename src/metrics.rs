@@ -1,0 +1,84 @@
+//! Prometheus metrics: a few counters and gauges per node, rendered as text at `/metrics`.
+//!
+//! One `Metrics` per node (shared by its workers through an `Arc`), not a global registry, so
+//! several nodes can run in one process.
+
+use std::{
+    fmt::Write as _,
+    sync::atomic::{AtomicU64, Ordering::Relaxed},
+};
+
+use switchboard_actors::CloseReason;
+
+/// The node's counters.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    /// Clients connected now.
+    pub connections_open: AtomicU64,
+    /// Clients ever accepted.
+    pub connections_total: AtomicU64,
+    /// Upgrade requests refused because the node was full.
+    pub connections_refused: AtomicU64,
+    /// Text frames received.
+    pub frames_in: AtomicU64,
+    /// Frames written to clients.
+    pub frames_out: AtomicU64,
+    /// Error frames written to clients.
+    pub errors_out: AtomicU64,
+    closes: [AtomicU64; CloseReason::ALL.len()],
+}
+
+impl Metrics {
+    /// Counts a server-initiated close.
+    pub fn closed(&self, reason: CloseReason) {
+        if let Some(i) = CloseReason::ALL.iter().position(|r| *r == reason) {
+            self.closes[i].fetch_add(1, Relaxed);
+        }
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let mut metric = |name: &str, kind: &str, help: &str, value: &AtomicU64| {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {}",
+                value.load(Relaxed)
+            );
+        };
+        metric(
+            "switchboard_connections_open",
+            "gauge",
+            "Clients connected now.",
+            &self.connections_open,
+        );
+        metric(
+            "switchboard_connections_total",
+            "counter",
+            "Clients accepted.",
+            &self.connections_total,
+        );
+        metric(
+            "switchboard_connections_refused_total",
+            "counter",
+            "Clients refused (node full).",
+            &self.connections_refused,
+        );
+        metric("switchboard_frames_in_total", "counter", "Text frames received.", &self.frames_in);
+        metric("switchboard_frames_out_total", "counter", "Frames sent.", &self.frames_out);
+        metric("switchboard_errors_out_total", "counter", "Error frames sent.", &self.errors_out);
+        let _ = writeln!(
+            out,
+            "# HELP switchboard_server_closes_total Connections closed by the server, by reason."
+        );
+        let _ = writeln!(out, "# TYPE switchboard_server_closes_total counter");
+        for (reason, count) in CloseReason::ALL.iter().zip(&self.closes) {
+            let _ = writeln!(
+                out,
+                "switchboard_server_closes_total{{reason=\"{reason:?}\"}} {}",
+                count.load(Relaxed)
+            );
+        }
+        out
+    }
+}

@@ -1,0 +1,74 @@
+//! A minimal JSON object writer for the `cmd` encoder: fields in a fixed order, strings
+//! escaped, opaque payloads copied verbatim.
+
+use std::fmt::Write as _;
+
+use serde_json::value::RawValue;
+
+/// An object under construction; always starts with the `cmd` field.
+pub(super) struct Obj(String);
+
+impl Obj {
+    pub(super) fn new(cmd: &str, capacity: usize) -> Self {
+        let mut out = String::with_capacity(capacity + 16);
+        out.push_str("{\"cmd\":");
+        push_str(&mut out, cmd);
+        Self(out)
+    }
+
+    fn key(&mut self, key: &str) {
+        self.0.push_str(",\"");
+        self.0.push_str(key);
+        self.0.push_str("\":");
+    }
+
+    pub(super) fn str(mut self, key: &str, value: &str) -> Self {
+        self.key(key);
+        push_str(&mut self.0, value);
+        self
+    }
+
+    pub(super) fn num(mut self, key: &str, value: u32) -> Self {
+        self.key(key);
+        // Writing to a String cannot fail.
+        let _ = write!(self.0, "{value}");
+        self
+    }
+
+    pub(super) fn raw(mut self, key: &str, value: &RawValue) -> Self {
+        self.key(key);
+        self.0.push_str(value.get());
+        self
+    }
+
+    /// Appends `key` with a value written by `write` (for arrays).
+    pub(super) fn with(mut self, key: &str, write: impl FnOnce(&mut String)) -> Self {
+        self.key(key);
+        write(&mut self.0);
+        self
+    }
+
+    pub(super) fn finish(mut self) -> String {
+        self.0.push('}');
+        self.0
+    }
+}
+
+/// Writes `s` as a JSON string literal.
+pub(super) fn push_str(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
