@@ -1,0 +1,75 @@
+//! Load correctness: 500 clients register and call in pairs concurrently; every forwarded
+//! message arrives exactly once and in send order.
+
+use std::sync::Arc;
+
+use serde_json::json;
+
+use crate::support::{client::Rx, client::Tx, Client, Node};
+
+const PAIRS: usize = 250;
+const CANDIDATES: u64 = 40;
+
+/// Sends `CANDIDATES` numbered candidates while receiving the other side's, checking that each
+/// arrives exactly once, in order.
+async fn exchange(tx: &mut Tx, rx: &mut Rx, session: &str, from: &str) {
+    let send = async {
+        for seq in 0..CANDIDATES {
+            let ice = json!({"cmd": "icecandidate", "sessionId": session, "icecandidate": {"seq": seq, "from": from}});
+            tx.send(ice).await;
+        }
+    };
+    let recv = async {
+        for seq in 0..CANDIDATES {
+            let message = rx.expect("icecandidate").await;
+            assert_eq!(message["icecandidate"]["seq"], seq, "{message}");
+            assert_ne!(message["icecandidate"]["from"], from);
+        }
+    };
+    tokio::join!(send, recv);
+}
+
+async fn pair(node: Arc<Node>, i: usize) {
+    let mut a = Client::register(&node, &format!("a{i}")).await;
+    let mut b = Client::register(&node, &format!("b{i}")).await;
+    a.send(json!({"cmd": "session", "opponentId": b.name})).await;
+    let session = a.expect_skipping_clu("session").await["sessionId"].as_str().unwrap().to_owned();
+    let ssu = |state: u8| json!({"cmd": "ssu", "sessionId": session, "state": state});
+    assert_eq!(a.expect("ssu").await, ssu(1));
+    assert_eq!(b.recv_skipping_clu().await, ssu(1));
+
+    a.send(json!({"cmd": "call", "sessionId": session, "offer": {"sdp": format!("offer {i}")}})).await;
+    assert_eq!(b.expect("call").await["offer"], json!({"sdp": format!("offer {i}")}));
+    for c in [&mut a, &mut b] {
+        assert_eq!(c.expect("ssu").await, ssu(2));
+    }
+    b.send(json!({"cmd": "accept", "sessionId": session, "answer": {"sdp": format!("answer {i}")}})).await;
+    assert_eq!(a.expect("accept").await["answer"], json!({"sdp": format!("answer {i}")}));
+    for c in [&mut a, &mut b] {
+        assert_eq!(c.expect("ssu").await, ssu(3));
+    }
+
+    let (a_name, b_name) = (a.name.clone(), b.name.clone());
+    {
+        let (atx, arx) = a.split();
+        let (btx, brx) = b.split();
+        tokio::join!(exchange(atx, arx, &session, &a_name), exchange(btx, brx, &session, &b_name));
+    }
+
+    b.send(json!({"cmd": "stop", "sessionId": session})).await;
+    assert_eq!(a.expect("stop").await["opponentId"], b_name.as_str());
+    for c in [&mut a, &mut b] {
+        assert_eq!(c.expect("ssu").await, ssu(4));
+        // Exactly once: nothing but rosters is left for either side.
+        c.expect_nothing_but_clu_pending().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_hundred_clients_call_in_pairs_and_every_message_arrives_once_in_order() {
+    let node = Arc::new(Node::start());
+    let tasks: Vec<_> = (0..PAIRS).map(|i| tokio::spawn(pair(node.clone(), i))).collect();
+    for task in tasks {
+        task.await.expect("pair completed");
+    }
+}

@@ -1,0 +1,12 @@
+//! The integration tests: one binary (see STYLE.md B.7). Each test starts real node processes
+//! on port 0 and talks to them with real WebSocket clients.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs, unreachable_pub)]
+
+mod support;
+
+mod cmd_errors;
+mod cmd_flow;
+mod cmd_load;
+mod hostile;
+mod node;

@@ -1,0 +1,97 @@
+//! The node as an operator sees it: health, readiness, metrics, limits, liveness.
+
+use serde_json::json;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::support::{client::Ended, Client, Node};
+
+#[tokio::test]
+async fn health_readiness_and_metrics_answer() {
+    let node = Node::start();
+    assert_eq!(node.get("/healthz").await.0, 200);
+    assert_eq!(node.get("/readyz").await.0, 200);
+    let _a = Client::register(&node, "a").await;
+    let (status, body) = node.get("/metrics").await;
+    assert_eq!(status, 200);
+    assert!(body.contains("switchboard_connections_open 1"), "{body}");
+    assert!(body.contains("switchboard_connections_total 1"), "{body}");
+}
+
+#[tokio::test]
+async fn clients_beyond_the_limit_are_refused_and_readiness_says_full() {
+    let node = Node::with_args(&["--max-clients", "2"]);
+    let _a = Client::register(&node, "a").await;
+    let _b = Client::register(&node, "b").await;
+    let refused = tokio_tungstenite::connect_async(node.ws("/cmd")).await;
+    let Err(tokio_tungstenite::tungstenite::Error::Http(response)) = refused else {
+        panic!("third client should be refused: {refused:?}");
+    };
+    assert_eq!(response.status(), 503);
+    assert_eq!(node.get("/readyz").await.0, 503);
+}
+
+#[tokio::test]
+async fn a_client_that_stops_answering_pings_is_closed_and_released() {
+    let node = Node::with_args(&["--ping-interval-ms", "200"]);
+    let mut watcher = Client::register(&node, "watcher").await;
+    // A raw TCP client that completes the handshake, registers, then never reads again: its
+    // pongs never come.
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut tcp = tokio::net::TcpStream::connect(node.addr).await.unwrap();
+    let handshake = "GET /cmd HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+        Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    tcp.write_all(handshake.as_bytes()).await.unwrap();
+    let mut buf = [0u8; 1024];
+    let n = tcp.read(&mut buf).await.unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 101"));
+    // A masked text frame: {"cmd":"sId","sId":"mute"}.
+    let payload = br#"{"cmd":"sId","sId":"mute"}"#;
+    let mut frame = vec![0x81, 0x80 | payload.len() as u8, 0, 0, 0, 0];
+    frame.extend_from_slice(payload);
+    tcp.write_all(&frame).await.unwrap();
+    watcher.clu_until(|l| l.iter().any(|e| e["sId"] == "mute")).await;
+    // Two ping intervals later it is gone, and everyone is told.
+    watcher.clu_until(|l| l.iter().all(|e| e["sId"] != "mute")).await;
+    node.wait_for_log("no pong since the last ping");
+}
+
+#[tokio::test]
+async fn a_slow_consumer_is_closed_with_1008_and_others_are_unaffected() {
+    let node = Node::with_args(&["--outbound-queue", "16", "--rate-per-sec", "0", "--ping-interval-ms", "60000"]);
+    let mut fast = Client::register(&node, "fast").await;
+    let slow = Client::register(&node, "slow").await;
+    // `slow` never reads; `fast` notifies it until its queue overflows.
+    let big = "x".repeat(8000);
+    let mut sent = 0;
+    let code = loop {
+        fast.send(json!({"cmd": "notify", "opponentId": "slow", "type": big})).await;
+        sent += 1;
+        assert!(sent < 100_000, "slow consumer never detected");
+        // Each notify is answered only on failure; probe for one cheaply every 64 sends.
+        if sent % 64 == 0 {
+            fast.send(json!({"cmd": "no-such-cmd"})).await;
+            let answer = fast.recv_skipping_clu().await;
+            if answer != json!({"cmd": "error", "code": 9002}) {
+                break answer["code"].as_u64().unwrap();
+            }
+            // The probe's own answer may come after the failure reports; drain it.
+        }
+    };
+    // The first failure is 9400 (the queue just overflowed) or, once it closed, 9401/9301.
+    assert!([9400, 9401, 9301].contains(&code), "{code}");
+    node.wait_for_log("outbound queue full, closing slow consumer");
+    fast.clu_until(|l| l.iter().all(|e| e["sId"] != "slow")).await;
+    drop(slow);
+    // The fast client still works.
+    let mut other = Client::register(&node, "other").await;
+    fast.send(json!({"cmd": "notify", "opponentId": "other", "type": "hi"})).await;
+    assert_eq!(other.recv_skipping_clu().await["cmd"], "notify");
+}
+
+#[tokio::test]
+async fn client_close_handshake_is_answered() {
+    let node = Node::start();
+    let mut a = Client::register(&node, "a").await;
+    a.send_message(Message::Close(None)).await;
+    assert!(matches!(a.expect_end().await, Ended::Close(_) | Ended::Dropped));
+}
