@@ -126,7 +126,14 @@ async fn read(
                 let _ = tokio::time::timeout(CLOSE_GRACE, session.close(reason)).await;
                 break;
             }
-            Some(Err(error)) => Some(close_reason(&error)),
+            Some(Err(ProtocolError::Io(e))) if is_transport_failure(&e) => {
+                log::debug!("{id}: connection lost: {e}");
+                break;
+            }
+            Some(Err(error)) => {
+                log::debug!("{id}: framing error: {error}");
+                Some(close_reason(&error))
+            }
         };
         if let Some(reason) = close {
             log::info!("{id}: closing: {}", reason.describe());
@@ -135,6 +142,13 @@ async fn read(
         }
     }
     actor.do_send(Disconnected { reason: None });
+}
+
+/// Whether a read error means the transport is gone (reset, broken pipe) rather than that the
+/// client broke the protocol; nothing can be sent back then.
+fn is_transport_failure(error: &std::io::Error) -> bool {
+    error.kind() != std::io::ErrorKind::InvalidData
+        && !error.to_string().contains("maximum continuation size")
 }
 
 /// Maps a framing failure to why we close.

@@ -106,7 +106,7 @@ async fn a_forward_to_a_vanished_peer_fails_with_a_94xx_code_and_closes_the_sess
         let message = a.recv_skipping_clu().await;
         match (message["cmd"].as_str(), message["code"].as_u64()) {
             (Some("error"), Some(9400..=9402)) => {
-                // Session closed because of the failed forward.
+                // The session closed because of the failed forward: ssu 4 follows the error.
                 let ssu = a.recv_skipping_clu().await;
                 assert_eq!(ssu, json!({"cmd": "ssu", "sessionId": session, "state": 4}));
                 seen_close = true;

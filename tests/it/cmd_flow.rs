@@ -31,7 +31,10 @@ async fn open_session(a: &mut Client, b: &mut Client) -> String {
     assert!(session.bytes().all(|c| c.is_ascii_digit()));
     assert_eq!(a.expect("ssu").await, json!({"cmd": "ssu", "sessionId": session, "state": 1}));
     // The callee gets no `session`, only the state update.
-    assert_eq!(b.recv_skipping_clu().await, json!({"cmd": "ssu", "sessionId": session, "state": 1}));
+    assert_eq!(
+        b.recv_skipping_clu().await,
+        json!({"cmd": "ssu", "sessionId": session, "state": 1})
+    );
     session
 }
 
@@ -78,7 +81,10 @@ async fn whole_call_flow_with_a_bystander() {
     let text = a.recv_text().await;
     assert!(text.contains(&format!(r#""answer":{ANSWER}"#)), "{text}");
     let accept: Value = serde_json::from_str(&text).unwrap();
-    assert_eq!((accept["cmd"].as_str(), accept["opponentId"].as_str()), (Some("accept"), Some("bob")));
+    assert_eq!(
+        (accept["cmd"].as_str(), accept["opponentId"].as_str()),
+        (Some("accept"), Some("bob"))
+    );
     for c in [&mut a, &mut b] {
         assert_eq!(c.expect("ssu").await, json!({"cmd": "ssu", "sessionId": session, "state": 3}));
     }
@@ -90,7 +96,10 @@ async fn whole_call_flow_with_a_bystander() {
 
     // Stop: forwarded, CLOSED to both, then both back in WAIT with a roster.
     a.send(json!({"cmd": "stop", "sessionId": session})).await;
-    assert_eq!(b.expect("stop").await, json!({"cmd": "stop", "sessionId": session, "opponentId": "alice"}));
+    assert_eq!(
+        b.expect("stop").await,
+        json!({"cmd": "stop", "sessionId": session, "opponentId": "alice"})
+    );
     for c in [&mut a, &mut b] {
         assert_eq!(c.expect("ssu").await, json!({"cmd": "ssu", "sessionId": session, "state": 4}));
         roster_is(c, &[("alice", 1), ("bob", 1), ("carol", 1)]).await;
@@ -104,7 +113,10 @@ async fn whole_call_flow_with_a_bystander() {
     let session = open_session(&mut b, &mut a).await;
     offer(&mut b, &mut a, &session).await;
     a.send(json!({"cmd": "reject", "sessionId": session})).await;
-    assert_eq!(b.expect("reject").await, json!({"cmd": "reject", "sessionId": session, "opponentId": "alice"}));
+    assert_eq!(
+        b.expect("reject").await,
+        json!({"cmd": "reject", "sessionId": session, "opponentId": "alice"})
+    );
     for c in [&mut a, &mut b] {
         assert_eq!(c.expect("ssu").await, json!({"cmd": "ssu", "sessionId": session, "state": 4}));
         roster_is(c, &[("alice", 1), ("bob", 1), ("carol", 1)]).await;
@@ -114,7 +126,10 @@ async fn whole_call_flow_with_a_bystander() {
     let session = open_session(&mut a, &mut b).await;
     offer(&mut a, &mut b, &session).await;
     b.abort();
-    assert_eq!(a.expect("leave").await, json!({"cmd": "leave", "sessionId": session, "opponentId": "bob"}));
+    assert_eq!(
+        a.expect("leave").await,
+        json!({"cmd": "leave", "sessionId": session, "opponentId": "bob"})
+    );
     assert_eq!(a.expect("ssu").await, json!({"cmd": "ssu", "sessionId": session, "state": 4}));
     roster_is(&mut a, &[("alice", 1), ("carol", 1)]).await;
     roster_is(&mut c, &[("alice", 1), ("carol", 1)]).await;
@@ -158,12 +173,21 @@ async fn notify_reaches_any_registered_client_in_a_call_or_not() {
     let mut b = Client::register(&node, "b").await;
     let mut c = Client::register(&node, "c").await;
     a.send(json!({"cmd": "notify", "opponentId": "c", "type": "ring"})).await;
-    assert_eq!(c.recv_skipping_clu().await, json!({"cmd": "notify", "opponentId": "a", "type": "ring"}));
+    assert_eq!(
+        c.recv_skipping_clu().await,
+        json!({"cmd": "notify", "opponentId": "a", "type": "ring"})
+    );
     let _session = open_session(&mut a, &mut b).await;
     c.send(json!({"cmd": "notify", "opponentId": "b", "type": {"any": ["json", 1]}})).await;
-    assert_eq!(b.expect("notify").await, json!({"cmd": "notify", "opponentId": "c", "type": {"any": ["json", 1]}}));
+    assert_eq!(
+        b.expect("notify").await,
+        json!({"cmd": "notify", "opponentId": "c", "type": {"any": ["json", 1]}})
+    );
     b.send(json!({"cmd": "notify", "opponentId": "c", "type": 5})).await;
-    assert_eq!(c.recv_skipping_clu().await, json!({"cmd": "notify", "opponentId": "b", "type": "5"}));
+    assert_eq!(
+        c.recv_skipping_clu().await,
+        json!({"cmd": "notify", "opponentId": "b", "type": "5"})
+    );
     // No ack to the sender.
     c.expect_nothing_but_clu_pending().await;
     b.expect_nothing_pending().await;

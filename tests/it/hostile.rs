@@ -30,7 +30,7 @@ async fn invalid_utf8_closes_with_1007() {
     let (mut a, mut b, session) = bystanders(&node).await;
     let mut x = Client::connect(&node).await;
     // tungstenite refuses to build an invalid text message, so send the bytes as a raw frame.
-    use tokio_tungstenite::tungstenite::protocol::frame::{coding::OpCode, coding::Data, Frame};
+    use tokio_tungstenite::tungstenite::protocol::frame::{coding::Data, coding::OpCode, Frame};
     let frame = Frame::message(vec![0xff, 0xfe, b'{'], OpCode::Data(Data::Text), true);
     x.send_message(Message::Frame(frame)).await;
     assert_eq!(x.expect_end().await, Ended::Close(1007));
@@ -67,7 +67,11 @@ async fn invalid_json_and_wrong_types_get_errors_and_the_connection_survives() {
 async fn deeply_nested_json_is_refused_with_9000() {
     let node = Node::start();
     let (mut a, mut b, session) = bystanders(&node).await;
-    let deep = format!(r#"{{"cmd":"icecandidate","sessionId":"{session}","icecandidate":{}{}}}"#, "[".repeat(20_000), "]".repeat(20_000));
+    let deep = format!(
+        r#"{{"cmd":"icecandidate","sessionId":"{session}","icecandidate":{}{}}}"#,
+        "[".repeat(20_000),
+        "]".repeat(20_000)
+    );
     // Even from a member of the call: nothing is forwarded.
     a.send_text(&deep).await;
     a.expect_error(9000).await;

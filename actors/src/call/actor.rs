@@ -6,7 +6,10 @@
 //! directory in one [`CallEnded`], so that the members are back in WAIT before they can see
 //! that the call closed. Then it stops; a stopped call refuses every later signal as unknown.
 
-use actix::{Actor, ActorContext, Context, Handler, Recipient};
+use actix::{
+    fut, Actor, ActorContext, ActorFutureExt, AsyncContext, Context, Handler, Recipient,
+    ResponseActFuture, WrapFuture,
+};
 
 use super::{
     messages::{MemberLeft, RelaySignal},
@@ -16,7 +19,7 @@ use crate::{
     command::CallSignal,
     connection::messages::CallMembership,
     directory::messages::CallEnded,
-    error::ErrorKind,
+    error::{ClientError, ErrorKind},
     event::{Event, Phase},
     ids::{CallId, ClientName},
     link::{ClientLink, PushError},
@@ -83,12 +86,13 @@ impl CallActor {
     }
 
     /// Ends the call: `deliveries` are pushed by the directory after both members are back in
-    /// WAIT. The actor stops.
-    fn end(&mut self, deliveries: Vec<(ClientLink, Event)>, ctx: &mut Context<Self>) {
+    /// WAIT. Resolves once the directory has done so, then the actor stops. Until then the call
+    /// is CLOSED and refuses every signal.
+    fn end(&mut self, deliveries: Vec<(ClientLink, Event)>) -> ResponseActFuture<Self, ()> {
         self.state.close();
         let members = self.members.clone().map(|m| (m.name, m.conn));
-        self.directory.do_send(CallEnded { call: self.id.clone(), members, deliveries });
-        ctx.stop();
+        let ended = self.directory.send(CallEnded { call: self.id.clone(), members, deliveries });
+        Box::pin(ended.into_actor(self).map(|_, _, ctx| ctx.stop()))
     }
 }
 
@@ -110,13 +114,20 @@ impl Actor for CallActor {
 }
 
 impl Handler<RelaySignal> for CallActor {
-    type Result = Result<(), ErrorKind>;
+    type Result = ResponseActFuture<Self, Result<(), ErrorKind>>;
 
-    fn handle(&mut self, msg: RelaySignal, ctx: &mut Context<Self>) -> Self::Result {
-        let from = self.side_of(&msg.from).ok_or(ErrorKind::CallNotFound)?;
-        let step = self.state.apply(from, msg.signal.kind())?;
+    /// Replies once everything the signal causes is queued to the members, so the sender's
+    /// next command sees its effects (the call ended, the sender back in WAIT).
+    fn handle(&mut self, msg: RelaySignal, _ctx: &mut Context<Self>) -> Self::Result {
+        let refused = |kind| -> Self::Result { Box::pin(fut::ready(Err(kind))) };
+        let Some(from) = self.side_of(&msg.from) else { return refused(ErrorKind::CallNotFound) };
+        let step = match self.state.apply(from, msg.signal.kind()) {
+            Ok(step) => step,
+            Err(kind) => return refused(kind),
+        };
         let (sender, peer) = (self.member(from).clone(), self.member(Self::other(from)).clone());
         let ends = matches!(msg.signal, CallSignal::Reject | CallSignal::Stop);
+        let msg_kind = msg.signal.kind();
         let forwarded = Event::Signal { call: self.id.clone(), from: msg.from, signal: msg.signal };
 
         if ends {
@@ -127,8 +138,7 @@ impl Handler<RelaySignal> for CallActor {
                 (sender.link, closed.clone()),
                 (peer.link, closed),
             ];
-            self.end(deliveries, ctx);
-            return Ok(());
+            return Box::pin(self.end(deliveries).map(|(), _, _| Ok(())));
         }
         match peer.link.push(forwarded) {
             Ok(()) => {
@@ -137,16 +147,19 @@ impl Handler<RelaySignal> for CallActor {
                     let _ = sender.link.push(event.clone());
                     let _ = peer.link.push(event);
                 }
-                Ok(())
+                Box::pin(fut::ready(Ok(())))
             }
             Err(e) => {
-                // The reference closes the session when a forward fails; so do we.
-                let closed = self.phase_event(Phase::Closed);
-                self.end(vec![(sender.link, closed)], ctx);
-                Err(match e {
+                // The reference closes the session when a forward fails, and so do we: the
+                // sender is told why, then that the call is CLOSED.
+                let kind = match e {
                     PushError::Full => ErrorKind::DeliveryFailed,
                     PushError::Closed => ErrorKind::PeerGone,
-                })
+                };
+                let error = Event::Error(ClientError::during(kind, msg_kind));
+                let closed = self.phase_event(Phase::Closed);
+                let deliveries = vec![(sender.link.clone(), error), (sender.link, closed)];
+                Box::pin(self.end(deliveries).map(|(), _, _| Ok(())))
             }
         }
     }
@@ -157,9 +170,13 @@ impl Handler<MemberLeft> for CallActor {
 
     fn handle(&mut self, msg: MemberLeft, ctx: &mut Context<Self>) {
         let Some(side) = self.side_of(&msg.name) else { return };
+        if self.state.phase() == Phase::Closed {
+            return;
+        }
         let peer = self.member(Self::other(side)).link.clone();
         let left = Event::PeerLeft { call: self.id.clone(), peer: msg.name };
         let deliveries = vec![(peer.clone(), left), (peer, self.phase_event(Phase::Closed))];
-        self.end(deliveries, ctx);
+        let ending = self.end(deliveries);
+        ctx.spawn(ending);
     }
 }

@@ -28,7 +28,10 @@ impl Node {
         let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
             .args(["--listen", "127.0.0.1:0"])
             .args(args)
-            .env("RUST_LOG", std::env::var("SWITCHBOARD_TEST_RUST_LOG").unwrap_or_else(|_| "info".into()))
+            .env(
+                "RUST_LOG",
+                std::env::var("SWITCHBOARD_TEST_RUST_LOG").unwrap_or_else(|_| "info".into()),
+            )
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -64,7 +67,12 @@ impl Node {
         let deadline = std::time::Instant::now() + PATIENCE;
         loop {
             let left = deadline.saturating_duration_since(std::time::Instant::now());
-            let line = self.log.lock().expect("log lock").recv_timeout(left).unwrap_or_else(|_| panic!("no log line with {needle:?}"));
+            let line = self
+                .log
+                .lock()
+                .expect("log lock")
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("no log line with {needle:?}"));
             if line.contains(needle) {
                 return line;
             }
@@ -83,8 +91,12 @@ impl Node {
         let req = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
         stream.write_all(req.as_bytes()).await.expect("write");
         let mut buf = String::new();
-        tokio::time::timeout(PATIENCE, stream.read_to_string(&mut buf)).await.expect("in time").expect("read");
-        let status = buf.split_whitespace().nth(1).and_then(|s| s.parse().ok()).expect("a status line");
+        tokio::time::timeout(PATIENCE, stream.read_to_string(&mut buf))
+            .await
+            .expect("in time")
+            .expect("read");
+        let status =
+            buf.split_whitespace().nth(1).and_then(|s| s.parse().ok()).expect("a status line");
         let body = buf.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
         (status, body)
     }
