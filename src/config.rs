@@ -241,6 +241,13 @@ mod tests {
     }
 
     #[test]
+    fn the_example_config_parses_to_the_defaults() {
+        let example: Config = toml::from_str(include_str!("../deploy/config.example.toml")).unwrap();
+        example.validate().unwrap();
+        assert_eq!(format!("{example:?}"), format!("{:?}", Config::default()));
+    }
+
+    #[test]
     fn unknown_keys_and_bad_values_are_refused() {
         assert!(toml::from_str::<Config>("listne = \"0.0.0.0:1\"").is_err());
         assert!(toml::from_str::<Config>("[limits]\nmax_frames = 1").is_err());
