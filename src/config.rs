@@ -242,7 +242,8 @@ mod tests {
 
     #[test]
     fn the_example_config_parses_to_the_defaults() {
-        let example: Config = toml::from_str(include_str!("../deploy/config.example.toml")).unwrap();
+        let example: Config =
+            toml::from_str(include_str!("../deploy/config.example.toml")).unwrap();
         example.validate().unwrap();
         assert_eq!(format!("{example:?}"), format!("{:?}", Config::default()));
     }

@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use crate::support::{Client, Node};
+use crate::support::{client::open_session, Client, Node};
 
 #[tokio::test]
 async fn frame_and_registration_errors() {
@@ -69,10 +69,7 @@ async fn session_and_notify_errors() {
     a.send(json!({"cmd": "stop", "sessionId": "00000000"})).await;
     assert_eq!(a.recv_skipping_clu().await, next_error(9204));
 
-    a.send(json!({"cmd": "session", "opponentId": "b"})).await;
-    a.expect_skipping_clu("session").await;
-    a.expect("ssu").await;
-    b.expect_skipping_clu("ssu").await;
+    open_session(&mut a, &mut b).await;
     // In a call: a second session is 9202; calling someone in a call is 9203.
     a.send(json!({"cmd": "session", "opponentId": "c"})).await;
     a.expect_error(9202).await;
@@ -94,10 +91,7 @@ async fn a_forward_to_a_vanished_peer_fails_with_a_94xx_code_and_closes_the_sess
     let node = Node::with_args(&["--rate-per-sec", "0"]);
     let mut a = Client::register(&node, "a").await;
     let mut b = Client::register(&node, "b").await;
-    a.send(json!({"cmd": "session", "opponentId": "b"})).await;
-    let session = a.expect_skipping_clu("session").await["sessionId"].as_str().unwrap().to_owned();
-    a.expect("ssu").await;
-    b.expect_skipping_clu("ssu").await;
+    let session = open_session(&mut a, &mut b).await;
     b.abort();
     let candidate = json!({"cmd": "icecandidate", "sessionId": session, "icecandidate": {"c": 1}});
     let mut seen_close = false;

@@ -3,7 +3,10 @@
 
 use serde_json::{json, Value};
 
-use crate::support::{client::state_of, Client, Node};
+use crate::support::{
+    client::{open_session, state_of},
+    Client, Node,
+};
 
 const OFFER: &str = r#"{"type":"offer","sdp":"v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"}"#;
 const ANSWER: &str = r#"{"type":"answer","sdp":"v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\n"}"#;
@@ -21,21 +24,6 @@ async fn roster_is(client: &mut Client, expected: &[(&str, u64)]) {
                 && expected.iter().all(|(name, state)| state_of(list, name) == Some(*state))
         })
         .await;
-}
-
-/// Opens a session from `a` to `b` and returns its id, checking the reference's messages.
-async fn open_session(a: &mut Client, b: &mut Client) -> String {
-    a.send(json!({"cmd": "session", "opponentId": b.name})).await;
-    let session = a.expect_skipping_clu("session").await["sessionId"].as_str().unwrap().to_owned();
-    assert_eq!(session.len(), 8);
-    assert!(session.bytes().all(|c| c.is_ascii_digit()));
-    assert_eq!(a.expect("ssu").await, json!({"cmd": "ssu", "sessionId": session, "state": 1}));
-    // The callee gets no `session`, only the state update.
-    assert_eq!(
-        b.recv_skipping_clu().await,
-        json!({"cmd": "ssu", "sessionId": session, "state": 1})
-    );
-    session
 }
 
 /// `from` sends an offer, the other side gets it byte for byte with `opponentId`, both get ssu 2.

@@ -4,16 +4,16 @@
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::support::{client::Ended, Client, Node};
+use crate::support::{
+    client::{open_session, Ended},
+    Client, Node,
+};
 
 /// A bystander in a call, to prove hostile clients touch no one else's state.
 async fn bystanders(node: &Node) -> (Client, Client, String) {
     let mut a = Client::register(node, "a").await;
     let mut b = Client::register(node, "b").await;
-    a.send(json!({"cmd": "session", "opponentId": "b"})).await;
-    let session = a.expect_skipping_clu("session").await["sessionId"].as_str().unwrap().to_owned();
-    a.expect("ssu").await;
-    b.expect_skipping_clu("ssu").await;
+    let session = open_session(&mut a, &mut b).await;
     (a, b, session)
 }
 

@@ -267,3 +267,18 @@ impl Rx {
 pub fn state_of(list: &[Value], name: &str) -> Option<u64> {
     list.iter().find(|e| e["sId"] == name).and_then(|e| e["state"].as_u64())
 }
+
+/// Opens a session from `a` to `b` and returns its id, checking the reference's messages.
+pub async fn open_session(a: &mut Client, b: &mut Client) -> String {
+    a.send(json!({"cmd": "session", "opponentId": b.name})).await;
+    let session = a.expect_skipping_clu("session").await["sessionId"].as_str().unwrap().to_owned();
+    assert_eq!(session.len(), 8);
+    assert!(session.bytes().all(|c| c.is_ascii_digit()));
+    assert_eq!(a.expect("ssu").await, json!({"cmd": "ssu", "sessionId": session, "state": 1}));
+    // The callee gets no `session`, only the state update.
+    assert_eq!(
+        b.recv_skipping_clu().await,
+        json!({"cmd": "ssu", "sessionId": session, "state": 1})
+    );
+    session
+}
