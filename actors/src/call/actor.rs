@@ -125,7 +125,9 @@ impl Handler<RelaySignal> for CallActor {
             Ok(step) => step,
             Err(kind) => return refused(kind),
         };
-        let (sender, peer) = (self.member(from).clone(), self.member(Self::other(from)).clone());
+        // Only the links are needed per signal (a `Recipient` clone would allocate).
+        let sender = self.member(from).link.clone();
+        let peer = self.member(Self::other(from)).link.clone();
         let ends = matches!(msg.signal, CallSignal::Reject | CallSignal::Stop);
         let msg_kind = msg.signal.kind();
         let forwarded = Event::Signal { call: self.id.clone(), from: msg.from, signal: msg.signal };
@@ -133,19 +135,16 @@ impl Handler<RelaySignal> for CallActor {
         if ends {
             // The forward goes out with the closing phase, after both members are free again.
             let closed = self.phase_event(Phase::Closed);
-            let deliveries = vec![
-                (peer.link.clone(), forwarded),
-                (sender.link, closed.clone()),
-                (peer.link, closed),
-            ];
+            let deliveries =
+                vec![(peer.clone(), forwarded), (sender, closed.clone()), (peer, closed)];
             return Box::pin(self.end(deliveries).map(|(), _, _| Ok(())));
         }
-        match peer.link.push(forwarded) {
+        match peer.push(forwarded) {
             Ok(()) => {
                 if let Some(phase) = step.announce {
                     let event = self.phase_event(phase);
-                    let _ = sender.link.push(event.clone());
-                    let _ = peer.link.push(event);
+                    let _ = sender.push(event.clone());
+                    let _ = peer.push(event);
                 }
                 Box::pin(fut::ready(Ok(())))
             }
@@ -158,7 +157,7 @@ impl Handler<RelaySignal> for CallActor {
                 };
                 let error = Event::Error(ClientError::during(kind, msg_kind));
                 let closed = self.phase_event(Phase::Closed);
-                let deliveries = vec![(sender.link.clone(), error), (sender.link, closed)];
+                let deliveries = vec![(sender.clone(), error), (sender, closed)];
                 Box::pin(self.end(deliveries).map(|(), _, _| Ok(())))
             }
         }
