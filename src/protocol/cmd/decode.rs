@@ -46,10 +46,13 @@ enum Scalar<'a> {
 fn scalar(raw: &RawValue) -> Scalar<'_> {
     let text = raw.get();
     match text.as_bytes().first() {
-        Some(b'"') => match serde_json::from_str::<Cow<'_, str>>(text) {
-            Ok(Cow::Borrowed(s)) => Scalar::Text(Cow::Borrowed(s.trim())),
-            Ok(Cow::Owned(s)) => Scalar::Text(Cow::Owned(s.trim().to_owned())),
-            Err(_) => Scalar::Other { falsy: false },
+        // Borrow when the string has no escapes (the usual case: no allocation per frame).
+        Some(b'"') => match serde_json::from_str::<&str>(text) {
+            Ok(s) => Scalar::Text(Cow::Borrowed(s.trim())),
+            Err(_) => match serde_json::from_str::<String>(text) {
+                Ok(s) => Scalar::Text(Cow::Owned(s.trim().to_owned())),
+                Err(_) => Scalar::Other { falsy: false },
+            },
         },
         Some(b'-' | b'0'..=b'9') => match serde_json::from_str::<serde_json::Number>(text) {
             Ok(n) => Scalar::Text(Cow::Owned(number_text(&n))),

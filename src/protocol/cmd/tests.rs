@@ -150,6 +150,11 @@ fn close_codes() {
 #[test]
 fn top_level_values_are_normalised_like_the_reference() {
     assert_eq!(decode(r#"{"cmd":" sId ","sId":42}"#), Ok(Command::Register { name: name("42") }));
+    // Escaped strings take the owned path and are trimmed the same way.
+    assert_eq!(
+        decode(r#"{"cmd":"s\u0049d","sId":" \u0041b\" "}"#),
+        Ok(Command::Register { name: name("Ab\"") })
+    );
     assert_eq!(
         decode(r#"{"cmd":"call","sessionId":1234567,"offer":" x "}"#),
         Ok(Command::Signal {
