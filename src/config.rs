@@ -21,6 +21,34 @@ pub struct Config {
     pub limits: Limits,
     /// Liveness and coalescing intervals.
     pub timing: Timing,
+    /// Joining a cluster of nodes through Redis.
+    pub cluster: ClusterSection,
+}
+
+/// Joining a cluster of nodes through Redis.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClusterSection {
+    /// `redis://[user:password@]host:port[/db]` or `redis+unix:///path`; empty runs a single
+    /// node that needs nothing else.
+    pub redis_url: String,
+    /// Prefix of every Redis key and channel, so several clusters can share one Redis.
+    pub prefix: String,
+    /// Interval between two heartbeats of this node, in ms.
+    pub heartbeat_interval_ms: u64,
+    /// A node silent for longer than this (ms) is dead: its clients' peers are told they left.
+    pub node_ttl_ms: u64,
+}
+
+impl Default for ClusterSection {
+    fn default() -> Self {
+        Self {
+            redis_url: String::new(),
+            prefix: "switchboard".into(),
+            heartbeat_interval_ms: 1000,
+            node_ttl_ms: 3000,
+        }
+    }
 }
 
 /// Limits that protect the node from clients.
@@ -47,6 +75,8 @@ pub struct Timing {
     pub ping_interval_ms: u64,
     /// Minimum interval between two client lists (`clu`) to one client.
     pub roster_interval_ms: u64,
+    /// On SIGTERM, how long connected clients get to go before the node deregisters and exits.
+    pub drain_timeout_ms: u64,
 }
 
 impl Default for Config {
@@ -57,6 +87,7 @@ impl Default for Config {
             workers: 0,
             limits: Limits::default(),
             timing: Timing::default(),
+            cluster: ClusterSection::default(),
         }
     }
 }
@@ -75,7 +106,7 @@ impl Default for Limits {
 
 impl Default for Timing {
     fn default() -> Self {
-        Self { ping_interval_ms: 3000, roster_interval_ms: 50 }
+        Self { ping_interval_ms: 3000, roster_interval_ms: 50, drain_timeout_ms: 5000 }
     }
 }
 
@@ -141,6 +172,21 @@ pub struct Flags {
     /// Minimum interval between client lists to one client, in ms.
     #[arg(long, env = "SWITCHBOARD_ROSTER_INTERVAL_MS")]
     pub roster_interval_ms: Option<u64>,
+    /// Time connected clients get on SIGTERM before the node exits, in ms.
+    #[arg(long, env = "SWITCHBOARD_DRAIN_TIMEOUT_MS")]
+    pub drain_timeout_ms: Option<u64>,
+    /// Redis to join a cluster through (empty: single node).
+    #[arg(long, env = "SWITCHBOARD_REDIS_URL")]
+    pub redis_url: Option<String>,
+    /// Prefix of the cluster's Redis keys and channels.
+    #[arg(long, env = "SWITCHBOARD_REDIS_PREFIX")]
+    pub redis_prefix: Option<String>,
+    /// Interval between two heartbeats, in ms.
+    #[arg(long, env = "SWITCHBOARD_HEARTBEAT_INTERVAL_MS")]
+    pub heartbeat_interval_ms: Option<u64>,
+    /// A node silent for longer than this is dead, in ms.
+    #[arg(long, env = "SWITCHBOARD_NODE_TTL_MS")]
+    pub node_ttl_ms: Option<u64>,
 }
 
 impl Config {
@@ -173,6 +219,11 @@ impl Config {
             rate_burst => limits.rate_burst,
             ping_interval_ms => timing.ping_interval_ms,
             roster_interval_ms => timing.roster_interval_ms,
+            drain_timeout_ms => timing.drain_timeout_ms,
+            redis_url => cluster.redis_url,
+            redis_prefix => cluster.prefix,
+            heartbeat_interval_ms => cluster.heartbeat_interval_ms,
+            node_ttl_ms => cluster.node_ttl_ms,
         }
         if flags.node_id.is_some() {
             config.node_id = flags.node_id;
@@ -198,6 +249,23 @@ impl Config {
             "timing.roster_interval_ms must be at most 10000",
         )?;
         check(self.workers <= 256, "workers must be at most 256")?;
+        let c = &self.cluster;
+        check(
+            c.redis_url.is_empty()
+                || ["redis://", "rediss://", "redis+unix://", "unix://"]
+                    .iter()
+                    .any(|scheme| c.redis_url.starts_with(scheme)),
+            "cluster.redis_url must start with redis://, rediss://, redis+unix:// or unix://",
+        )?;
+        check(
+            !c.prefix.is_empty() && !c.prefix.contains(char::is_whitespace),
+            "cluster.prefix must be non-empty, without spaces",
+        )?;
+        check(c.heartbeat_interval_ms >= 50, "cluster.heartbeat_interval_ms must be at least 50")?;
+        check(
+            c.node_ttl_ms >= 2 * c.heartbeat_interval_ms,
+            "cluster.node_ttl_ms must be at least twice cluster.heartbeat_interval_ms",
+        )?;
         check(
             self.node_id.as_deref().is_none_or(|id| !id.is_empty() && id.len() <= 64),
             "node_id must be 1 to 64 characters",
@@ -208,6 +276,35 @@ impl Config {
     /// The ping interval.
     pub fn ping_interval(&self) -> Duration {
         Duration::from_millis(self.timing.ping_interval_ms)
+    }
+
+    /// The cluster to join, if a Redis URL is set.
+    pub fn cluster(&self) -> Option<switchboard_actors::cluster::ClusterConfig> {
+        let c = &self.cluster;
+        (!c.redis_url.is_empty()).then(|| switchboard_actors::cluster::ClusterConfig {
+            redis_url: c.redis_url.clone(),
+            prefix: c.prefix.clone(),
+            heartbeat_interval: Duration::from_millis(c.heartbeat_interval_ms),
+            node_ttl: Duration::from_millis(c.node_ttl_ms),
+        })
+    }
+
+    /// The configuration as it may be logged: a password in the Redis URL is masked.
+    pub fn redacted(&self) -> Self {
+        let mut shown = self.clone();
+        let url = &mut shown.cluster.redis_url;
+        if let Some((scheme, rest)) = url.split_once("://") {
+            if let Some((credentials, host)) = rest.rsplit_once('@') {
+                let user = credentials.split_once(':').map_or("", |(user, _)| user);
+                *url = format!("{scheme}://{user}:***@{host}");
+            }
+        }
+        shown
+    }
+
+    /// How long a drain waits for clients to go.
+    pub fn drain_timeout(&self) -> Duration {
+        Duration::from_millis(self.timing.drain_timeout_ms)
     }
 
     /// The roster coalescing interval.
@@ -246,6 +343,25 @@ mod tests {
             toml::from_str(include_str!("../deploy/config.example.toml")).unwrap();
         example.validate().unwrap();
         assert_eq!(format!("{example:?}"), format!("{:?}", Config::default()));
+    }
+
+    #[test]
+    fn cluster_settings_and_redaction() {
+        assert!(Config::default().cluster().is_none());
+        let config = Config::load(flags(&[
+            "--redis-url",
+            "redis://u:secret@r:6379/0",
+            "--node-ttl-ms",
+            "4000",
+        ]))
+        .unwrap();
+        let cluster = config.cluster().unwrap();
+        assert_eq!(cluster.node_ttl, Duration::from_secs(4));
+        assert_eq!(cluster.prefix, "switchboard");
+        let shown = format!("{:?}", config.redacted());
+        assert!(!shown.contains("secret") && shown.contains("redis://u:***@r:6379/0"), "{shown}");
+        assert!(Config::load(flags(&["--redis-url", "http://r"])).is_err());
+        assert!(Config::load(flags(&["--heartbeat-interval-ms", "2000"])).is_err());
     }
 
     #[test]

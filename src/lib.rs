@@ -23,8 +23,9 @@ use switchboard_actors::{
 
 pub use config::Config;
 
-/// Runs a node on `listener` until it is stopped (SIGINT/SIGTERM). Must be called inside an
-/// actix System; every node started this way has its own core, so several can share a process.
+/// Runs a node on `listener` until SIGINT or SIGTERM, which drain it (see
+/// [`http::NodeState::drain`]). Must be called inside an actix System; every node started this
+/// way has its own core, so several can share a process.
 pub async fn run(config: Config, listener: TcpListener) -> std::io::Result<()> {
     let node = config.node_id.as_deref().map_or_else(NodeId::random, NodeId::new);
     let core = Core::start(
@@ -32,6 +33,7 @@ pub async fn run(config: Config, listener: TcpListener) -> std::io::Result<()> {
         CoreConfig {
             connection: ConnectionConfig { ping_interval: config.ping_interval() },
             directory: DirectoryConfig { roster_interval: config.roster_interval() },
+            cluster: config.cluster(),
         },
     );
     let workers = match config.workers {
@@ -39,14 +41,39 @@ pub async fn run(config: Config, listener: TcpListener) -> std::io::Result<()> {
         n => n,
     };
     let addr = listener.local_addr()?;
-    log::info!("node {node}: effective config {config:?}");
+    log::info!("node {node}: effective config {:?}", config.redacted());
     let state = web::Data::new(http::NodeState::new(core, config));
+    let app_state = state.clone();
     let server =
-        HttpServer::new(move || App::new().app_data(state.clone()).configure(http::routes))
+        HttpServer::new(move || App::new().app_data(app_state.clone()).configure(http::routes))
             .workers(workers)
-            .shutdown_timeout(5)
+            .disable_signals()
+            .shutdown_timeout(1)
             .listen(listener)?
             .run();
+    let handle = server.handle();
+    actix_web::rt::spawn(async move {
+        stop_signal().await;
+        state.drain().await;
+        handle.stop(true).await;
+    });
     log::info!("node {node}: listening on {addr}");
     server.await
+}
+
+/// Resolves on the first SIGTERM or SIGINT.
+async fn stop_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
+        (Ok(mut term), Ok(mut int)) => {
+            tokio::select! {
+                _ = term.recv() => log::info!("SIGTERM received"),
+                _ = int.recv() => log::info!("SIGINT received"),
+            }
+        }
+        _ => {
+            log::error!("cannot listen for signals; stop the node with SIGKILL");
+            std::future::pending::<()>().await;
+        }
+    }
 }

@@ -49,7 +49,7 @@ impl Command {
 }
 
 /// A signal one call member sends the other. Payloads are opaque.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum CallSignal {
     /// An SDP offer (starts or renegotiates the call).
     Offer(Payload),
@@ -77,7 +77,7 @@ impl CallSignal {
 }
 
 /// The kind of a command, without its data.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum CommandKind {
     /// [`Command::Register`].
     Register,

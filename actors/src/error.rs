@@ -10,7 +10,7 @@ use crate::command::CommandKind;
 
 /// Why a client's request failed. Every kind is *recoverable*: the client is told and the
 /// connection stays open. Failures that end a connection are [`CloseReason`]s instead.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum ErrorKind {
     /// The frame is not parseable at all (not JSON, say). Client-caused.
     MalformedFrame,
@@ -76,7 +76,7 @@ impl ErrorKind {
 ///
 /// The command matters to dialects whose codes depend on it (`cmd` answers an unknown peer with
 /// 9201 for `session` and 9301 for `notify`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ClientError {
     /// What went wrong.
     pub kind: ErrorKind,
@@ -126,11 +126,14 @@ pub enum CloseReason {
     RateLimited,
     /// The node is shutting down; the client should reconnect elsewhere.
     ShuttingDown,
+    /// The client's name was claimed on another node while this one was cut off from the
+    /// cluster; the client should reconnect and register again.
+    NameLost,
 }
 
 impl CloseReason {
     /// Every reason, for table tests of each dialect's close codes.
-    pub const ALL: [CloseReason; 8] = [
+    pub const ALL: [CloseReason; 9] = [
         CloseReason::FrameTooLarge,
         CloseReason::InvalidFrame,
         CloseReason::ProtocolViolation,
@@ -139,6 +142,7 @@ impl CloseReason {
         CloseReason::SlowConsumer,
         CloseReason::RateLimited,
         CloseReason::ShuttingDown,
+        CloseReason::NameLost,
     ];
 
     /// A short human-readable description, suitable for a close frame's reason text.
@@ -152,6 +156,7 @@ impl CloseReason {
             CloseReason::SlowConsumer => "outbound queue full: client too slow",
             CloseReason::RateLimited => "message rate limit exceeded",
             CloseReason::ShuttingDown => "server shutting down",
+            CloseReason::NameLost => "name claimed on another node during a cluster split",
         }
     }
 }

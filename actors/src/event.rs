@@ -3,6 +3,7 @@
 use std::sync::{Arc, OnceLock};
 
 use bytestring::ByteString;
+use serde::{Deserialize, Serialize};
 
 use crate::{
     command::CallSignal,
@@ -12,7 +13,10 @@ use crate::{
 };
 
 /// Something the core tells one client. Dialects encode events into frames.
-#[derive(Debug, Clone)]
+///
+/// Events cross nodes (serde) when their client is on another node; rosters never do: each node
+/// builds its own from its replica of the cluster's presence.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum Event {
     /// The client's name was registered.
     Registered {
@@ -20,6 +24,7 @@ pub enum Event {
         name: ClientName,
     },
     /// The list of registered clients changed. The same `Arc` goes to every recipient.
+    #[serde(skip)]
     Roster(Arc<Roster>),
     /// The client opened call `call` (sent to the caller only).
     CallOpened {
@@ -61,7 +66,7 @@ pub enum Event {
 }
 
 /// The phase of a 1:1 call session, as clients see it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Phase {
     /// Created; no offer yet.
     New,
@@ -74,7 +79,7 @@ pub enum Phase {
 }
 
 /// Whether a registered client is free or in a call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Presence {
     /// Free; receives roster updates.
     Waiting,

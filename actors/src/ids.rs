@@ -5,6 +5,8 @@
 
 use std::{fmt, sync::Arc};
 
+use serde::{Deserialize, Serialize};
+
 /// Longest client-chosen name the core accepts, in bytes.
 pub const MAX_NAME_LEN: usize = 256;
 
@@ -22,7 +24,8 @@ impl fmt::Display for ConnId {
 ///
 /// Built only through [`ClientName::new`], which enforces the core's rules: not empty, at most
 /// [`MAX_NAME_LEN`] bytes. Normalisation such as trimming is the dialect's business.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "Arc<str>")]
 pub struct ClientName(Arc<str>);
 
 impl ClientName {
@@ -37,6 +40,20 @@ impl ClientName {
     }
 }
 
+impl TryFrom<String> for ClientName {
+    type Error = &'static str;
+
+    fn try_from(name: String) -> Result<Self, Self::Error> {
+        Self::new(&name).ok_or("client names are 1 to 256 bytes")
+    }
+}
+
+impl From<ClientName> for Arc<str> {
+    fn from(name: ClientName) -> Self {
+        name.0
+    }
+}
+
 impl fmt::Display for ClientName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
@@ -44,7 +61,8 @@ impl fmt::Display for ClientName {
 }
 
 /// A 1:1 call session id: 8 decimal digits, unique among live sessions.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
 pub struct CallId(Arc<str>);
 
 impl CallId {
@@ -73,7 +91,8 @@ impl fmt::Display for CallId {
 }
 
 /// A node of the cluster.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
 pub struct NodeId(Arc<str>);
 
 impl NodeId {

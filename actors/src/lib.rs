@@ -1,5 +1,5 @@
 //! The switchboard core: identifiers, the `Command`/`Event` vocabulary, canonical errors, every
-//! actor, and the cluster bus seam. Nothing here knows a wire format, HTTP, or an error code;
+//! actor, and the cluster bridge. Nothing here knows a wire format, HTTP, or an error code;
 //! dialects at the edge (the `switchboard` crate) translate frames to and from this vocabulary.
 //!
 //! # Layout
@@ -12,7 +12,7 @@
 //! - [`connection`]: `ConnectionActor`, one per client: identity, call, liveness.
 //! - [`directory`]: `DirectoryActor`, one per node: names, presence, rosters, call ids.
 //! - [`call`]: `CallActor`, one per 1:1 call: the NEW → PENDING → ACTIVE → CLOSED machine.
-//! - [`bus`]: the cluster bus seam (messages addressed to a node, client, room or call).
+//! - [`cluster`]: the Redis bridge: node inboxes, cluster-wide names, peer liveness.
 //! - [`node`]: [`Core`], the handles the edge is given.
 //!
 //! # Ordering
@@ -22,8 +22,8 @@
 //! each `Inbound` reply), so its answers are ordered too. State has one owner each: names and
 //! presence the directory, a call's phase its call actor.
 
-pub mod bus;
 pub mod call;
+pub mod cluster;
 pub mod command;
 pub mod connection;
 pub mod directory;

@@ -3,6 +3,7 @@
 use actix::{Actor, Addr};
 
 use crate::{
+    cluster::{BridgeActor, Cluster, ClusterConfig, Leave, Routes},
     connection::{ConnectionActor, ConnectionConfig},
     directory::{DirectoryActor, DirectoryConfig},
     ids::NodeId,
@@ -16,6 +17,8 @@ pub struct CoreConfig {
     pub connection: ConnectionConfig,
     /// Directory tunables.
     pub directory: DirectoryConfig,
+    /// The cluster to join; `None` runs a single node with nothing else needed.
+    pub cluster: Option<ClusterConfig>,
 }
 
 /// Handles to one node's core actors. Cheap to clone; passed explicitly (no global registry,
@@ -26,18 +29,50 @@ pub struct Core {
     pub node: NodeId,
     /// The node's directory.
     pub directory: Addr<DirectoryActor>,
+    cluster: Option<(Cluster, Addr<BridgeActor>)>,
     config: CoreConfig,
 }
 
 impl Core {
-    /// Starts the core actors of node `node` on the current actix arbiter.
+    /// Starts the core actors of node `node` on the current actix arbiter; with a cluster
+    /// configured, the bridge starts connecting to Redis in the background.
     pub fn start(node: NodeId, config: CoreConfig) -> Self {
-        let directory = DirectoryActor::new(node.clone(), config.directory.clone()).start();
-        Self { node, directory, config }
+        let Some(cluster_config) = config.cluster.clone() else {
+            let directory = DirectoryActor::new(node.clone(), config.directory.clone(), None);
+            return Self { node, directory: directory.start(), cluster: None, config };
+        };
+        let (cluster, bridge) = BridgeActor::handle(node.clone(), cluster_config);
+        let directory =
+            DirectoryActor::new(node.clone(), config.directory.clone(), Some(cluster.clone()))
+                .start();
+        let bridge = bridge.start(Routes {
+            cmd: directory.clone().recipient(),
+            members: vec![directory.clone().recipient()],
+        });
+        Self { node, directory, cluster: Some((cluster, bridge)), config }
     }
 
     /// Starts the actor of a new connection reached through `link`, on the current arbiter.
     pub fn connect(&self, link: ClientLink) -> Addr<ConnectionActor> {
         ConnectionActor::new(link, self.directory.clone(), self.config.connection.clone()).start()
+    }
+
+    /// Whether the node is clustered.
+    pub fn is_clustered(&self) -> bool {
+        self.cluster.is_some()
+    }
+
+    /// Whether the node can serve its whole cluster: always on a single node; in a cluster,
+    /// while Redis answers.
+    pub fn is_ready(&self) -> bool {
+        self.cluster.as_ref().is_none_or(|(cluster, _)| cluster.is_healthy())
+    }
+
+    /// Deregisters the node from its cluster (peers are told at once); a no-op on a single
+    /// node. Resolves when done.
+    pub async fn leave(&self) {
+        if let Some((_, bridge)) = &self.cluster {
+            let _ = bridge.send(Leave).await;
+        }
     }
 }

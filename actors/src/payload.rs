@@ -7,7 +7,8 @@
 use serde_json::value::RawValue;
 
 /// A JSON value carried through the core untouched.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
 pub struct Payload(Box<RawValue>);
 
 impl Payload {

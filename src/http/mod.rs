@@ -24,19 +24,49 @@ pub struct NodeState {
     pub metrics: Arc<Metrics>,
     /// Set when the node stops accepting clients.
     pub draining: AtomicBool,
+    /// Turns `true` when the node drains: every connection's writer closes with 1001.
+    pub drain: tokio::sync::watch::Receiver<bool>,
+    drain_tx: tokio::sync::watch::Sender<bool>,
     next_conn: AtomicU64,
 }
 
 impl NodeState {
     /// State for a node whose core is `core`.
     pub fn new(core: Core, config: Config) -> Self {
+        let (drain_tx, drain) = tokio::sync::watch::channel(false);
         Self {
             core,
             config,
             metrics: Arc::new(Metrics::default()),
             draining: AtomicBool::new(false),
+            drain,
+            drain_tx,
             next_conn: AtomicU64::new(1),
         }
+    }
+
+    /// Drains the node: refuses new clients, closes connected ones with "going away", waits up
+    /// to the drain timeout for them to go, then deregisters from the cluster (peers are told at
+    /// once, not after the heartbeat TTL).
+    pub async fn drain(&self) {
+        let node = &self.core.node;
+        log::info!("node {node}: draining");
+        self.draining.store(true, Ordering::Relaxed);
+        self.drain_tx.send_replace(true);
+        let deadline = tokio::time::Instant::now() + self.config.drain_timeout();
+        let mut tick = tokio::time::interval(std::time::Duration::from_millis(20));
+        while self.metrics.connections_open.load(Ordering::Relaxed) > 0 {
+            if tokio::time::Instant::now() >= deadline {
+                log::warn!("node {node}: drain timeout; clients still connected are dropped");
+                break;
+            }
+            tick.tick().await;
+        }
+        // Closed connections release their names and calls through a few actor hops; give
+        // those a moment to reach the directory so peers hear "left" before "node gone".
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        self.core.leave().await;
+        log::info!("node {node}: drained");
     }
 }
 
@@ -57,6 +87,8 @@ async fn readyz(node: web::Data<NodeState>) -> HttpResponse {
         >= node.config.limits.max_clients as u64;
     if node.draining.load(Ordering::Relaxed) {
         HttpResponse::ServiceUnavailable().content_type("text/plain").body("draining\n")
+    } else if !node.core.is_ready() {
+        HttpResponse::ServiceUnavailable().content_type("text/plain").body("cluster unreachable\n")
     } else if full {
         HttpResponse::ServiceUnavailable().content_type("text/plain").body("full\n")
     } else {

@@ -175,8 +175,14 @@ async fn write(
     node: Arc<NodeState>,
 ) {
     let metrics = &node.metrics;
+    let mut drain = node.drain.clone();
     let reason = loop {
-        let Some(item) = outbound.next().await else { break None };
+        let item = tokio::select! {
+            biased;
+            item = outbound.next() => item,
+            _ = drain.wait_for(|draining| *draining) => break Some(CloseReason::ShuttingDown),
+        };
+        let Some(item) = item else { break None };
         let sent = match item {
             Outbound::Event(event) => {
                 if matches!(event, Event::Error(_)) {

@@ -1,8 +1,9 @@
 //! `CallActor`: owns one 1:1 call session.
 //!
-//! Started by the `DirectoryActor` when a client opens a session, with both members' links. It
-//! receives [`RelaySignal`] and [`MemberLeft`] from the members' connections, forwards signals
-//! straight to the other member's link, and when the call ends hands the final events to the
+//! Started by the `DirectoryActor` of the caller's node (the call's home) when a client opens a
+//! session, with both members. It receives [`RelaySignal`] and [`MemberLeft`] from the members'
+//! connections (through the bridge for a member on another node), forwards signals straight to
+//! the other member (its link, or its node's inbox), and when the call ends hands the final events to the
 //! directory in one [`CallEnded`], so that the members are back in WAIT before they can see
 //! that the call closed. Then it stops; a stopped call refuses every later signal as unknown.
 
@@ -12,29 +13,17 @@ use actix::{
 };
 
 use super::{
+    member::Member,
     messages::{MemberLeft, RelaySignal},
     state::{CallState, Side},
 };
 use crate::{
     command::CallSignal,
-    connection::messages::CallMembership,
     directory::messages::CallEnded,
     error::{ClientError, ErrorKind},
     event::{Event, Phase},
     ids::{CallId, ClientName},
-    link::{ClientLink, PushError},
 };
-
-/// One member of a call, as the call actor reaches it.
-#[derive(Debug, Clone)]
-pub struct Member {
-    /// The member's name.
-    pub name: ClientName,
-    /// Its outbound queue.
-    pub link: ClientLink,
-    /// Its connection actor, told when the call ends.
-    pub conn: Recipient<CallMembership>,
-}
 
 /// The actor owning one call session. See the module docs.
 #[derive(Debug)]
@@ -88,9 +77,9 @@ impl CallActor {
     /// Ends the call: `deliveries` are pushed by the directory after both members are back in
     /// WAIT. Resolves once the directory has done so, then the actor stops. Until then the call
     /// is CLOSED and refuses every signal.
-    fn end(&mut self, deliveries: Vec<(ClientLink, Event)>) -> ResponseActFuture<Self, ()> {
+    fn end(&mut self, deliveries: Vec<(Side, Event)>) -> ResponseActFuture<Self, ()> {
         self.state.close();
-        let members = self.members.clone().map(|m| (m.name, m.conn));
+        let members = self.members.clone();
         let ended = self.directory.send(CallEnded { call: self.id.clone(), members, deliveries });
         Box::pin(ended.into_actor(self).map(|_, _, ctx| ctx.stop()))
     }
@@ -125,9 +114,7 @@ impl Handler<RelaySignal> for CallActor {
             Ok(step) => step,
             Err(kind) => return refused(kind),
         };
-        // Only the links are needed per signal (a `Recipient` clone would allocate).
-        let sender = self.member(from).link.clone();
-        let peer = self.member(Self::other(from)).link.clone();
+        let to = Self::other(from);
         let ends = matches!(msg.signal, CallSignal::Reject | CallSignal::Stop);
         let msg_kind = msg.signal.kind();
         let forwarded = Event::Signal { call: self.id.clone(), from: msg.from, signal: msg.signal };
@@ -135,30 +122,24 @@ impl Handler<RelaySignal> for CallActor {
         if ends {
             // The forward goes out with the closing phase, after both members are free again.
             let closed = self.phase_event(Phase::Closed);
-            let deliveries =
-                vec![(peer.clone(), forwarded), (sender, closed.clone()), (peer, closed)];
+            let deliveries = vec![(to, forwarded), (from, closed.clone()), (to, closed)];
             return Box::pin(self.end(deliveries).map(|(), _, _| Ok(())));
         }
-        match peer.push(forwarded) {
+        match self.member(to).push(forwarded) {
             Ok(()) => {
                 if let Some(phase) = step.announce {
                     let event = self.phase_event(phase);
-                    let _ = sender.push(event.clone());
-                    let _ = peer.push(event);
+                    let _ = self.member(from).push(event.clone());
+                    let _ = self.member(to).push(event);
                 }
                 Box::pin(fut::ready(Ok(())))
             }
-            Err(e) => {
+            Err(kind) => {
                 // The reference closes the session when a forward fails, and so do we: the
                 // sender is told why, then that the call is CLOSED.
-                let kind = match e {
-                    PushError::Full => ErrorKind::DeliveryFailed,
-                    PushError::Closed => ErrorKind::PeerGone,
-                };
                 let error = Event::Error(ClientError::during(kind, msg_kind));
                 let closed = self.phase_event(Phase::Closed);
-                let deliveries = vec![(sender.clone(), error), (sender, closed)];
-                Box::pin(self.end(deliveries).map(|(), _, _| Ok(())))
+                Box::pin(self.end(vec![(from, error), (from, closed)]).map(|(), _, _| Ok(())))
             }
         }
     }
@@ -172,9 +153,9 @@ impl Handler<MemberLeft> for CallActor {
         if self.state.phase() == Phase::Closed {
             return;
         }
-        let peer = self.member(Self::other(side)).link.clone();
+        let peer = Self::other(side);
         let left = Event::PeerLeft { call: self.id.clone(), peer: msg.name };
-        let deliveries = vec![(peer.clone(), left), (peer, self.phase_event(Phase::Closed))];
+        let deliveries = vec![(peer, left), (peer, self.phase_event(Phase::Closed))];
         let ending = self.end(deliveries);
         ctx.spawn(ending);
     }

@@ -1,9 +1,12 @@
-//! One 1:1 call session: its state machine ([`state`]) and the actor that owns it ([`actor`]).
+//! One 1:1 call session: its state machine ([`state`]), its members ([`member`]) and the actor
+//! that owns it ([`actor`]).
 
 pub mod actor;
+pub mod member;
 pub mod messages;
 pub mod state;
 
-pub use actor::{CallActor, Member};
+pub use actor::CallActor;
+pub use member::{Member, Reach};
 pub use messages::{MemberLeft, RelaySignal};
 pub use state::{CallState, Side, Step};

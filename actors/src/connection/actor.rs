@@ -16,10 +16,12 @@ use actix::{
     ResponseActFuture, WrapFuture,
 };
 
-use super::messages::{CallMembership, Disconnected, Inbound, Pong};
+use super::messages::{CallMembership, CallRef, Disconnected, Inbound, Pong};
 use crate::{
-    call::{CallActor, MemberLeft, RelaySignal},
+    call::{MemberLeft, RelaySignal},
+    cluster::Topic,
     command::{Command, CommandKind},
+    directory::wire::Wire,
     directory::{DirectoryActor, Notify, OpenCall, Register, Unregister},
     error::{ClientError, CloseReason, ErrorKind},
     event::Event,
@@ -49,7 +51,7 @@ pub struct ConnectionActor {
     name: Option<ClientName>,
     /// A name whose registration is in flight: released on stop too, in case it lands.
     registering: Option<ClientName>,
-    call: Option<(CallId, Addr<CallActor>)>,
+    call: Option<(CallId, CallRef)>,
     awaiting_pong: bool,
 }
 
@@ -126,8 +128,16 @@ impl ConnectionActor {
                 self.answer(op, self.directory.send(Notify { from: me, to, kind }))
             }
             Command::Signal { call, signal } => match &self.call {
-                Some((id, addr)) if *id == call => {
+                Some((id, CallRef::Local(addr))) if *id == call => {
                     self.answer(op, addr.send(RelaySignal { from: me, signal }))
+                }
+                Some((id, CallRef::Remote { home, cluster })) if *id == call => {
+                    // The call's home answers a refusal with an error event of its own.
+                    let relay = Wire::Relay { call, from: me, signal };
+                    match cluster.send(home, Topic::Cmd, &relay) {
+                        Ok(()) => Box::pin(fut::ready(())),
+                        Err(_) => self.refuse(ErrorKind::Unavailable, op),
+                    }
                 }
                 _ => self.refuse(ErrorKind::CallNotFound, op),
             },
@@ -184,7 +194,8 @@ impl Actor for ConnectionActor {
             self.directory.do_send(Unregister { name, conn: self.link.conn() });
         }
         if let Some(name) = self.name.take() {
-            if let Some((_, call)) = self.call.take() {
+            // A call homed on another node hears of it from the directory's Unregister.
+            if let Some((_, CallRef::Local(call))) = self.call.take() {
                 call.do_send(MemberLeft { name: name.clone() });
             }
             self.directory.do_send(Unregister { name, conn: self.link.conn() });
@@ -236,7 +247,7 @@ impl Handler<CallMembership> for ConnectionActor {
 
     fn handle(&mut self, msg: CallMembership, _ctx: &mut Context<Self>) {
         match msg {
-            CallMembership::Joined { call, addr } => self.call = Some((call, addr)),
+            CallMembership::Joined { call, at } => self.call = Some((call, at)),
             CallMembership::Left { call } => {
                 if self.call.as_ref().is_some_and(|(id, _)| *id == call) {
                     self.call = None;

@@ -4,9 +4,10 @@ use actix::{Addr, Message};
 
 use crate::{
     call::CallActor,
+    cluster::Cluster,
     command::Command,
     error::{ClientError, CloseReason},
-    ids::CallId,
+    ids::{CallId, NodeId},
 };
 
 /// A decoded frame from the client, or the error its decoding produced.
@@ -44,16 +45,30 @@ pub struct Disconnected {
 #[derive(Debug, Message)]
 #[rtype(result = "()")]
 pub enum CallMembership {
-    /// Now a member of `call`, owned by `addr`.
+    /// Now a member of `call`, owned by `at`.
     Joined {
         /// The call.
         call: CallId,
-        /// Its actor.
-        addr: Addr<CallActor>,
+        /// Where its actor is.
+        at: CallRef,
     },
     /// No longer a member of `call`.
     Left {
         /// The call.
         call: CallId,
+    },
+}
+
+/// Where a call's actor is, as a member's connection reaches it.
+#[derive(Debug, Clone)]
+pub enum CallRef {
+    /// On this node.
+    Local(Addr<CallActor>),
+    /// On node `home` (the caller's); signals go to that node's inbox.
+    Remote {
+        /// The call's home node.
+        home: NodeId,
+        /// The way there.
+        cluster: Cluster,
     },
 }

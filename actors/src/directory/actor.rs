@@ -1,33 +1,48 @@
-//! `DirectoryActor`: the node's one owner of client names, presence and call ids.
+//! `DirectoryActor`: the node's one owner of client names, presence and calls.
 //!
 //! Started once per node by [`crate::node::Core::start`]; lives as long as the node. Receives
 //! [`Register`], [`Unregister`], [`OpenCall`], [`Notify`] from connections and [`CallEnded`] from
-//! calls; starts a `CallActor` per call; pushes events to clients' links.
+//! calls homed here; starts a `CallActor` per call opened by one of its clients; pushes events to
+//! clients' links. In a cluster it also owns this node's side of every cross-node conversation
+//! (see [`super::remote`]): names are claimed in Redis, other nodes' clients are kept in a
+//! [`Replica`], and a call with a member elsewhere is homed on the caller's node.
 //!
 //! Rosters are coalesced: a change marks the roster dirty, and waiting clients get at most one
 //! roster per `roster_interval`. The first change after a quiet interval is sent at once; changes
 //! within the interval are folded into one trailing roster, which is always the current list.
-//! Each roster is built once and shared (and encoded once) by every recipient.
+//! Each roster is built once and shared (and encoded once) by every recipient; the same tick
+//! sends this node's presence changes to its peers, encoded once.
 
 use std::{
+    collections::{HashMap, HashSet},
     sync::Arc,
     time::{Duration, Instant},
 };
 
-use actix::{Actor, AsyncContext, Context, Handler, Recipient};
+use actix::{
+    fut, Actor, ActorFutureExt, Addr, AsyncContext, Context, Handler, Recipient, ResponseActFuture,
+    WrapFuture,
+};
+use tokio::sync::oneshot;
 
 use super::{
     messages::{CallEnded, Notify, OpenCall, Register, Unregister},
+    replica::Replica,
     state::Registry,
+    wire::{Entry, Wire},
 };
 use crate::{
-    call::{CallActor, Member},
-    connection::messages::CallMembership,
+    call::{member::push_error, CallActor, Member, Reach},
+    cluster::{Cluster, ClusterError, Topic},
+    connection::messages::{CallMembership, CallRef},
     error::ErrorKind,
-    event::{Event, Phase, Roster},
-    ids::{CallId, NodeId},
-    link::{ClientLink, PushError},
+    event::{Event, Phase, Presence, Roster, RosterEntry},
+    ids::{CallId, ClientName, ConnId, NodeId},
+    link::ClientLink,
 };
+
+/// The namespace of `cmd` names among the cluster's claims.
+pub(super) const NAMESPACE: &str = "cmd";
 
 /// The directory's tunables.
 #[derive(Debug, Clone)]
@@ -44,35 +59,92 @@ impl Default for DirectoryConfig {
 
 /// How the directory reaches a registered client.
 #[derive(Debug)]
-struct Handle {
-    link: ClientLink,
-    actor: Recipient<CallMembership>,
+pub(super) struct Handle {
+    pub(super) link: ClientLink,
+    pub(super) actor: Recipient<CallMembership>,
+}
+
+/// A name being claimed in Redis for a connection.
+#[derive(Debug)]
+pub(super) struct Claim {
+    conn: ConnId,
+    /// The connection went away meanwhile: release the name once the claim lands.
+    abandoned: bool,
+}
+
+/// A call homed here.
+#[derive(Debug)]
+pub(super) struct Homed {
+    pub(super) addr: Addr<CallActor>,
+    /// Each member and its node, if not this one.
+    pub(super) members: [(ClientName, Option<NodeId>); 2],
+}
+
+/// A call homed on another node with a member here.
+#[derive(Debug)]
+pub(super) struct Joined {
+    pub(super) home: NodeId,
+    pub(super) member: ClientName,
+    pub(super) peer: ClientName,
 }
 
 /// The node's directory. See the module docs.
 #[derive(Debug)]
 pub struct DirectoryActor {
-    node: NodeId,
+    pub(super) node: NodeId,
     config: DirectoryConfig,
-    registry: Registry<Handle>,
+    pub(super) cluster: Option<Cluster>,
+    pub(super) registry: Registry<Handle>,
+    pub(super) replica: Replica,
+    next_seq: u64,
+    claiming: HashMap<ClientName, Claim>,
+    pub(super) homed: HashMap<CallId, Homed>,
+    pub(super) joined: HashMap<CallId, Joined>,
+    pub(super) invites: HashMap<CallId, (NodeId, oneshot::Sender<Result<(), ErrorKind>>)>,
+    pub(super) peers: HashSet<NodeId>,
+    dirty: HashSet<ClientName>,
     last_roster: Option<Instant>,
     roster_scheduled: bool,
 }
 
+/// How long the caller's node waits for the callee's node to answer an invite.
+const INVITE_TIMEOUT: Duration = Duration::from_secs(3);
+
+type Reply = ResponseActFuture<DirectoryActor, Result<(), ErrorKind>>;
+
+fn ready(result: Result<(), ErrorKind>) -> Reply {
+    Box::pin(fut::ready(result))
+}
+
 impl DirectoryActor {
-    /// An empty directory for node `node`.
-    pub fn new(node: NodeId, config: DirectoryConfig) -> Self {
+    /// An empty directory for node `node`; clustered when `cluster` is given.
+    pub fn new(node: NodeId, config: DirectoryConfig, cluster: Option<Cluster>) -> Self {
         Self {
             node,
             config,
+            cluster,
             registry: Registry::default(),
+            replica: Replica::default(),
+            next_seq: 0,
+            claiming: HashMap::new(),
+            homed: HashMap::new(),
+            joined: HashMap::new(),
+            invites: HashMap::new(),
+            peers: HashSet::new(),
+            dirty: HashSet::new(),
             last_roster: None,
             roster_scheduled: false,
         }
     }
 
+    /// Notes that `name`'s entry changed, for the roster and for peers.
+    pub(super) fn touch(&mut self, name: &ClientName, ctx: &mut Context<Self>) {
+        self.dirty.insert(name.clone());
+        self.roster_changed(ctx);
+    }
+
     /// Notes that the roster changed; sends it now or schedules the trailing one.
-    fn roster_changed(&mut self, ctx: &mut Context<Self>) {
+    pub(super) fn roster_changed(&mut self, ctx: &mut Context<Self>) {
         if self.roster_scheduled {
             return;
         }
@@ -91,11 +163,198 @@ impl DirectoryActor {
 
     fn send_roster(&mut self) {
         self.last_roster = Some(Instant::now());
-        let roster = Arc::new(Roster::new(self.registry.roster()));
-        for client in self.registry.waiting() {
+        self.publish_presence();
+        let mut all: Vec<(u64, ClientName, Presence)> =
+            self.registry.entries().map(|(seq, name, p)| (seq, name.clone(), p)).collect();
+        all.extend(
+            self.replica
+                .iter()
+                .filter(|(name, _)| self.registry.get(name).is_none())
+                .map(|(name, r)| (r.seq, name.clone(), r.presence)),
+        );
+        all.sort_unstable_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+        let entries = all.into_iter().map(|(_, name, presence)| RosterEntry { name, presence });
+        let roster = Arc::new(Roster::new(entries.collect()));
+        for (_, client) in self.registry.clients().filter(|(_, c)| c.call.is_none()) {
             // A full queue closes that client; the others are unaffected.
             let _ = client.handle.link.push(Event::Roster(roster.clone()));
         }
+    }
+
+    /// This node's entry for `name`, as peers store it.
+    pub(super) fn entry(&self, name: &ClientName) -> Option<Entry> {
+        let client = self.registry.get(name)?;
+        Some((name.clone(), self.registry.seq(name)?, client.presence()))
+    }
+
+    /// Sends peers the presence changes since the last roster, encoded once.
+    fn publish_presence(&mut self) {
+        if self.dirty.is_empty() {
+            return;
+        }
+        let dirty = std::mem::take(&mut self.dirty);
+        let Some(cluster) = &self.cluster else { return };
+        let (mut set, mut gone) = (Vec::new(), Vec::new());
+        for name in dirty {
+            match self.entry(&name) {
+                Some(entry) => set.push(entry),
+                None => gone.push(name),
+            }
+        }
+        self.broadcast(cluster, &Wire::Presence { set, gone });
+    }
+
+    /// Sends `wire` to every live peer, encoded once.
+    pub(super) fn broadcast(&self, cluster: &Cluster, wire: &Wire) {
+        let Ok(frame) = cluster.frame(Topic::Cmd, wire) else { return };
+        for peer in &self.peers {
+            if let Err(e) = cluster.publish(peer, &frame) {
+                log::debug!("node {}: presence to {peer} not sent: {e}", self.node);
+            }
+        }
+    }
+
+    /// Sends `wire` to node `to`, logging a failure (the caller has nobody to tell).
+    pub(super) fn send(&self, to: &NodeId, wire: &Wire) -> Result<(), ErrorKind> {
+        let Some(cluster) = &self.cluster else { return Err(ErrorKind::Unavailable) };
+        cluster.send(to, Topic::Cmd, wire).map_err(|e| {
+            log::debug!("node {}: message to {to} not sent: {e}", self.node);
+            ErrorKind::Unavailable
+        })
+    }
+
+    /// Registers `name` once it is known to be free (claimed, on a cluster).
+    fn admit(
+        &mut self,
+        name: ClientName,
+        seq: u64,
+        conn: ConnId,
+        handle: Handle,
+        ctx: &mut Context<Self>,
+    ) -> Result<(), ErrorKind> {
+        let link = handle.link.clone();
+        self.registry.register(name.clone(), seq, conn, handle)?;
+        self.replica.forget(&name);
+        // The echo is queued before any roster that lists the new name.
+        let _ = link.push(Event::Registered { name: name.clone() });
+        self.touch(&name, ctx);
+        Ok(())
+    }
+
+    /// Releases claim `seq` of `name` in Redis, retrying while Redis is unreachable.
+    pub(super) fn release(&self, name: ClientName, seq: u64, ctx: &mut Context<Self>) {
+        let Some(cluster) = self.cluster.clone() else { return };
+        ctx.spawn(
+            async move {
+                for _ in 0..60 {
+                    match cluster.release(NAMESPACE, name.as_str(), seq).await {
+                        Ok(()) => return,
+                        Err(_) => tokio::time::sleep(Duration::from_secs(1)).await,
+                    }
+                }
+                log::warn!("node {}: gave up releasing {name}", cluster.node());
+            }
+            .into_actor(self),
+        );
+    }
+
+    /// A local member of a new call.
+    fn local_member(&self, name: &ClientName) -> Option<Member> {
+        let handle = &self.registry.get(name)?.handle;
+        let reach = Reach::Local { link: handle.link.clone(), conn: handle.actor.clone() };
+        Some(Member { name: name.clone(), reach })
+    }
+
+    /// Starts call `call` homed here: `caller` is local, `callee` local or remote (a remote
+    /// callee's node has already put it in the call and told it phase NEW).
+    fn start_call(
+        &mut self,
+        call: CallId,
+        caller: Member,
+        callee: Member,
+        ctx: &mut Context<Self>,
+    ) {
+        let ended = ctx.address().recipient();
+        let addr = CallActor::new(call.clone(), caller.clone(), callee.clone(), ended).start();
+        let members = [&caller, &callee].map(|m| (m.name.clone(), m.remote_node().cloned()));
+        self.homed.insert(call.clone(), Homed { addr: addr.clone(), members });
+        for m in [&caller, &callee] {
+            if let Reach::Local { conn, .. } = &m.reach {
+                let at = CallRef::Local(addr.clone());
+                conn.do_send(CallMembership::Joined { call: call.clone(), at });
+            }
+        }
+        let _ = caller.push(Event::CallOpened { call: call.clone() });
+        for m in [&caller, &callee] {
+            if m.remote_node().is_none() {
+                let _ = m.push(Event::CallPhase { call: call.clone(), phase: Phase::New });
+                self.touch(&m.name, ctx);
+            }
+        }
+    }
+
+    /// Opens a call from local `caller` to `callee` on node `node`: the callee's node decides
+    /// whether it is free, and the call starts once it has said yes.
+    fn invite(&mut self, caller: ClientName, callee: ClientName, node: NodeId) -> Reply {
+        let busy = self.registry.get(&caller).map(|c| c.call.is_some());
+        match busy {
+            None => return ready(Err(ErrorKind::NotRegistered)),
+            Some(true) => return ready(Err(ErrorKind::Busy)),
+            Some(false) => {}
+        }
+        if self.replica.get(&callee).is_some_and(|r| r.presence == Presence::Calling) {
+            return ready(Err(ErrorKind::PeerBusy));
+        }
+        let call = match self.registry.reserve_call(&caller, CallId::random) {
+            Ok(call) => call,
+            Err(kind) => return ready(Err(kind)),
+        };
+        let invite =
+            Wire::Invite { call: call.clone(), caller: caller.clone(), callee: callee.clone() };
+        if let Err(kind) = self.send(&node, &invite) {
+            self.registry.end_call(&call, [&caller, &caller]);
+            return ready(Err(kind));
+        }
+        let (tx, rx) = oneshot::channel();
+        self.invites.insert(call.clone(), (node.clone(), tx));
+        let answer = tokio::time::timeout(INVITE_TIMEOUT, rx);
+        Box::pin(answer.into_actor(self).map(move |answer, this, ctx| {
+            this.invites.remove(&call);
+            let result = match answer {
+                Ok(Ok(result)) => result,
+                Ok(Err(_)) => Err(ErrorKind::PeerNotFound),
+                Err(_) => Err(ErrorKind::Unavailable),
+            };
+            if let Err(kind) = result {
+                this.registry.end_call(&call, [&caller, &caller]);
+                return Err(kind);
+            }
+            let cluster = this.cluster.clone();
+            let caller_still_here =
+                this.registry.get(&caller).is_some_and(|c| c.call.as_ref() == Some(&call));
+            match (this.local_member(&caller), cluster) {
+                (Some(member), Some(cluster)) if caller_still_here => {
+                    let reach = Reach::Remote { node, cluster };
+                    this.start_call(call, member, Member { name: callee, reach }, ctx);
+                    Ok(())
+                }
+                _ => {
+                    // The caller left while the callee's node answered: end it there.
+                    this.registry.end_call(&call, [&caller, &caller]);
+                    let events = vec![
+                        Event::PeerLeft { call: call.clone(), peer: caller },
+                        Event::CallPhase { call: call.clone(), phase: Phase::Closed },
+                    ];
+                    let _ = this.send(&node, &Wire::CallEnded { call, name: callee, events });
+                    Err(ErrorKind::PeerGone)
+                }
+            }
+        }))
+    }
+
+    /// Sends a notification to `to` on node `node`.
+    fn notify_remote(&self, node: &NodeId, msg: Notify) -> Result<(), ErrorKind> {
+        self.send(node, &Wire::Notify { from: msg.from, to: msg.to, kind: msg.kind })
     }
 }
 
@@ -111,16 +370,34 @@ impl Actor for DirectoryActor {
 }
 
 impl Handler<Register> for DirectoryActor {
-    type Result = Result<(), ErrorKind>;
+    type Result = ResponseActFuture<Self, Result<(), ErrorKind>>;
 
     fn handle(&mut self, msg: Register, ctx: &mut Context<Self>) -> Self::Result {
         let Register { name, conn, link, actor } = msg;
-        let welcome = Event::Registered { name: name.clone() };
-        self.registry.register(name, conn, Handle { link: link.clone(), actor })?;
-        // The echo is queued before any roster that lists the new name.
-        let _ = link.push(welcome);
-        self.roster_changed(ctx);
-        Ok(())
+        if self.registry.get(&name).is_some() || self.claiming.contains_key(&name) {
+            return ready(Err(ErrorKind::NameTaken));
+        }
+        let handle = Handle { link, actor };
+        let Some(cluster) = self.cluster.clone() else {
+            let seq = self.next_seq;
+            self.next_seq += 1;
+            return ready(self.admit(name, seq, conn, handle, ctx));
+        };
+        self.claiming.insert(name.clone(), Claim { conn, abandoned: false });
+        let claimed = name.clone();
+        let claim = async move { cluster.claim(NAMESPACE, claimed.as_str()).await };
+        Box::pin(claim.into_actor(self).map(move |claim, this, ctx| {
+            let abandoned = this.claiming.remove(&name).is_none_or(|c| c.abandoned);
+            match claim {
+                Ok(seq) if abandoned => {
+                    this.release(name, seq, ctx);
+                    Err(ErrorKind::PeerGone)
+                }
+                Ok(seq) => this.admit(name, seq, conn, handle, ctx),
+                Err(ClusterError::Taken) => Err(ErrorKind::NameTaken),
+                Err(ClusterError::Unavailable) => Err(ErrorKind::Unavailable),
+            }
+        }))
     }
 }
 
@@ -128,56 +405,93 @@ impl Handler<Unregister> for DirectoryActor {
     type Result = ();
 
     fn handle(&mut self, msg: Unregister, ctx: &mut Context<Self>) {
-        if self.registry.unregister(&msg.name, msg.conn).is_some() {
-            self.roster_changed(ctx);
+        if let Some(claim) = self.claiming.get_mut(&msg.name).filter(|c| c.conn == msg.conn) {
+            claim.abandoned = true;
+            return;
         }
+        let seq = self.registry.seq(&msg.name);
+        let Some(client) = self.registry.unregister(&msg.name, msg.conn) else { return };
+        if let Some(call) = client.call {
+            if let Some(joined) = self.joined.remove(&call) {
+                let left = Wire::MemberLeft { call: call.clone(), name: msg.name.clone() };
+                let _ = self.send(&joined.home, &left);
+                self.registry.end_call(&call, [&msg.name, &msg.name]);
+            }
+        }
+        if let Some(seq) = seq {
+            self.release(msg.name.clone(), seq, ctx);
+        }
+        self.touch(&msg.name, ctx);
     }
 }
 
 impl Handler<OpenCall> for DirectoryActor {
-    type Result = Result<(), ErrorKind>;
+    type Result = ResponseActFuture<Self, Result<(), ErrorKind>>;
 
     fn handle(&mut self, msg: OpenCall, ctx: &mut Context<Self>) -> Self::Result {
-        let call = self.registry.open_call(&msg.caller, &msg.callee, CallId::random)?;
-        let member = |name| {
-            let handle = &self.registry.get(name)?.handle;
-            Some(Member {
-                name: name.clone(),
-                link: handle.link.clone(),
-                conn: handle.actor.clone(),
-            })
-        };
-        let (Some(caller), Some(callee)) = (member(&msg.caller), member(&msg.callee)) else {
-            // open_call succeeded, so both are registered.
-            return Err(ErrorKind::Internal);
-        };
-        let ended = ctx.address().recipient();
-        let addr = CallActor::new(call.clone(), caller.clone(), callee.clone(), ended).start();
-        for m in [&caller, &callee] {
-            m.conn.do_send(CallMembership::Joined { call: call.clone(), addr: addr.clone() });
+        let OpenCall { caller, callee } = msg;
+        if self.registry.get(&caller).is_none() {
+            return ready(Err(ErrorKind::NotRegistered));
         }
-        let _ = caller.link.push(Event::CallOpened { call: call.clone() });
-        for m in [&caller, &callee] {
-            let _ = m.link.push(Event::CallPhase { call: call.clone(), phase: Phase::New });
+        if caller == callee {
+            return ready(Err(ErrorKind::SelfTarget));
         }
-        self.roster_changed(ctx);
-        Ok(())
+        if self.registry.get(&callee).is_some() {
+            let call = match self.registry.open_call(&caller, &callee, CallId::random) {
+                Ok(call) => call,
+                Err(kind) => return ready(Err(kind)),
+            };
+            let (Some(a), Some(b)) = (self.local_member(&caller), self.local_member(&callee))
+            else {
+                return ready(Err(ErrorKind::Internal));
+            };
+            self.start_call(call, a, b, ctx);
+            return ready(Ok(()));
+        }
+        if let Some(remote) = self.replica.get(&callee) {
+            let node = remote.node.clone();
+            return self.invite(caller, callee, node);
+        }
+        // Not in the replica yet (registered a moment ago on another node): ask Redis.
+        let Some(cluster) = self.cluster.clone() else {
+            return ready(Err(ErrorKind::PeerNotFound));
+        };
+        let name = callee.clone();
+        let lookup = async move { cluster.lookup(NAMESPACE, name.as_str()).await };
+        Box::pin(lookup.into_actor(self).then(move |owner, this, _| match owner {
+            Ok(Some(node)) if node != this.node => this.invite(caller, callee, node),
+            Ok(_) => ready(Err(ErrorKind::PeerNotFound)),
+            Err(_) => ready(Err(ErrorKind::Unavailable)),
+        }))
     }
 }
 
 impl Handler<Notify> for DirectoryActor {
-    type Result = Result<(), ErrorKind>;
+    type Result = ResponseActFuture<Self, Result<(), ErrorKind>>;
 
     fn handle(&mut self, msg: Notify, _ctx: &mut Context<Self>) -> Self::Result {
-        let target = self.registry.get(&msg.to).ok_or(ErrorKind::PeerNotFound)?;
-        let link = &target.handle.link;
-        if !link.is_open() {
-            return Err(ErrorKind::PeerNotOpen);
+        if let Some(target) = self.registry.get(&msg.to) {
+            let link = &target.handle.link;
+            if !link.is_open() {
+                return ready(Err(ErrorKind::PeerNotOpen));
+            }
+            let event = Event::Notified { from: msg.from, kind: msg.kind };
+            return ready(link.push(event).map_err(push_error));
         }
-        link.push(Event::Notified { from: msg.from, kind: msg.kind }).map_err(|e| match e {
-            PushError::Full => ErrorKind::DeliveryFailed,
-            PushError::Closed => ErrorKind::PeerGone,
-        })
+        if let Some(remote) = self.replica.get(&msg.to) {
+            let node = remote.node.clone();
+            return ready(self.notify_remote(&node, msg));
+        }
+        let Some(cluster) = self.cluster.clone() else {
+            return ready(Err(ErrorKind::PeerNotFound));
+        };
+        let name = msg.to.clone();
+        let lookup = async move { cluster.lookup(NAMESPACE, name.as_str()).await };
+        Box::pin(lookup.into_actor(self).map(move |owner, this, _| match owner {
+            Ok(Some(node)) if node != this.node => this.notify_remote(&node, msg),
+            Ok(_) => Err(ErrorKind::PeerNotFound),
+            Err(_) => Err(ErrorKind::Unavailable),
+        }))
     }
 }
 
@@ -185,14 +499,30 @@ impl Handler<CallEnded> for DirectoryActor {
     type Result = ();
 
     fn handle(&mut self, msg: CallEnded, ctx: &mut Context<Self>) {
-        let [(a, a_conn), (b, b_conn)] = msg.members;
-        self.registry.end_call(&msg.call, [&a, &b]);
-        for (link, event) in msg.deliveries {
-            let _ = link.push(event);
+        let CallEnded { call, members, deliveries } = msg;
+        self.homed.remove(&call);
+        self.registry.end_call(&call, [&members[0].name, &members[1].name]);
+        let mut remote_events: [Vec<Event>; 2] = [Vec::new(), Vec::new()];
+        for (side, event) in deliveries {
+            let i = side as usize;
+            match &members[i].reach {
+                Reach::Local { link, .. } => {
+                    let _ = link.push(event);
+                }
+                Reach::Remote { .. } => remote_events[i].push(event),
+            }
         }
-        for conn in [a_conn, b_conn] {
-            conn.do_send(CallMembership::Left { call: msg.call.clone() });
+        for (member, events) in members.iter().zip(remote_events) {
+            match &member.reach {
+                Reach::Local { conn, .. } => {
+                    conn.do_send(CallMembership::Left { call: call.clone() });
+                    self.touch(&member.name, ctx);
+                }
+                Reach::Remote { node, .. } => {
+                    let name = member.name.clone();
+                    let _ = self.send(node, &Wire::CallEnded { call: call.clone(), name, events });
+                }
+            }
         }
-        self.roster_changed(ctx);
     }
 }

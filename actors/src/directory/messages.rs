@@ -3,6 +3,7 @@
 use actix::{Message, Recipient};
 
 use crate::{
+    call::{Member, Side},
     connection::messages::CallMembership,
     error::ErrorKind,
     event::Event,
@@ -74,14 +75,16 @@ pub struct Notify {
 ///
 /// Sender: `CallActor`, as it stops. Handler: `DirectoryActor`, which frees both members, then
 /// pushes `deliveries` in order, tells both connections they left the call, and schedules a
-/// roster update. No reply.
+/// roster update. A member on another node gets all of that from its own node's directory, in
+/// one message. No reply.
 #[derive(Debug, Message)]
 #[rtype(result = "()")]
 pub struct CallEnded {
     /// The call.
     pub call: CallId,
-    /// `[caller, callee]` and their actors.
-    pub members: [(ClientName, Recipient<CallMembership>); 2],
-    /// The final events (forwarded stop/reject, leave, phase CLOSED), in order.
-    pub deliveries: Vec<(ClientLink, Event)>,
+    /// `[caller, callee]`.
+    pub members: [Member; 2],
+    /// The final events (forwarded stop/reject, leave, phase CLOSED) and who gets each, in
+    /// order.
+    pub deliveries: Vec<(Side, Event)>,
 }

@@ -35,7 +35,6 @@ impl<H> Client<H> {
 /// Every registered client of this node and the calls between them.
 #[derive(Debug)]
 pub struct Registry<H> {
-    next_seq: u64,
     clients: HashMap<ClientName, Client<H>>,
     /// Registration order, for the roster.
     order: BTreeMap<u64, ClientName>,
@@ -44,18 +43,24 @@ pub struct Registry<H> {
 
 impl<H> Default for Registry<H> {
     fn default() -> Self {
-        Self { next_seq: 0, clients: HashMap::new(), order: BTreeMap::new(), calls: HashSet::new() }
+        Self { clients: HashMap::new(), order: BTreeMap::new(), calls: HashSet::new() }
     }
 }
 
 impl<H> Registry<H> {
-    /// Registers `name` for connection `conn`, or refuses it if it is taken.
-    pub fn register(&mut self, name: ClientName, conn: ConnId, handle: H) -> Result<(), ErrorKind> {
-        if self.clients.contains_key(&name) {
+    /// Registers `name` for connection `conn`, or refuses it if it is taken. `seq` orders the
+    /// roster (a cluster-wide claim number, or a node-local counter on a single node); it must
+    /// be unique among registered clients.
+    pub fn register(
+        &mut self,
+        name: ClientName,
+        seq: u64,
+        conn: ConnId,
+        handle: H,
+    ) -> Result<(), ErrorKind> {
+        if self.clients.contains_key(&name) || self.order.contains_key(&seq) {
             return Err(ErrorKind::NameTaken);
         }
-        let seq = self.next_seq;
-        self.next_seq += 1;
         self.order.insert(seq, name.clone());
         self.clients.insert(name, Client { seq, conn, handle, call: None });
         Ok(())
@@ -70,6 +75,23 @@ impl<H> Registry<H> {
         let client = self.clients.remove(name)?;
         self.order.remove(&client.seq);
         Some(client)
+    }
+
+    /// Gives `name` a new place in the roster order (its claim was renewed as `seq`).
+    pub fn reorder(&mut self, name: &ClientName, seq: u64) {
+        if self.order.contains_key(&seq) {
+            return;
+        }
+        if let Some(client) = self.clients.get_mut(name) {
+            self.order.remove(&client.seq);
+            client.seq = seq;
+            self.order.insert(seq, name.clone());
+        }
+    }
+
+    /// The roster order of `name`.
+    pub fn seq(&self, name: &ClientName) -> Option<u64> {
+        self.clients.get(name).map(|c| c.seq)
     }
 
     /// The client registered as `name`.
@@ -121,6 +143,38 @@ impl<H> Registry<H> {
         Ok(id)
     }
 
+    /// Reserves a fresh call id for `caller`, whose callee is on another node, and marks the
+    /// caller as calling. The caller must be registered and free.
+    pub fn reserve_call(
+        &mut self,
+        caller: &ClientName,
+        mut fresh_id: impl FnMut() -> CallId,
+    ) -> Result<CallId, ErrorKind> {
+        let from = self.clients.get(caller).ok_or(ErrorKind::NotRegistered)?;
+        if from.call.is_some() {
+            return Err(ErrorKind::Busy);
+        }
+        let id = loop {
+            let id = fresh_id();
+            if !self.calls.contains(&id) {
+                break id;
+            }
+        };
+        self.join_call(caller, id.clone())?;
+        Ok(id)
+    }
+
+    /// Puts `name` in call `call` (homed here or on another node) if it is free.
+    pub fn join_call(&mut self, name: &ClientName, call: CallId) -> Result<(), ErrorKind> {
+        let client = self.clients.get_mut(name).ok_or(ErrorKind::PeerNotFound)?;
+        if client.call.is_some() {
+            return Err(ErrorKind::PeerBusy);
+        }
+        self.calls.insert(call.clone());
+        client.call = Some(call);
+        Ok(())
+    }
+
     /// Ends call `call`: its members that are still registered and still in it are free again.
     pub fn end_call(&mut self, call: &CallId, members: [&ClientName; 2]) {
         self.calls.remove(call);
@@ -138,15 +192,23 @@ impl<H> Registry<H> {
         self.calls.len()
     }
 
-    /// The roster: every registered client, in registration order.
-    pub fn roster(&self) -> Vec<RosterEntry> {
+    /// Every registered client with its roster order and presence, in registration order.
+    pub fn entries(&self) -> impl Iterator<Item = (u64, &ClientName, Presence)> {
         self.order
-            .values()
-            .filter_map(|name| {
-                let client = self.clients.get(name)?;
-                Some(RosterEntry { name: name.clone(), presence: client.presence() })
-            })
+            .iter()
+            .filter_map(|(seq, name)| Some((*seq, name, self.clients.get(name)?.presence())))
+    }
+
+    /// The roster of this node alone: every registered client, in registration order.
+    pub fn roster(&self) -> Vec<RosterEntry> {
+        self.entries()
+            .map(|(_, name, presence)| RosterEntry { name: name.clone(), presence })
             .collect()
+    }
+
+    /// Every registered client.
+    pub fn clients(&self) -> impl Iterator<Item = (&ClientName, &Client<H>)> {
+        self.clients.iter()
     }
 
     /// The clients that receive roster updates: those not in a call.
@@ -166,7 +228,7 @@ mod tests {
     fn registry(names: &[&str]) -> Registry<()> {
         let mut r = Registry::default();
         for (i, n) in names.iter().enumerate() {
-            r.register(name(n), ConnId(i as u64), ()).expect("fresh name");
+            r.register(name(n), i as u64, ConnId(i as u64), ()).expect("fresh name");
         }
         r
     }
@@ -182,7 +244,7 @@ mod tests {
     #[test]
     fn names_are_unique_and_listed_in_registration_order() {
         let mut r = registry(&["b", "a", "c"]);
-        assert_eq!(r.register(name("a"), ConnId(9), ()), Err(ErrorKind::NameTaken));
+        assert_eq!(r.register(name("a"), 9, ConnId(9), ()), Err(ErrorKind::NameTaken));
         let names: Vec<_> = r.roster().into_iter().map(|e| e.name.to_string()).collect();
         assert_eq!(names, ["b", "a", "c"]);
     }

@@ -143,6 +143,7 @@ fn close_codes() {
             (CloseReason::SlowConsumer, 1008),
             (CloseReason::RateLimited, 1008),
             (CloseReason::ShuttingDown, 1001),
+            (CloseReason::NameLost, 1008),
         ]
     );
 }
