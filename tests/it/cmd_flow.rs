@@ -53,9 +53,15 @@ async fn ice(from: &mut Client, to: &mut Client, session: &str) {
 #[tokio::test]
 async fn whole_call_flow_with_a_bystander() {
     let node = Node::start();
-    let mut a = Client::register(&node, "alice").await;
-    let mut b = Client::register(&node, "bob").await;
-    let mut c = Client::register(&node, "carol").await;
+    whole_call_flow([&node, &node, &node]).await;
+}
+
+/// The whole flow with alice, bob and carol (the bystander) connected to `at[0..3]`: the same
+/// node, or three nodes of a cluster.
+pub(crate) async fn whole_call_flow(at: [&Node; 3]) {
+    let mut a = Client::register(at[0], "alice").await;
+    let mut b = Client::register(at[1], "bob").await;
+    let mut c = Client::register(at[2], "carol").await;
     roster_is(&mut c, &[("alice", 1), ("bob", 1), ("carol", 1)]).await;
     roster_is(&mut a, &[("alice", 1), ("bob", 1), ("carol", 1)]).await;
     roster_is(&mut b, &[("alice", 1), ("bob", 1), ("carol", 1)]).await;
@@ -123,7 +129,7 @@ async fn whole_call_flow_with_a_bystander() {
     roster_is(&mut c, &[("alice", 1), ("carol", 1)]).await;
 
     // bob's name is free again.
-    let b2 = Client::register(&node, "bob").await;
+    let b2 = Client::register(at[1], "bob").await;
     roster_is(&mut c, &[("alice", 1), ("carol", 1), ("bob", 1)]).await;
     b2.close().await;
 }

@@ -29,9 +29,11 @@ async fn exchange(tx: &mut Tx, rx: &mut Rx, session: &str, from: &str) {
     tokio::join!(send, recv);
 }
 
-async fn pair(node: Arc<Node>, i: usize) {
-    let mut a = Client::register(&node, &format!("a{i}")).await;
-    let mut b = Client::register(&node, &format!("b{i}")).await;
+/// Pair `i`: two clients connect to `url` (a node, or a balancer in front of several), call,
+/// exchange ICE both ways, and hang up; every message is checked to arrive once, in order.
+pub(crate) async fn pair(url: Arc<String>, i: usize) {
+    let mut a = Client::register_url(&url, &format!("a{i}")).await;
+    let mut b = Client::register_url(&url, &format!("b{i}")).await;
     a.send(json!({"cmd": "session", "opponentId": b.name})).await;
     let session = a.expect_skipping_clu("session").await["sessionId"].as_str().unwrap().to_owned();
     let ssu = |state: u8| json!({"cmd": "ssu", "sessionId": session, "state": state});
@@ -73,8 +75,9 @@ async fn pair(node: Arc<Node>, i: usize) {
 async fn five_hundred_clients_call_in_pairs_and_every_message_arrives_once_in_order() {
     // The test clients are not browsers: each half of a pair reads only when its step needs it,
     // so they would miss pongs under load. Liveness is tested elsewhere.
-    let node = Arc::new(Node::with_args(&["--ping-interval-ms", "600000"]));
-    let tasks: Vec<_> = (0..PAIRS).map(|i| tokio::spawn(pair(node.clone(), i))).collect();
+    let node = Node::with_args(&["--ping-interval-ms", "600000"]);
+    let url = Arc::new(node.ws("/cmd"));
+    let tasks: Vec<_> = (0..PAIRS).map(|i| tokio::spawn(pair(url.clone(), i))).collect();
     for task in tasks {
         task.await.expect("pair completed");
     }

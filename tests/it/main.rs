@@ -5,6 +5,7 @@
 
 mod support;
 
+mod cluster;
 mod cmd_errors;
 mod cmd_flow;
 mod cmd_load;

@@ -123,13 +123,14 @@ impl BridgeActor {
             return;
         }
         self.cluster.set_healthy(true);
+        log::trace!("node {}: heartbeat {reading:?}", self.cluster.node());
         if reading.swept {
             log::warn!("node {}: peers declared this node dead; rejoining", self.cluster.node());
             for change in self.liveness.reset() {
                 self.on_change(change, ctx);
             }
         }
-        if reading.added {
+        if reading.added || reading.swept {
             self.tell(Membership::Reclaim);
         }
         let changes = self.liveness.observe(Instant::now(), &reading.alive, &reading.expired);
@@ -209,12 +210,22 @@ impl Handler<Link> for BridgeActor {
 
     fn handle(&mut self, msg: Link, ctx: &mut Context<Self>) {
         match msg {
-            Link::Connected => {
-                if std::mem::replace(&mut self.connected_before, true) {
-                    // Frames published to us while the subscription was down are lost.
-                    self.tell(Membership::Resync);
-                }
+            Link::Connected if self.connected_before => {
+                // Frames published to us while the subscription was down are lost.
+                self.tell(Membership::Resync);
                 self.heartbeat(ctx);
+            }
+            Link::Connected => {
+                // First contact: clear what a previous run under this id may have left (names
+                // of a process killed less than a TTL ago), then join.
+                self.connected_before = true;
+                self.beating = true;
+                let cluster = self.cluster.clone();
+                let clear = async move { deregister(&cluster).await };
+                ctx.spawn(clear.into_actor(self).map(|_, this, ctx| {
+                    this.beating = false;
+                    this.heartbeat(ctx);
+                }));
             }
             Link::Disconnected => self.cluster.set_healthy(false),
         }
@@ -251,19 +262,25 @@ impl Handler<Leave> for BridgeActor {
         Box::pin(
             async move {
                 cluster.flush().await;
-                let k = &cluster.inner.keys;
-                let me = cluster.node();
-                let mut inv = scripts::LEAVE.prepare_invoke();
-                inv.key(k.nodes()).key(k.names()).key(k.owned(me)).arg(me.as_str());
-                match cluster.invoke::<i64>(inv).await {
-                    Ok(_) => log::info!("node {me}: left the cluster"),
-                    Err(e) => log::warn!("node {me}: could not deregister: {e}"),
+                if deregister(&cluster).await.is_ok() {
+                    log::info!("node {}: left the cluster", cluster.node());
                 }
                 cluster.set_healthy(false);
             }
             .into_actor(self),
         )
     }
+}
+
+/// Releases every name this node holds and drops its entry.
+async fn deregister(cluster: &Cluster) -> Result<(), ClusterError> {
+    let k = &cluster.inner.keys;
+    let me = cluster.node();
+    let mut inv = scripts::LEAVE.prepare_invoke();
+    inv.key(k.nodes()).key(k.names()).key(k.owned(me)).arg(me.as_str());
+    cluster.invoke::<i64>(inv).await.map(drop).inspect_err(|e| {
+        log::warn!("node {me}: could not deregister: {e}");
+    })
 }
 
 /// Runs the heartbeat script and parses its reply.

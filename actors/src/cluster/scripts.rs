@@ -8,14 +8,17 @@ use redis::Script;
 
 /// Heartbeat. KEYS: nodes, swept:me. ARGV: me, ttl_ms.
 /// Returns `{added, swept, alive…, "", expired…}`: `added` is 1 when this node's entry was missing
-/// (first start, a Redis that lost its data, or a sweep), `swept` is 1 when a peer swept this
-/// node; then the nodes heard from within the TTL, an empty separator, and those not.
+/// (first start, or a Redis that lost its data), `swept` is 1 when a peer swept this node; then
+/// the nodes heard from within the TTL, an empty separator, and those not. A dead node stays
+/// listed as expired for ten TTLs, so every peer notices it from its own readings whoever swept
+/// it first; after that its entry is dropped.
 pub(super) static HEARTBEAT: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local cutoff = now - tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. (now - 10 * tonumber(ARGV[2])))
 local added = redis.call('ZADD', KEYS[1], now, ARGV[1])
 local swept = redis.call('DEL', KEYS[2])
 local out = {added, swept}
@@ -58,9 +61,9 @@ return 1
     )
 });
 
-/// Sweep a dead node: release its names, drop its entry, leave it a `swept` marker. Does nothing
-/// if the node heartbeated again in the meantime; idempotent, so every node that notices a death
-/// may run it. KEYS: nodes, names, owned:dead, swept:dead. ARGV: dead, ttl_ms, marker_ttl_ms.
+/// Sweep a dead node: release its names and leave it a `swept` marker (its entry stays, expired,
+/// so that every peer sees the death). Does nothing if the node heartbeated again in the
+/// meantime; idempotent, so every node that notices a death may run it. KEYS: nodes, names, owned:dead, swept:dead. ARGV: dead, ttl_ms, marker_ttl_ms.
 /// Returns the number of names released, or -1 if the node is alive after all.
 pub(super) static SWEEP: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
@@ -78,16 +81,14 @@ for _, f in ipairs(redis.call('SMEMBERS', KEYS[3])) do
   end
 end
 redis.call('DEL', KEYS[3])
-if score then
-  redis.call('ZREM', KEYS[1], ARGV[1])
-  redis.call('SET', KEYS[4], '1', 'PX', ARGV[3])
-end
+if score then redis.call('SET', KEYS[4], '1', 'PX', ARGV[3]) end
 return released
 ",
     )
 });
 
-/// Deregister this node on a clean exit: release every name it holds and drop its entry.
+/// Deregister this node on a clean exit (or clear what a previous run under the same id left
+/// behind, at start): release every name it holds and drop its entry.
 /// KEYS: nodes, names, owned:me. ARGV: me.
 pub(super) static LEAVE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(

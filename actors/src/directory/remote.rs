@@ -191,9 +191,13 @@ impl DirectoryActor {
         };
         ctx.spawn(claims.into_actor(self).map(|results, this, ctx| {
             let mut retry = false;
+            let mut renewed = 0usize;
             for (name, claim) in results {
                 match claim {
-                    Ok(seq) => this.registry.reorder(&name, seq),
+                    Ok(seq) => {
+                        this.registry.reorder(&name, seq);
+                        renewed += 1;
+                    }
                     Err(ClusterError::Taken) => {
                         log::warn!("node {}: {name} was claimed elsewhere; closing", this.node);
                         if let Some(client) = this.registry.get(&name) {
@@ -207,6 +211,7 @@ impl DirectoryActor {
                 ctx.run_later(Duration::from_secs(1), |this, ctx| this.reclaim(ctx));
                 return;
             }
+            log::info!("node {}: re-registered {renewed} cmd names", this.node);
             if let Some(cluster) = this.cluster.clone() {
                 this.broadcast(&cluster, &this.snapshot());
             }

@@ -51,11 +51,15 @@ pub enum Ended {
 impl Client {
     /// Connects to `node`'s `/cmd` endpoint.
     pub async fn connect(node: &Node) -> Self {
-        let (ws, _) =
-            tokio::time::timeout(PATIENCE, tokio_tungstenite::connect_async(node.ws("/cmd")))
-                .await
-                .expect("connect in time")
-                .expect("WebSocket handshake");
+        Self::connect_url(&node.ws("/cmd")).await
+    }
+
+    /// Connects to a `cmd` endpoint by URL (a node, or a load balancer in front of nodes).
+    pub async fn connect_url(url: &str) -> Self {
+        let (ws, _) = tokio::time::timeout(PATIENCE, tokio_tungstenite::connect_async(url))
+            .await
+            .expect("connect in time")
+            .expect("WebSocket handshake");
         let (sink, stream) = ws.split();
         Self {
             tx: Tx(sink),
@@ -67,7 +71,12 @@ impl Client {
     /// Connects and registers `name`, consuming the `sId` echo and the first `clu`, which lists
     /// the client itself.
     pub async fn register(node: &Node, name: &str) -> Self {
-        let mut client = Self::connect(node).await;
+        Self::register_url(&node.ws("/cmd"), name).await
+    }
+
+    /// Connects to `url` and registers `name`, as [`Client::register`].
+    pub async fn register_url(url: &str, name: &str) -> Self {
+        let mut client = Self::connect_url(url).await;
         client.send(json!({"cmd": "sId", "sId": name})).await;
         assert_eq!(client.recv().await, json!({"cmd": "sId", "sId": name}));
         client.name = name.to_owned();

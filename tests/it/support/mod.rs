@@ -1,10 +1,16 @@
-//! Test support: a node process guard and a `cmd` WebSocket client.
+//! Test support: process guards for nodes, redis-server and nginx, and a `cmd` WebSocket client.
 
 pub mod client;
+pub mod nginx;
 pub mod node;
+pub mod redis;
+pub mod scratch;
 
 pub use client::Client;
+pub use nginx::Nginx;
 pub use node::Node;
+pub use redis::Redis;
+pub use scratch::Scratch;
 
 use std::time::Duration;
 

@@ -57,6 +57,44 @@ impl Node {
         Self { child, addr, log: std::sync::Mutex::new(log) }
     }
 
+    /// Starts node `id` of the cluster beside `redis`, with extra flags.
+    pub fn clustered(redis: &super::Redis, id: &str, args: &[&str]) -> Self {
+        let url = redis.url();
+        let mut all = vec!["--redis-url", url.as_str(), "--node-id", id];
+        all.extend_from_slice(args);
+        let node = Self::with_args(&all);
+        node.wait_for_log("cluster reachable");
+        node
+    }
+
+    /// Kills the process at once (SIGKILL): no drain, no deregistration.
+    pub fn kill9(&mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("reaped");
+    }
+
+    /// Asks the process to drain and exit (SIGTERM).
+    pub fn sigterm(&self) {
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success());
+    }
+
+    /// Waits for the process to exit and returns its status.
+    pub fn wait_exit(&mut self) -> std::process::ExitStatus {
+        let deadline = std::time::Instant::now() + PATIENCE;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return status;
+            }
+            assert!(std::time::Instant::now() < deadline, "the node did not exit in time");
+            // Block on the log pipe rather than spin: it closes when the process exits.
+            let _ = self.log.lock().expect("log lock").recv_timeout(PATIENCE / 100);
+        }
+    }
+
     /// The WebSocket URL of `path`.
     pub fn ws(&self, path: &str) -> String {
         format!("ws://{}{path}", self.addr)
@@ -86,19 +124,20 @@ impl Node {
 
     /// GETs `path` and returns the status code and body.
     pub async fn get(&self, path: &str) -> (u16, String) {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let mut stream = tokio::net::TcpStream::connect(self.addr).await.expect("connect");
-        let req = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-        stream.write_all(req.as_bytes()).await.expect("write");
-        let mut buf = String::new();
-        tokio::time::timeout(PATIENCE, stream.read_to_string(&mut buf))
-            .await
-            .expect("in time")
-            .expect("read");
-        let status =
-            buf.split_whitespace().nth(1).and_then(|s| s.parse().ok()).expect("a status line");
-        let body = buf.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
-        (status, body)
+        http_get(self.addr, path).await.expect("the node answers HTTP")
+    }
+
+    /// Waits until `GET path` answers `status`.
+    pub async fn wait_for_status(&self, path: &str, status: u16) {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        let mut tick = tokio::time::interval(std::time::Duration::from_millis(20));
+        loop {
+            if http_get(self.addr, path).await.is_some_and(|(s, _)| s == status) {
+                return;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "{path} never answered {status}");
+            tick.tick().await;
+        }
     }
 }
 
@@ -107,4 +146,17 @@ impl Drop for Node {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// GETs `path` from `addr`: the status code and body, or `None` if nothing answers.
+pub async fn http_get(addr: SocketAddr, path: &str) -> Option<(u16, String)> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.ok()?;
+    let req = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    stream.write_all(req.as_bytes()).await.ok()?;
+    let mut buf = String::new();
+    tokio::time::timeout(PATIENCE, stream.read_to_string(&mut buf)).await.ok()?.ok()?;
+    let status = buf.split_whitespace().nth(1).and_then(|s| s.parse().ok())?;
+    let body = buf.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    Some((status, body))
 }
