@@ -142,6 +142,10 @@ pub struct Flags {
     /// TOML config file.
     #[arg(long, env = "SWITCHBOARD_CONFIG")]
     pub config: Option<PathBuf>,
+    /// Instead of running a node, GET this path (e.g. /healthz) from the node configured to
+    /// listen here and exit 0 if it answers 200: a health check for images without curl.
+    #[arg(long, value_name = "PATH")]
+    pub probe: Option<String>,
     /// Address to listen on (default 0.0.0.0:8080).
     #[arg(long, env = "SWITCHBOARD_LISTEN")]
     pub listen: Option<SocketAddr>,
@@ -252,10 +256,10 @@ impl Config {
         let c = &self.cluster;
         check(
             c.redis_url.is_empty()
-                || ["redis://", "rediss://", "redis+unix://", "unix://"]
+                || ["redis://", "redis+unix://", "unix://"]
                     .iter()
                     .any(|scheme| c.redis_url.starts_with(scheme)),
-            "cluster.redis_url must start with redis://, rediss://, redis+unix:// or unix://",
+            "cluster.redis_url must start with redis://, redis+unix:// or unix://",
         )?;
         check(
             !c.prefix.is_empty() && !c.prefix.contains(char::is_whitespace),

@@ -8,10 +8,12 @@
 //! - [`protocol`]: the dialect codecs (`cmd` today), pure functions with golden fixtures.
 //! - [`http`]: routes, health/readiness, metrics, and the WebSocket reader/writer per client.
 //! - [`metrics`]: Prometheus counters.
+//! - [`probe`]: `--probe PATH`, the container health check.
 
 pub mod config;
 pub mod http;
 pub mod metrics;
+pub mod probe;
 pub mod protocol;
 
 use std::net::TcpListener;

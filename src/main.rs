@@ -7,13 +7,18 @@ use switchboard::config::{Config, Flags};
 
 fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
-    let config = match Config::load(Flags::parse()) {
+    let flags = Flags::parse();
+    let probe = flags.probe.clone();
+    let config = match Config::load(flags) {
         Ok(config) => config,
         Err(e) => {
             log::error!("{e}");
             return ExitCode::from(2);
         }
     };
+    if let Some(path) = probe {
+        return switchboard::probe::run(config.listen.port(), &path);
+    }
     let listener = match TcpListener::bind(config.listen) {
         Ok(listener) => listener,
         Err(e) => {

@@ -97,7 +97,14 @@ async fn readyz(node: web::Data<NodeState>) -> HttpResponse {
 }
 
 async fn metrics(node: web::Data<NodeState>) -> HttpResponse {
-    HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(node.metrics.render())
+    let mut body = node.metrics.render();
+    if node.core.is_clustered() {
+        let up = u8::from(node.core.is_ready());
+        body.push_str("# HELP switchboard_cluster_up Whether Redis answered the last heartbeat.\n");
+        body.push_str("# TYPE switchboard_cluster_up gauge\n");
+        body.push_str(&format!("switchboard_cluster_up {up}\n"));
+    }
+    HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(body)
 }
 
 async fn cmd(

@@ -112,3 +112,36 @@ async fn client_close_handshake_is_answered() {
     // The node answers the close handshake with a close frame, not a dropped socket.
     assert!(matches!(a.expect_end().await, Ended::Close(_)));
 }
+
+#[tokio::test]
+async fn the_probe_flag_is_a_health_check() {
+    let node = Node::start();
+    let port = node.addr.port().to_string();
+    let listen = format!("127.0.0.1:{port}");
+    let probe = |path: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
+            .args(["--listen", &listen, "--probe", path])
+            .output()
+            .expect("the binary runs")
+            .status
+    };
+    assert!(probe("/healthz").success());
+    assert!(!probe("/nowhere").success());
+    drop(node);
+    assert!(!probe("/healthz").success());
+}
+
+#[tokio::test]
+async fn a_node_whose_redis_is_unreachable_is_alive_but_not_ready() {
+    let dir = crate::support::Scratch::new("no-redis");
+    let url = format!("redis+unix://{}/absent.sock", dir.path().display());
+    let node = Node::with_args(&["--redis-url", &url]);
+    node.wait_for_log("cannot reach redis");
+    assert_eq!(node.get("/healthz").await.0, 200);
+    assert_eq!(node.get("/readyz").await, (503, "cluster unreachable\n".into()));
+    assert!(node.get("/metrics").await.1.contains("switchboard_cluster_up 0"));
+    // Names are cluster-wide: with no cluster to ask, a registration is refused clearly.
+    let mut a = Client::connect(&node).await;
+    a.send(json!({"cmd": "sId", "sId": "a"})).await;
+    a.expect_error(9400).await;
+}
