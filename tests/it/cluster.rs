@@ -164,17 +164,26 @@ async fn redis_restarted_empty_gives_clear_errors_then_everything_works_again() 
     let mut a = Client::register(&n1, "a").await;
     let mut a2 = Client::register(&n1, "a2").await;
     let mut b = Client::register(&n2, "b").await;
-    roster_lists(&mut a, &["a", "a2", "b"]).await;
+    let mut e = Client::register(&n1, "e").await;
+    let _f = Client::register(&n2, "f").await;
+    roster_lists(&mut a, &["a", "a2", "b", "e", "f"]).await;
+    let across = open_session(&mut b, &mut e).await;
 
     redis.kill();
     n1.wait_for_status("/readyz", 503).await;
     n2.wait_for_status("/readyz", 503).await;
+    // A member whose call is homed on the other node cannot reach it: told so at once.
+    e.send(json!({"cmd": "stop", "sessionId": across})).await;
+    e.expect_error(9400).await;
+    // The home side ends the call; its news for the other node waits for Redis.
+    b.send(json!({"cmd": "stop", "sessionId": across})).await;
+    assert_eq!(b.expect("ssu").await, json!({"cmd": "ssu", "sessionId": across, "state": 4}));
     // Cross-node and cluster-wide operations fail clearly...
-    a.send(json!({"cmd": "session", "opponentId": "b"})).await;
+    a.send(json!({"cmd": "session", "opponentId": "f"})).await;
     a.expect_error(9400).await;
     let mut late = Client::connect(&n1).await;
     late.send(json!({"cmd": "sId", "sId": "late"})).await;
-    late.expect_error(9400).await;
+    assert_eq!(late.recv().await, json!({"cmd": "error", "code": 9400}));
     // ...while local calls go on.
     let session = open_session(&mut a, &mut a2).await;
     a.send(json!({"cmd": "stop", "sessionId": session})).await;
@@ -186,8 +195,11 @@ async fn redis_restarted_empty_gives_clear_errors_then_everything_works_again() 
     redis.restart();
     n1.wait_for_status("/readyz", 200).await;
     n2.wait_for_status("/readyz", 200).await;
-    n2.wait_for_log("re-registered 1 cmd names");
-    n1.wait_for_log("re-registered 2 cmd names");
+    // Nothing was silently dropped: the held-back end of the call arrives.
+    assert_eq!(e.expect("stop").await["sessionId"], across.as_str());
+    assert_eq!(e.expect("ssu").await, json!({"cmd": "ssu", "sessionId": across, "state": 4}));
+    n2.wait_for_log("re-registered 2 cmd names");
+    n1.wait_for_log("re-registered 3 cmd names");
     // Names survived the restart: b is still taken, cluster-wide.
     let mut dup = Client::connect(&n1).await;
     dup.send(json!({"cmd": "sId", "sId": "b"})).await;

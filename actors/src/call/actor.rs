@@ -136,10 +136,12 @@ impl Handler<RelaySignal> for CallActor {
             }
             Err(kind) => {
                 // The reference closes the session when a forward fails, and so do we: the
-                // sender is told why, then that the call is CLOSED.
+                // sender is told why, then that the call is CLOSED; so is the peer, if it can
+                // still be reached (a member on a node cut off from Redis, once it is back).
                 let error = Event::Error(ClientError::during(kind, msg_kind));
                 let closed = self.phase_event(Phase::Closed);
-                Box::pin(self.end(vec![(from, error), (from, closed)]).map(|(), _, _| Ok(())))
+                let deliveries = vec![(from, error), (from, closed.clone()), (to, closed)];
+                Box::pin(self.end(deliveries).map(|(), _, _| Ok(())))
             }
         }
     }

@@ -102,6 +102,9 @@ pub struct DirectoryActor {
     pub(super) joined: HashMap<CallId, Joined>,
     pub(super) invites: HashMap<CallId, (NodeId, oneshot::Sender<Result<(), ErrorKind>>)>,
     pub(super) peers: HashSet<NodeId>,
+    /// Messages that must reach a live peer (a call's end, a member's departure) but could not
+    /// be sent while Redis was unreachable; retried every second.
+    pub(super) backlog: Vec<(NodeId, Wire)>,
     dirty: HashSet<ClientName>,
     last_roster: Option<Instant>,
     roster_scheduled: bool,
@@ -109,6 +112,8 @@ pub struct DirectoryActor {
 
 /// How long the caller's node waits for the callee's node to answer an invite.
 const INVITE_TIMEOUT: Duration = Duration::from_secs(3);
+/// Most messages kept for peers while Redis is unreachable.
+const MAX_BACKLOG: usize = 100_000;
 
 type Reply = ResponseActFuture<DirectoryActor, Result<(), ErrorKind>>;
 
@@ -131,6 +136,7 @@ impl DirectoryActor {
             joined: HashMap::new(),
             invites: HashMap::new(),
             peers: HashSet::new(),
+            backlog: Vec::new(),
             dirty: HashSet::new(),
             last_roster: None,
             roster_scheduled: false,
@@ -221,6 +227,26 @@ impl DirectoryActor {
             log::debug!("node {}: message to {to} not sent: {e}", self.node);
             ErrorKind::Unavailable
         })
+    }
+
+    /// Sends `wire` to node `to`, keeping it for a retry if Redis is unreachable: used for the
+    /// messages without which a peer's client would stay in a call forever.
+    pub(super) fn send_surely(&mut self, to: &NodeId, wire: Wire) {
+        if self.send(to, &wire).is_err() && self.backlog.len() < MAX_BACKLOG {
+            self.backlog.push((to.clone(), wire));
+        }
+    }
+
+    /// Retries the backlog while the cluster is reachable again.
+    fn retry_backlog(&mut self, _ctx: &mut Context<Self>) {
+        if self.backlog.is_empty() || !self.cluster.as_ref().is_some_and(Cluster::is_healthy) {
+            return;
+        }
+        for (to, wire) in std::mem::take(&mut self.backlog) {
+            if self.peers.contains(&to) {
+                self.send_surely(&to, wire);
+            }
+        }
     }
 
     /// Registers `name` once it is known to be free (claimed, on a cluster).
@@ -345,7 +371,7 @@ impl DirectoryActor {
                         Event::PeerLeft { call: call.clone(), peer: caller },
                         Event::CallPhase { call: call.clone(), phase: Phase::Closed },
                     ];
-                    let _ = this.send(&node, &Wire::CallEnded { call, name: callee, events });
+                    this.send_surely(&node, Wire::CallEnded { call, name: callee, events });
                     Err(ErrorKind::PeerGone)
                 }
             }
@@ -365,6 +391,9 @@ impl Actor for DirectoryActor {
         // Registrations and call messages are small and answered at once; a deep mailbox only
         // absorbs bursts from thousands of connections.
         ctx.set_mailbox_capacity(4096);
+        if self.cluster.is_some() {
+            ctx.run_interval(Duration::from_secs(1), Self::retry_backlog);
+        }
         log::debug!("directory of node {} started", self.node);
     }
 }
@@ -414,7 +443,7 @@ impl Handler<Unregister> for DirectoryActor {
         if let Some(call) = client.call {
             if let Some(joined) = self.joined.remove(&call) {
                 let left = Wire::MemberLeft { call: call.clone(), name: msg.name.clone() };
-                let _ = self.send(&joined.home, &left);
+                self.send_surely(&joined.home, left);
                 self.registry.end_call(&call, [&msg.name, &msg.name]);
             }
         }
@@ -520,7 +549,7 @@ impl Handler<CallEnded> for DirectoryActor {
                 }
                 Reach::Remote { node, .. } => {
                     let name = member.name.clone();
-                    let _ = self.send(node, &Wire::CallEnded { call: call.clone(), name, events });
+                    self.send_surely(node, Wire::CallEnded { call: call.clone(), name, events });
                 }
             }
         }

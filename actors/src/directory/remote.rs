@@ -142,6 +142,7 @@ impl DirectoryActor {
     /// Node `node` is gone: its clients left, whatever they were doing with ours.
     fn node_down(&mut self, node: &NodeId, ctx: &mut Context<Self>) {
         self.peers.remove(node);
+        self.backlog.retain(|(to, _)| to != node);
         if self.replica.drop_node(node) {
             self.roster_changed(ctx);
         }
