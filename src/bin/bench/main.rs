@@ -1,0 +1,146 @@
+//! `switchboard-bench`: the load generator. It starts the servers it measures (or uses given
+//! URLs), drives real WebSocket clients through the `cmd` dialect, and prints one line per
+//! figure (and, with `--json`, one JSON object).
+//!
+//! Scenarios:
+//! - `relay`: N pairs in ACTIVE calls relay ~300-byte ICE-candidate-like signals both ways, each
+//!   sender keeping at most `--window` unacknowledged; delivered messages per second and per
+//!   server CPU-second.
+//! - `latency`: the same pairs at a fixed total rate; one-way latency percentiles from a sender
+//!   timestamp in each payload (both ends are in this process, so one clock).
+//!
+//! Topologies: `single` (one node) or `cross` (two nodes and one redis-server, every pair split
+//! across the nodes so every signal crosses Redis). Pin with `--server-cpu` / `--client-cpu` on
+//! a 2-core machine so a figure means "what one server core does".
+
+mod cmd;
+mod servers;
+mod stats;
+
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+
+/// What to measure.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Scenario {
+    /// Delivered messages per second with a bounded window.
+    Relay,
+    /// One-way latency percentiles at a fixed rate.
+    Latency,
+}
+
+/// Where the clients go.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum Topology {
+    /// One node.
+    Single,
+    /// Two nodes and one Redis; every pair spans both nodes.
+    Cross,
+}
+
+/// Command-line options.
+#[derive(Debug, Parser)]
+#[command(name = "switchboard-bench", about = "Load generator for switchboard")]
+struct Opts {
+    /// The scenario.
+    scenario: Scenario,
+    /// The servers to start.
+    #[arg(long, value_enum, default_value = "single")]
+    topology: Topology,
+    /// Client pairs.
+    #[arg(long, default_value_t = 50)]
+    pairs: usize,
+    /// Unacknowledged messages per sender (relay).
+    #[arg(long, default_value_t = 32)]
+    window: usize,
+    /// Total messages per second over all senders (latency).
+    #[arg(long, default_value_t = 2000)]
+    rate: u64,
+    /// Measurement time in seconds (after one second of warm-up).
+    #[arg(long, default_value_t = 5)]
+    seconds: u64,
+    /// Payload size of each signal in bytes.
+    #[arg(long, default_value_t = 300)]
+    size: usize,
+    /// CPU list the servers (nodes and Redis) are pinned to with taskset, e.g. "0".
+    #[arg(long)]
+    server_cpu: Option<String>,
+    /// CPU this process pins itself to, e.g. "1".
+    #[arg(long)]
+    client_cpu: Option<String>,
+    /// Also print the figures as one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+fn main() -> std::process::ExitCode {
+    let opts = Opts::parse();
+    if let Some(cpu) = &opts.client_cpu {
+        if let Err(e) = servers::pin_self(cpu) {
+            eprintln!("cannot pin the load generator to CPU {cpu}: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    }
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start a runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(&opts)) {
+        Ok(figures) => {
+            for (name, value, unit) in &figures {
+                println!("{name:<28} {value:>14.3} {unit}");
+            }
+            if opts.json {
+                let object: serde_json::Map<_, _> =
+                    figures.iter().map(|(n, v, _)| (n.to_string(), serde_json::json!(v))).collect();
+                println!("{}", serde_json::Value::Object(object));
+            }
+            std::process::ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("bench failed: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// One figure: name, value, unit.
+type Figure = (&'static str, f64, &'static str);
+
+async fn run(opts: &Opts) -> Result<Vec<Figure>, String> {
+    let cluster =
+        servers::Cluster::start(opts.topology == Topology::Cross, opts.server_cpu.as_deref())?;
+    let (left, right) = cluster.urls();
+    let pairs = cmd::connect_pairs(&left, &right, opts.pairs).await?;
+    let measure = Duration::from_secs(opts.seconds);
+    let mut figures = vec![("pairs", opts.pairs as f64, "")];
+    match opts.scenario {
+        Scenario::Relay => {
+            let result = cmd::relay(pairs, opts.window, opts.size, measure, &cluster).await?;
+            figures.push(("delivered_per_sec", result.delivered as f64 / result.secs, "msg/s"));
+            figures.push(("server_cpu_sec", result.server_cpu, "s"));
+            figures.push(("client_cpu_sec", result.client_cpu, "s"));
+            figures.push((
+                "delivered_per_server_cpu_sec",
+                result.delivered as f64 / result.server_cpu.max(1e-9),
+                "msg/CPU-s",
+            ));
+        }
+        Scenario::Latency => {
+            let result = cmd::latency(pairs, opts.rate, opts.size, measure, &cluster).await?;
+            let ms = |q| stats::percentile(&result.latencies_us, q) / 1000.0;
+            figures.push(("offered_per_sec", opts.rate as f64, "msg/s"));
+            figures.push(("delivered", result.latencies_us.len() as f64, "msg"));
+            figures.push(("latency_p50", ms(0.50), "ms"));
+            figures.push(("latency_p99", ms(0.99), "ms"));
+            figures.push(("latency_p999", ms(0.999), "ms"));
+            figures.push(("server_cpu_sec", result.server_cpu, "s"));
+            figures.push(("client_cpu_sec", result.client_cpu, "s"));
+        }
+    }
+    Ok(figures)
+}
