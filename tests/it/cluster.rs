@@ -47,7 +47,7 @@ async fn offer(a: &mut Client, b: &mut Client, session: &str) {
 #[tokio::test]
 async fn the_whole_call_flow_runs_across_three_nodes() {
     let redis = Redis::start();
-    let nodes = ["n1", "n2", "n3"].map(|id| Node::clustered(&redis, id, &[]));
+    let nodes = ["n1", "n2", "n3"].map(|id| Node::clustered(&redis, id, &QUIET));
     whole_call_flow([&nodes[0], &nodes[1], &nodes[2]]).await;
 }
 

@@ -289,6 +289,34 @@ mod tests {
     }
 
     #[test]
+    fn calls_with_a_member_elsewhere_mark_only_the_local_member() {
+        let mut r = registry(&["a", "b"]);
+        let id = r.reserve_call(&name("a"), ids(&["7"])).expect("a is free");
+        assert_eq!(r.reserve_call(&name("a"), ids(&["8"])), Err(ErrorKind::Busy));
+        assert_eq!(r.reserve_call(&name("x"), ids(&["8"])), Err(ErrorKind::NotRegistered));
+        // A call homed on another node joins b; a second one finds it busy.
+        r.join_call(&name("b"), CallId::new("99")).expect("b is free");
+        assert_eq!(r.join_call(&name("b"), CallId::new("98")), Err(ErrorKind::PeerBusy));
+        assert_eq!(r.join_call(&name("zz"), CallId::new("98")), Err(ErrorKind::PeerNotFound));
+        assert_eq!(r.waiting().count(), 0);
+        r.end_call(&id, [&name("a"), &name("a")]);
+        r.end_call(&CallId::new("99"), [&name("b"), &name("b")]);
+        assert_eq!(r.waiting().count(), 2);
+        assert_eq!(r.calls(), 0);
+    }
+
+    #[test]
+    fn a_renewed_claim_moves_a_name_in_the_roster() {
+        let mut r = registry(&["a", "b"]);
+        r.reorder(&name("a"), 10);
+        let names: Vec<_> = r.roster().into_iter().map(|e| e.name.to_string()).collect();
+        assert_eq!(names, ["b", "a"]);
+        // A sequence number already in use is ignored.
+        r.reorder(&name("b"), 10);
+        assert_eq!(r.seq(&name("b")), Some(1));
+    }
+
+    #[test]
     fn ending_a_call_spares_a_member_already_in_another() {
         let mut r = registry(&["a", "b", "c"]);
         let first = r.open_call(&name("a"), &name("b"), ids(&["1"])).expect("free");

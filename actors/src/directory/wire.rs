@@ -90,3 +90,37 @@ pub enum Wire {
         kind: Option<Payload>,
     },
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::value::RawValue;
+
+    use super::*;
+
+    #[test]
+    fn payloads_cross_nodes_byte_for_byte() {
+        let sdp = r#"{ "type" : "offer",  "sdp":"v=0\r\n\u00e9" }"#;
+        let raw = RawValue::from_string(sdp.to_owned()).expect("valid JSON");
+        let call = CallId::new("12345678");
+        let from = ClientName::new("alice").expect("valid");
+        let signal = CallSignal::Offer(Payload::new(raw));
+        let wire = Wire::Deliver {
+            to: ClientName::new("bob").expect("valid"),
+            events: vec![Event::Signal { call, from, signal }],
+        };
+        let text = serde_json::to_string(&wire).expect("encodes");
+        assert!(text.contains(sdp), "{text}");
+        let back: Wire = serde_json::from_str(&text).expect("decodes");
+        let Wire::Deliver { events, .. } = back else { panic!("not a Deliver") };
+        let Some(Event::Signal { signal: CallSignal::Offer(payload), .. }) = events.first() else {
+            panic!("not an offer")
+        };
+        assert_eq!(payload.get(), sdp);
+    }
+
+    #[test]
+    fn invalid_names_from_a_peer_are_refused() {
+        let empty = r#"{"Notify":{"from":"","to":"b","kind":null}}"#;
+        assert!(serde_json::from_str::<Wire>(empty).is_err());
+    }
+}
