@@ -107,6 +107,14 @@ impl NodeId {
         Self(format!("N_{:012x}", n & 0xffff_ffff_ffff).into())
     }
 
+    /// This run of the node: its id and a random suffix (`n1~3fa9c2`). A node restarted under
+    /// the same id is then a new member of the cluster, and its previous run is noticed dead
+    /// and swept like any other, so nothing it held (names, calls) outlives it.
+    pub fn incarnation(&self) -> Self {
+        let n: u32 = rand::random();
+        Self(format!("{}~{:06x}", self.0, n & 0xff_ffff).into())
+    }
+
     /// The id as text.
     pub fn as_str(&self) -> &str {
         &self.0

@@ -41,10 +41,11 @@ impl Core {
             let directory = DirectoryActor::new(node.clone(), config.directory.clone(), None);
             return Self { node, directory: directory.start(), cluster: None, config };
         };
-        let (cluster, bridge) = BridgeActor::handle(node.clone(), cluster_config);
+        let member = node.incarnation();
+        log::info!("node {node}: joins its cluster as {member}");
+        let (cluster, bridge) = BridgeActor::handle(member.clone(), cluster_config);
         let directory =
-            DirectoryActor::new(node.clone(), config.directory.clone(), Some(cluster.clone()))
-                .start();
+            DirectoryActor::new(member, config.directory.clone(), Some(cluster.clone())).start();
         let bridge = bridge.start(Routes {
             cmd: directory.clone().recipient(),
             members: vec![directory.clone().recipient()],

@@ -236,3 +236,27 @@ async fn two_hundred_clients_through_nginx_call_in_pairs_exactly_once_in_order()
         assert!(total >= 40, "{} got only {total} of 200 clients", node.addr);
     }
 }
+
+#[tokio::test]
+async fn a_node_restarted_under_the_same_id_does_not_hide_its_previous_death() {
+    let redis = Redis::start();
+    let n1 = Node::clustered(&redis, "n1", &QUIET);
+    let mut n2 = Node::clustered(&redis, "n2", &QUIET);
+    let mut a = Client::register(&n1, "alice").await;
+    let mut b = Client::register(&n2, "bob").await;
+    let session = open_session(&mut a, &mut b).await;
+    // The container is restarted at once, under the same node id.
+    n2.kill9();
+    let killed = Instant::now();
+    let n2 = Node::clustered(&redis, "n2", &QUIET);
+    assert_eq!(
+        a.expect("leave").await,
+        json!({"cmd": "leave", "sessionId": session, "opponentId": "bob"})
+    );
+    assert_eq!(a.expect("ssu").await["state"], 4);
+    assert!(killed.elapsed() < NOTICED_WITHIN, "noticed after {:?}", killed.elapsed());
+    // The dead run's names are free; bob reconnects to the new run and is reachable.
+    let mut bob = Client::register(&n2, "bob").await;
+    let session = open_session(&mut a, &mut bob).await;
+    offer(&mut a, &mut bob, &session).await;
+}

@@ -210,22 +210,12 @@ impl Handler<Link> for BridgeActor {
 
     fn handle(&mut self, msg: Link, ctx: &mut Context<Self>) {
         match msg {
-            Link::Connected if self.connected_before => {
-                // Frames published to us while the subscription was down are lost.
-                self.tell(Membership::Resync);
-                self.heartbeat(ctx);
-            }
             Link::Connected => {
-                // First contact: clear what a previous run under this id may have left (names
-                // of a process killed less than a TTL ago), then join.
-                self.connected_before = true;
-                self.beating = true;
-                let cluster = self.cluster.clone();
-                let clear = async move { deregister(&cluster).await };
-                ctx.spawn(clear.into_actor(self).map(|_, this, ctx| {
-                    this.beating = false;
-                    this.heartbeat(ctx);
-                }));
+                if std::mem::replace(&mut self.connected_before, true) {
+                    // Frames published to us while the subscription was down are lost.
+                    self.tell(Membership::Resync);
+                }
+                self.heartbeat(ctx);
             }
             Link::Disconnected => self.cluster.set_healthy(false),
         }

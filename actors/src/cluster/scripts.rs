@@ -87,8 +87,7 @@ return released
     )
 });
 
-/// Deregister this node on a clean exit (or clear what a previous run under the same id left
-/// behind, at start): release every name it holds and drop its entry.
+/// Deregister this node on a clean exit: release every name it holds and drop its entry.
 /// KEYS: nodes, names, owned:me. ARGV: me.
 pub(super) static LEAVE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
