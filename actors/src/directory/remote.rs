@@ -44,14 +44,28 @@ impl DirectoryActor {
                 let _ = self.send(&origin, &self.snapshot());
             }
             Wire::Invite { call, caller, callee } => {
-                let result = self.accept_invite(&origin, call.clone(), caller, callee, ctx);
-                let _ = self.send(&origin, &Wire::InviteReply { call, result });
-            }
-            Wire::InviteReply { call, result } => {
-                if let Some((_, reply)) = self.invites.remove(&call) {
-                    let _ = reply.send(result);
+                let result = self.accept_invite(&origin, call.clone(), caller, callee.clone(), ctx);
+                let reply =
+                    Wire::InviteReply { call: call.clone(), callee: callee.clone(), result };
+                if self.send(&origin, &reply).is_err() && result.is_ok() {
+                    // The caller's node will never start the call: end it here.
+                    let closed = Event::CallPhase { call: call.clone(), phase: Phase::Closed };
+                    self.end_joined(&call, &callee, vec![closed], ctx);
                 }
             }
+            Wire::InviteReply { call, callee, result } => match self.invites.remove(&call) {
+                Some((_, reply)) => {
+                    let _ = reply.send(result);
+                }
+                None if result.is_ok() => {
+                    // The caller gave up waiting (or left): the callee must not stay in a call
+                    // that will never start.
+                    let events =
+                        vec![Event::CallPhase { call: call.clone(), phase: Phase::Closed }];
+                    self.send_surely(&origin, Wire::CallEnded { call, name: callee, events });
+                }
+                None => {}
+            },
             Wire::Deliver { to, events } => {
                 if let Some(client) = self.registry.get(&to) {
                     for event in events {
@@ -65,17 +79,7 @@ impl DirectoryActor {
                     homed.addr.do_send(MemberLeft { name });
                 }
             }
-            Wire::CallEnded { call, name, events } => {
-                self.joined.remove(&call);
-                self.registry.end_call(&call, [&name, &name]);
-                if let Some(client) = self.registry.get(&name) {
-                    for event in events {
-                        let _ = client.handle.link.push(event);
-                    }
-                    client.handle.actor.do_send(CallMembership::Left { call });
-                    self.touch(&name, ctx);
-                }
-            }
+            Wire::CallEnded { call, name, events } => self.end_joined(&call, &name, events, ctx),
             Wire::Notify { from, to, kind } => {
                 let result = match self.registry.get(&to) {
                     None => Err(ErrorKind::PeerNotFound),
@@ -90,6 +94,26 @@ impl DirectoryActor {
                     self.bounce(&origin, from, ClientError::during(kind, CommandKind::Notify));
                 }
             }
+        }
+    }
+
+    /// Call `call`, homed elsewhere, is over for local member `name`: free it, then push
+    /// `events`.
+    fn end_joined(
+        &mut self,
+        call: &CallId,
+        name: &ClientName,
+        events: Vec<Event>,
+        ctx: &mut Context<Self>,
+    ) {
+        self.joined.remove(call);
+        self.registry.end_call(call, [name, name]);
+        if let Some(client) = self.registry.get(name) {
+            for event in events {
+                let _ = client.handle.link.push(event);
+            }
+            client.handle.actor.do_send(CallMembership::Left { call: call.clone() });
+            self.touch(name, ctx);
         }
     }
 
@@ -158,15 +182,13 @@ impl DirectoryActor {
         let orphaned: Vec<CallId> =
             self.joined.iter().filter(|(_, j)| j.home == *node).map(|(id, _)| id.clone()).collect();
         for call in orphaned {
-            let Some(joined) = self.joined.remove(&call) else { continue };
-            self.registry.end_call(&call, [&joined.member, &joined.member]);
-            if let Some(client) = self.registry.get(&joined.member) {
-                let link = &client.handle.link;
-                let _ = link.push(Event::PeerLeft { call: call.clone(), peer: joined.peer });
-                let _ = link.push(Event::CallPhase { call: call.clone(), phase: Phase::Closed });
-                client.handle.actor.do_send(CallMembership::Left { call });
-                self.touch(&joined.member, ctx);
-            }
+            let Some(joined) = self.joined.get(&call) else { continue };
+            let (member, peer) = (joined.member.clone(), joined.peer.clone());
+            let events = vec![
+                Event::PeerLeft { call: call.clone(), peer },
+                Event::CallPhase { call: call.clone(), phase: Phase::Closed },
+            ];
+            self.end_joined(&call, &member, events, ctx);
         }
         let waiting: Vec<CallId> =
             self.invites.iter().filter(|(_, (n, _))| n == node).map(|(id, _)| id.clone()).collect();

@@ -1,7 +1,7 @@
 //! The directory's pure state: registered names in registration order, their presence, and
 //! which call each is in. No actors here; the actor turns results into sends.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use crate::{
     error::ErrorKind,
@@ -36,21 +36,21 @@ impl<H> Client<H> {
 #[derive(Debug)]
 pub struct Registry<H> {
     clients: HashMap<ClientName, Client<H>>,
-    /// Registration order, for the roster.
-    order: BTreeMap<u64, ClientName>,
+    /// Registration order, for the roster: by sequence number, then name (numbers can repeat
+    /// for a moment when a Redis that restarted empty counts from 1 again).
+    order: BTreeSet<(u64, ClientName)>,
     calls: HashSet<CallId>,
 }
 
 impl<H> Default for Registry<H> {
     fn default() -> Self {
-        Self { clients: HashMap::new(), order: BTreeMap::new(), calls: HashSet::new() }
+        Self { clients: HashMap::new(), order: BTreeSet::new(), calls: HashSet::new() }
     }
 }
 
 impl<H> Registry<H> {
     /// Registers `name` for connection `conn`, or refuses it if it is taken. `seq` orders the
-    /// roster (a cluster-wide claim number, or a node-local counter on a single node); it must
-    /// be unique among registered clients.
+    /// roster (a cluster-wide claim number, or a node-local counter on a single node).
     pub fn register(
         &mut self,
         name: ClientName,
@@ -58,10 +58,10 @@ impl<H> Registry<H> {
         conn: ConnId,
         handle: H,
     ) -> Result<(), ErrorKind> {
-        if self.clients.contains_key(&name) || self.order.contains_key(&seq) {
+        if self.clients.contains_key(&name) {
             return Err(ErrorKind::NameTaken);
         }
-        self.order.insert(seq, name.clone());
+        self.order.insert((seq, name.clone()));
         self.clients.insert(name, Client { seq, conn, handle, call: None });
         Ok(())
     }
@@ -73,19 +73,16 @@ impl<H> Registry<H> {
             return None;
         }
         let client = self.clients.remove(name)?;
-        self.order.remove(&client.seq);
+        self.order.remove(&(client.seq, name.clone()));
         Some(client)
     }
 
     /// Gives `name` a new place in the roster order (its claim was renewed as `seq`).
     pub fn reorder(&mut self, name: &ClientName, seq: u64) {
-        if self.order.contains_key(&seq) {
-            return;
-        }
         if let Some(client) = self.clients.get_mut(name) {
-            self.order.remove(&client.seq);
+            self.order.remove(&(client.seq, name.clone()));
             client.seq = seq;
-            self.order.insert(seq, name.clone());
+            self.order.insert((seq, name.clone()));
         }
     }
 
@@ -311,9 +308,12 @@ mod tests {
         r.reorder(&name("a"), 10);
         let names: Vec<_> = r.roster().into_iter().map(|e| e.name.to_string()).collect();
         assert_eq!(names, ["b", "a"]);
-        // A sequence number already in use is ignored.
+        // Numbers may repeat (a Redis restarted empty counts again); names break the tie.
         r.reorder(&name("b"), 10);
-        assert_eq!(r.seq(&name("b")), Some(1));
+        let names: Vec<_> = r.roster().into_iter().map(|e| e.name.to_string()).collect();
+        assert_eq!(names, ["a", "b"]);
+        r.register(name("c"), 10, ConnId(5), ()).expect("a fresh name with a repeated number");
+        assert_eq!(r.len(), 3);
     }
 
     #[test]

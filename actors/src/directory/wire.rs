@@ -45,6 +45,8 @@ pub enum Wire {
     InviteReply {
         /// The call.
         call: CallId,
+        /// The callee (on the sender).
+        callee: ClientName,
         /// `Ok` if the callee is now in the call; why not otherwise.
         result: Result<(), ErrorKind>,
     },
