@@ -14,7 +14,7 @@ use actix::{
 
 use super::{
     member::Member,
-    messages::{MemberLeft, RelaySignal},
+    messages::{MemberLeft, RelaySignal, RemoteRelay},
     state::{CallState, Side},
 };
 use crate::{
@@ -108,7 +108,30 @@ impl Handler<RelaySignal> for CallActor {
     /// Replies once everything the signal causes is queued to the members, so the sender's
     /// next command sees its effects (the call ended, the sender back in WAIT).
     fn handle(&mut self, msg: RelaySignal, _ctx: &mut Context<Self>) -> Self::Result {
-        let refused = |kind| -> Self::Result { Box::pin(fut::ready(Err(kind))) };
+        self.relay(msg)
+    }
+}
+
+impl Handler<RemoteRelay> for CallActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: RemoteRelay, ctx: &mut Context<Self>) {
+        let RemoteRelay { relay, reply } = msg;
+        let op = relay.signal.kind();
+        ctx.spawn(self.relay(relay).map(move |result, _, _| {
+            if let Err(kind) = result {
+                let _ = reply.push(Event::Error(ClientError::during(kind, op)));
+            }
+        }));
+    }
+}
+
+impl CallActor {
+    /// Applies `msg` to the call; resolves once everything it causes is queued.
+    fn relay(&mut self, msg: RelaySignal) -> ResponseActFuture<Self, Result<(), ErrorKind>> {
+        let refused = |kind| -> ResponseActFuture<Self, Result<(), ErrorKind>> {
+            Box::pin(fut::ready(Err(kind)))
+        };
         let Some(from) = self.side_of(&msg.from) else { return refused(ErrorKind::CallNotFound) };
         let step = match self.state.apply(from, msg.signal.kind()) {
             Ok(step) => step,

@@ -2,6 +2,7 @@
 
 use actix::Message;
 
+use super::Member;
 use crate::{command::CallSignal, error::ErrorKind, ids::ClientName};
 
 /// A member sends a signal into the call.
@@ -17,6 +18,21 @@ pub struct RelaySignal {
     pub from: ClientName,
     /// The signal, payload untouched.
     pub signal: CallSignal,
+}
+
+/// A member on another node sends a signal into the call.
+///
+/// Sender: the home node's `DirectoryActor`, for a `Relay` frame; it uses `do_send`, which keeps
+/// the member's signals in order however full the mailbox is (an awaited `send` per frame could
+/// not). Handler: `CallActor`, as [`RelaySignal`], except that a refusal is pushed to `reply`
+/// itself. No reply.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct RemoteRelay {
+    /// The signal.
+    pub relay: RelaySignal,
+    /// The sender, as reachable on its node: told of a refusal.
+    pub reply: Member,
 }
 
 /// A member's connection went away.

@@ -10,7 +10,7 @@ use super::{
     wire::Wire,
 };
 use crate::{
-    call::{MemberLeft, RelaySignal},
+    call::{Member, MemberLeft, Reach, RelaySignal, RemoteRelay},
     cluster::{ClusterError, Inbox, Membership},
     command::CommandKind,
     connection::messages::{CallMembership, CallRef},
@@ -73,7 +73,7 @@ impl DirectoryActor {
                     }
                 }
             }
-            Wire::Relay { call, from, signal } => self.relay(origin, call, from, signal, ctx),
+            Wire::Relay { call, from, signal } => self.relay(origin, call, from, signal),
             Wire::MemberLeft { call, name } => {
                 if let Some(homed) = self.homed.get(&call) {
                     homed.addr.do_send(MemberLeft { name });
@@ -145,22 +145,15 @@ impl DirectoryActor {
         call: CallId,
         from: ClientName,
         signal: crate::command::CallSignal,
-        ctx: &mut Context<Self>,
     ) {
         let op = signal.kind();
         let Some(homed) = self.homed.get(&call) else {
             self.bounce(&origin, from, ClientError::during(ErrorKind::CallNotFound, op));
             return;
         };
-        let sent = homed.addr.send(RelaySignal { from: from.clone(), signal });
-        ctx.spawn(sent.into_actor(self).map(move |reply, this, _| {
-            let kind = match reply {
-                Ok(Ok(())) => return,
-                Ok(Err(kind)) => kind,
-                Err(_) => ErrorKind::CallNotFound,
-            };
-            this.bounce(&origin, from, ClientError::during(kind, op));
-        }));
+        let Some(cluster) = self.cluster.clone() else { return };
+        let reply = Member { name: from.clone(), reach: Reach::Remote { node: origin, cluster } };
+        homed.addr.do_send(RemoteRelay { relay: RelaySignal { from, signal }, reply });
     }
 
     /// Node `node` is gone: its clients left, whatever they were doing with ours.
