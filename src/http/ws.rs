@@ -29,6 +29,8 @@ use crate::protocol::Dialect;
 
 /// How long a close frame may take to be queued before the socket is simply dropped.
 const CLOSE_GRACE: Duration = Duration::from_secs(1);
+/// How long a client has to answer the server's close frame with its own.
+const CLOSE_HANDSHAKE: Duration = Duration::from_secs(3);
 
 /// Upgrades `req` to a WebSocket speaking `dialect`, or refuses it with 503 when the node is full
 /// or draining.
@@ -96,7 +98,11 @@ async fn read(
     loop {
         let message = tokio::select! {
             biased;
-            () = writer_done.notified() => break,
+            () = writer_done.notified() => {
+                // The server closed: give the client the closing handshake's time to answer.
+                await_close(&mut stream, id).await;
+                break;
+            }
             message = stream.recv() => message,
         };
         let close = match message {
@@ -142,6 +148,22 @@ async fn read(
         }
     }
     actor.do_send(Disconnected { reason: None });
+}
+
+/// After the server's close frame, reads (and drops) until the client's close frame arrives,
+/// the transport ends, or [`CLOSE_HANDSHAKE`] passes; the connection counts as open until then,
+/// so a drain waits for clients that are still saying goodbye.
+async fn await_close(stream: &mut AggregatedMessageStream, id: ConnId) {
+    let answered = async {
+        while let Some(message) = stream.recv().await {
+            if let Ok(AggregatedMessage::Close(_)) | Err(_) = message {
+                return;
+            }
+        }
+    };
+    if tokio::time::timeout(CLOSE_HANDSHAKE, answered).await.is_err() {
+        log::debug!("{id}: no close frame from the client; dropping the connection");
+    }
 }
 
 /// Whether a read error means the transport is gone (reset, broken pipe) rather than that the
