@@ -333,7 +333,7 @@ async fn publish_loop(cluster: Cluster, mut out: tokio::sync::mpsc::Receiver<Out
             }
         }
         if frames > 0 {
-            match cluster.conn().await {
+            match cluster.conn() {
                 Ok(mut conn) => {
                     let sent = tokio::time::timeout(OP_TIMEOUT, pipe.query_async::<()>(&mut conn));
                     if !matches!(sent.await, Ok(Ok(()))) {

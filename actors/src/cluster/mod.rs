@@ -218,7 +218,7 @@ impl Cluster {
         }
     }
 
-    async fn conn(&self) -> Result<ConnectionManager, ClusterError> {
+    fn conn(&self) -> Result<ConnectionManager, ClusterError> {
         self.inner.conn.borrow().clone().ok_or(ClusterError::Unavailable)
     }
 
@@ -227,7 +227,7 @@ impl Cluster {
         &self,
         invocation: redis::ScriptInvocation<'_>,
     ) -> Result<T, ClusterError> {
-        let mut conn = self.conn().await?;
+        let mut conn = self.conn()?;
         match tokio::time::timeout(OP_TIMEOUT, invocation.invoke_async(&mut conn)).await {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(e)) => {
@@ -269,7 +269,7 @@ impl Cluster {
         namespace: &str,
         name: &str,
     ) -> Result<Option<NodeId>, ClusterError> {
-        let mut conn = self.conn().await?;
+        let mut conn = self.conn()?;
         let mut cmd = redis::cmd("HGET");
         cmd.arg(self.inner.keys.names()).arg(Self::field(namespace, name));
         let get = cmd.query_async::<Option<String>>(&mut conn);
@@ -284,7 +284,7 @@ impl Cluster {
 
     /// The names in `namespace` this node holds according to Redis.
     pub async fn owned(&self, namespace: &str) -> Result<Vec<String>, ClusterError> {
-        let mut conn = self.conn().await?;
+        let mut conn = self.conn()?;
         let mut cmd = redis::cmd("SMEMBERS");
         cmd.arg(self.inner.keys.owned(&self.inner.node));
         let members = cmd.query_async::<Vec<String>>(&mut conn);
