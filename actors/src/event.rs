@@ -63,6 +63,8 @@ pub enum Event {
     },
     /// A request of this client failed.
     Error(ClientError),
+    /// A `rooms` event (only `rooms` sockets receive these).
+    Room(crate::rooms::RoomEvent),
 }
 
 /// The phase of a 1:1 call session, as clients see it.

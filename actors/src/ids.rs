@@ -128,7 +128,8 @@ impl fmt::Display for NodeId {
 }
 
 /// A room, in the namespace of the dialect that created it.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
 pub struct RoomId(Arc<str>);
 
 impl RoomId {
@@ -140,6 +141,46 @@ impl RoomId {
     /// The id as text.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+impl fmt::Display for RoomId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A server-assigned client id (the `rooms` dialect's Socket.IO socket id): 20 URL-safe
+/// characters, random, so unique cluster-wide without coordination.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct SocketId(Arc<str>);
+
+impl SocketId {
+    /// Draws a fresh id (120 random bits).
+    pub fn random() -> Self {
+        const ALPHABET: &[u8; 64] =
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let id: String = (0..20)
+            .map(|_| ALPHABET[rand::Rng::gen_range(&mut rand::thread_rng(), 0..64)] as char)
+            .collect();
+        Self(id.into())
+    }
+
+    /// Wraps an id named by a client (it may name nobody).
+    pub fn new(id: &str) -> Self {
+        Self(id.into())
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for SocketId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
     }
 }
 

@@ -13,6 +13,7 @@
 //! - [`directory`]: `DirectoryActor`, one per node: names, presence, rosters, call ids.
 //! - [`call`]: `CallActor`, one per 1:1 call: the NEW → PENDING → ACTIVE → CLOSED machine.
 //! - [`cluster`]: the Redis bridge: node inboxes, cluster-wide names, peer liveness.
+//! - [`rooms`]: the `rooms` dialect's rooms: `RoomsActor`, `RoomSessionActor`.
 //! - [`node`]: [`Core`], the handles the edge is given.
 //!
 //! # Ordering
@@ -33,11 +34,12 @@ pub mod ids;
 pub mod link;
 pub mod node;
 pub mod payload;
+pub mod rooms;
 
 pub use command::{CallSignal, Command, CommandKind};
 pub use error::{ClientError, CloseReason, ErrorKind};
 pub use event::{Event, Phase, Presence, Roster, RosterEntry};
-pub use ids::{CallId, ClientName, ConnId, NodeId, RoomId};
+pub use ids::{CallId, ClientName, ConnId, NodeId, RoomId, SocketId};
 pub use link::{ClientLink, LinkReceiver, Outbound, PushError};
 pub use node::{Core, CoreConfig};
 pub use payload::Payload;

@@ -8,6 +8,7 @@ use crate::{
     directory::{DirectoryActor, DirectoryConfig},
     ids::NodeId,
     link::ClientLink,
+    rooms::RoomsActor,
 };
 
 /// The core's configuration, as the edge builds it from the node's config.
@@ -29,6 +30,8 @@ pub struct Core {
     pub node: NodeId,
     /// The node's directory.
     pub directory: Addr<DirectoryActor>,
+    /// The node's rooms (`rooms` dialect).
+    pub rooms: Addr<RoomsActor>,
     cluster: Option<(Cluster, Addr<BridgeActor>)>,
     config: CoreConfig,
 }
@@ -39,7 +42,8 @@ impl Core {
     pub fn start(node: NodeId, config: CoreConfig) -> Self {
         let Some(cluster_config) = config.cluster.clone() else {
             let directory = DirectoryActor::new(node.clone(), config.directory.clone(), None);
-            return Self { node, directory: directory.start(), cluster: None, config };
+            let rooms = RoomsActor::default().start();
+            return Self { node, directory: directory.start(), rooms, cluster: None, config };
         };
         let member = node.incarnation();
         log::info!("node {node}: joins its cluster as {member}");
@@ -50,12 +54,22 @@ impl Core {
             cmd: directory.clone().recipient(),
             members: vec![directory.clone().recipient()],
         });
-        Self { node, directory, cluster: Some((cluster, bridge)), config }
+        let rooms = RoomsActor::default().start();
+        Self { node, directory, rooms, cluster: Some((cluster, bridge)), config }
     }
 
     /// Starts the actor of a new connection reached through `link`, on the current arbiter.
     pub fn connect(&self, link: ClientLink) -> Addr<ConnectionActor> {
         ConnectionActor::new(link, self.directory.clone(), self.config.connection.clone()).start()
+    }
+
+    /// Starts the actor of a new `rooms` socket `id` reached through `link`.
+    pub fn connect_room_socket(
+        &self,
+        id: crate::ids::SocketId,
+        link: ClientLink,
+    ) -> Addr<crate::rooms::RoomSessionActor> {
+        crate::rooms::RoomSessionActor::new(id, link, self.rooms.clone()).start()
     }
 
     /// Whether the node is clustered.

@@ -5,6 +5,7 @@
 //! tested with golden fixtures.
 
 pub mod cmd;
+pub mod rooms;
 
 use bytestring::ByteString;
 use switchboard_actors::{ClientError, CloseReason, Command, Event};

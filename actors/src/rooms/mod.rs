@@ -1,0 +1,107 @@
+//! Rooms (the `rooms` dialect, seed 003): named rooms with an owner and members, and opaque
+//! signals between members of a room.
+//!
+//! - [`state`]: the pure rules (create, join, leave, signal, disconnect), returning who is told
+//!   what.
+//! - [`actor`]: `RoomsActor`, the node's owner of its rooms.
+//! - [`session`]: `RoomSessionActor`, one per connected socket.
+//!
+//! Semantics are the reference server's (PROTOCOLS.md §3.3) without its bugs (§3.4): a
+//! disconnect runs the same cleanup as `room-leave` for every room of the socket (an owner's
+//! departure closes the room, the others get `room-left(room, true)`); a signal is delivered
+//! exactly once; a socket may be in several rooms.
+
+pub mod actor;
+pub mod session;
+pub mod state;
+
+pub use actor::RoomsActor;
+pub use session::RoomSessionActor;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    ids::{RoomId, SocketId},
+    payload::Payload,
+};
+
+/// What a `rooms` client asks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RoomCommand {
+    /// Create `room` and own it.
+    Create(RoomId),
+    /// Join existing `room`.
+    Join(RoomId),
+    /// Leave `room`.
+    Leave(RoomId),
+    /// Send `data` to `target`, a member of `room`.
+    Signal {
+        /// The room both are in.
+        room: RoomId,
+        /// The receiver.
+        target: SocketId,
+        /// Opaque (an RTC description or candidate).
+        data: Payload,
+    },
+}
+
+/// What a `rooms` client is told. Each variant is one Socket.IO event of §3.3.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum RoomEvent {
+    /// `room-exists(room)`: create refused.
+    Exists(RoomId),
+    /// `room-not-exists(room)`: join refused.
+    NotExists(RoomId),
+    /// `not-in-room(room)`: leave or signal refused.
+    NotInRoom(RoomId),
+    /// `room-created(room)`.
+    Created(RoomId),
+    /// `room-joined(room, ownerId, clients)`: `clients` are the members before the join.
+    Joined {
+        /// The room.
+        room: RoomId,
+        /// Its owner.
+        owner: SocketId,
+        /// The members already there, in join order.
+        clients: Vec<SocketId>,
+    },
+    /// `room-left(room, kicked)`.
+    Left {
+        /// The room.
+        room: RoomId,
+        /// Whether the owner's departure closed it.
+        kicked: bool,
+    },
+    /// `target-not-found(room, targetId)`.
+    TargetNotFound {
+        /// The room.
+        room: RoomId,
+        /// The target named.
+        target: SocketId,
+    },
+    /// `signal-receive(room, senderId, data)`.
+    Signal {
+        /// The room.
+        room: RoomId,
+        /// The sender.
+        sender: SocketId,
+        /// The data, byte for byte.
+        data: Payload,
+    },
+    /// `client-joined(room, id)`.
+    ClientJoined {
+        /// The room.
+        room: RoomId,
+        /// Who joined.
+        id: SocketId,
+    },
+    /// `client-left(room, id)`.
+    ClientLeft {
+        /// The room.
+        room: RoomId,
+        /// Who left.
+        id: SocketId,
+    },
+    /// `error(message)`: the request could not be served.
+    Error(String),
+}

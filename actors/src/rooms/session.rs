@@ -1,0 +1,84 @@
+//! `RoomSessionActor`: one per connected `rooms` socket (an Engine.IO session, whatever its
+//! transport). It owns the socket's id and hands its commands, one at a time, to the rooms
+//! owner; on stop the socket leaves every room it was in.
+
+use actix::{
+    fut, Actor, ActorContext, ActorFutureExt, Addr, Context, Handler, Message, ResponseActFuture,
+    WrapFuture,
+};
+
+use super::{
+    actor::{Attach, Detach, Request},
+    RoomCommand, RoomEvent, RoomsActor,
+};
+use crate::{event::Event, ids::SocketId, link::ClientLink};
+
+/// A decoded command from the socket, or why it could not be decoded (sent back as `error`).
+///
+/// Sender: the edge's Engine.IO session, which awaits the reply before the next one.
+/// Handler: `RoomSessionActor`. Reply: `()` once the answer is queued.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct RoomInbound(pub Result<RoomCommand, String>);
+
+/// The socket is gone. Sender: the edge. Handler: `RoomSessionActor`, which stops.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct Gone;
+
+/// One socket. See the module docs.
+#[derive(Debug)]
+pub struct RoomSessionActor {
+    id: SocketId,
+    link: ClientLink,
+    rooms: Addr<RoomsActor>,
+}
+
+impl RoomSessionActor {
+    /// A socket `id` reached through `link`.
+    pub fn new(id: SocketId, link: ClientLink, rooms: Addr<RoomsActor>) -> Self {
+        Self { id, link, rooms }
+    }
+}
+
+impl Actor for RoomSessionActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, _ctx: &mut Context<Self>) {
+        self.rooms.do_send(Attach { id: self.id.clone(), link: self.link.clone() });
+    }
+
+    fn stopped(&mut self, _ctx: &mut Context<Self>) {
+        self.rooms.do_send(Detach { id: self.id.clone() });
+    }
+}
+
+impl Handler<RoomInbound> for RoomSessionActor {
+    type Result = ResponseActFuture<Self, ()>;
+
+    fn handle(&mut self, msg: RoomInbound, _ctx: &mut Context<Self>) -> Self::Result {
+        match msg.0 {
+            Ok(command) => {
+                let request = self.rooms.send(Request { id: self.id.clone(), command });
+                Box::pin(request.into_actor(self).map(|reply, this, _| {
+                    if reply.is_err() {
+                        let error = RoomEvent::Error("internal error".into());
+                        let _ = this.link.push(Event::Room(error));
+                    }
+                }))
+            }
+            Err(message) => {
+                let _ = self.link.push(Event::Room(RoomEvent::Error(message)));
+                Box::pin(fut::ready(()))
+            }
+        }
+    }
+}
+
+impl Handler<Gone> for RoomSessionActor {
+    type Result = ();
+
+    fn handle(&mut self, _msg: Gone, ctx: &mut Context<Self>) {
+        ctx.stop();
+    }
+}

@@ -1,0 +1,146 @@
+//! Socket.IO event arrays ↔ the core's room vocabulary (PROTOCOLS.md §3.3). Arguments are
+//! positional; `data` of `signal-send` is opaque and relayed byte for byte.
+
+use serde_json::value::RawValue;
+use switchboard_actors::{
+    rooms::{RoomCommand, RoomEvent},
+    Payload, RoomId, SocketId,
+};
+
+/// Longest room name or socket id accepted, in bytes.
+const MAX_ID: usize = 256;
+
+/// Decodes the JSON array of an event packet (`["room-join","r1"]`); the error is the message
+/// of the `error` event the client gets.
+pub fn decode(data: &str) -> Result<RoomCommand, String> {
+    let args: Vec<&RawValue> =
+        serde_json::from_str(data).map_err(|_| "malformed event: expected a JSON array")?;
+    let (name, args) = args.split_first().ok_or("malformed event: empty array")?;
+    let name: String =
+        serde_json::from_str(name.get()).map_err(|_| "malformed event: name is not a string")?;
+    let text = |i: usize, what: &str| -> Result<String, String> {
+        let usage = || format!("{name} expects {what}");
+        let arg = args.get(i).ok_or_else(usage)?;
+        let s: String = serde_json::from_str(arg.get()).map_err(|_| usage())?;
+        if s.is_empty() || s.len() > MAX_ID {
+            return Err(usage());
+        }
+        Ok(s)
+    };
+    let room = |what: &str| text(0, what).map(|r| RoomId::new(&r));
+    match name.as_str() {
+        "room-create" => room("(room: string)").map(RoomCommand::Create),
+        "room-join" => room("(room: string)").map(RoomCommand::Join),
+        "room-leave" => room("(room: string)").map(RoomCommand::Leave),
+        "signal-send" => {
+            let what = "(room: string, targetId: string, data)";
+            let room = room(what)?;
+            let target = SocketId::new(&text(1, what)?);
+            let data = args.get(2).ok_or_else(|| format!("{name} expects {what}"))?;
+            Ok(RoomCommand::Signal { room, target, data: Payload::from_raw(data) })
+        }
+        other => {
+            let shown: String = other.chars().take(64).collect();
+            Err(format!("unknown event: {shown}"))
+        }
+    }
+}
+
+fn quoted(s: &str) -> String {
+    // Serialising a str cannot fail.
+    serde_json::to_string(s).unwrap_or_default()
+}
+
+/// Encodes `event` as the JSON array of an event packet.
+pub fn encode(event: &RoomEvent) -> String {
+    let call = |name: &str, args: &[String]| {
+        let mut out = format!("[\"{name}\"");
+        for arg in args {
+            out.push(',');
+            out.push_str(arg);
+        }
+        out.push(']');
+        out
+    };
+    match event {
+        RoomEvent::Exists(room) => call("room-exists", &[quoted(room.as_str())]),
+        RoomEvent::NotExists(room) => call("room-not-exists", &[quoted(room.as_str())]),
+        RoomEvent::NotInRoom(room) => call("not-in-room", &[quoted(room.as_str())]),
+        RoomEvent::Created(room) => call("room-created", &[quoted(room.as_str())]),
+        RoomEvent::Joined { room, owner, clients } => {
+            let list: Vec<String> = clients.iter().map(|c| quoted(c.as_str())).collect();
+            let clients = format!("[{}]", list.join(","));
+            call("room-joined", &[quoted(room.as_str()), quoted(owner.as_str()), clients])
+        }
+        RoomEvent::Left { room, kicked } => {
+            call("room-left", &[quoted(room.as_str()), kicked.to_string()])
+        }
+        RoomEvent::TargetNotFound { room, target } => {
+            call("target-not-found", &[quoted(room.as_str()), quoted(target.as_str())])
+        }
+        RoomEvent::Signal { room, sender, data } => call(
+            "signal-receive",
+            &[quoted(room.as_str()), quoted(sender.as_str()), data.get().to_owned()],
+        ),
+        RoomEvent::ClientJoined { room, id } => {
+            call("client-joined", &[quoted(room.as_str()), quoted(id.as_str())])
+        }
+        RoomEvent::ClientLeft { room, id } => {
+            call("client-left", &[quoted(room.as_str()), quoted(id.as_str())])
+        }
+        RoomEvent::Error(message) => call("error", &[quoted(message)]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_decode_and_bad_arguments_are_explained() {
+        assert_eq!(decode(r#"["room-create","r1"]"#), Ok(RoomCommand::Create(RoomId::new("r1"))));
+        assert_eq!(decode(r#"["room-leave","r\"1"]"#), Ok(RoomCommand::Leave(RoomId::new("r\"1"))));
+        let RoomCommand::Signal { room, target, data } =
+            decode(r#"["signal-send","r1","abc",{"candidate" : {"x":1}}]"#).unwrap()
+        else {
+            panic!("not a signal")
+        };
+        assert_eq!(
+            (room.as_str(), target.as_str(), data.get()),
+            ("r1", "abc", r#"{"candidate" : {"x":1}}"#)
+        );
+        assert_eq!(decode(r#"["room-join",5]"#), Err("room-join expects (room: string)".into()));
+        assert_eq!(decode(r#"["room-join"]"#), Err("room-join expects (room: string)".into()));
+        assert_eq!(decode(r#"["room-join",""]"#), Err("room-join expects (room: string)".into()));
+        assert!(decode(r#"["signal-send","r1","abc"]"#)
+            .unwrap_err()
+            .starts_with("signal-send expects"));
+        assert_eq!(decode(r#"["kick","r1"]"#), Err("unknown event: kick".into()));
+        assert!(decode("{}").is_err());
+        assert!(decode("[]").is_err());
+        assert!(decode("[1]").is_err());
+        assert!(decode(&format!("{}{}", "[".repeat(5000), "]".repeat(5000))).is_err());
+    }
+
+    #[test]
+    fn events_encode_as_the_reference_emits_them() {
+        let r = || RoomId::new("r1");
+        let s = |x: &str| SocketId::new(x);
+        assert_eq!(encode(&RoomEvent::Created(r())), r#"["room-created","r1"]"#);
+        assert_eq!(
+            encode(&RoomEvent::Joined { room: r(), owner: s("o"), clients: vec![s("o"), s("a")] }),
+            r#"["room-joined","r1","o",["o","a"]]"#
+        );
+        assert_eq!(
+            encode(&RoomEvent::Left { room: r(), kicked: true }),
+            r#"["room-left","r1",true]"#
+        );
+        let raw = RawValue::from_string(r#"{ "sdp" : "v=0" }"#.into()).unwrap();
+        let data = Payload::new(raw);
+        assert_eq!(
+            encode(&RoomEvent::Signal { room: r(), sender: s("a"), data }),
+            r#"["signal-receive","r1","a",{ "sdp" : "v=0" }]"#
+        );
+        assert_eq!(encode(&RoomEvent::Error("bad \"x\"".into())), r#"["error","bad \"x\""]"#);
+    }
+}
