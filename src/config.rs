@@ -77,6 +77,10 @@ pub struct Timing {
     pub roster_interval_ms: u64,
     /// On SIGTERM, how long connected clients get to go before the node deregisters and exits.
     pub drain_timeout_ms: u64,
+    /// Engine.IO (`rooms`) ping interval announced to clients.
+    pub eio_ping_interval_ms: u64,
+    /// Engine.IO (`rooms`) ping timeout announced to clients.
+    pub eio_ping_timeout_ms: u64,
 }
 
 impl Default for Config {
@@ -106,7 +110,13 @@ impl Default for Limits {
 
 impl Default for Timing {
     fn default() -> Self {
-        Self { ping_interval_ms: 3000, roster_interval_ms: 50, drain_timeout_ms: 5000 }
+        Self {
+            ping_interval_ms: 3000,
+            roster_interval_ms: 50,
+            drain_timeout_ms: 5000,
+            eio_ping_interval_ms: 25_000,
+            eio_ping_timeout_ms: 20_000,
+        }
     }
 }
 
@@ -179,6 +189,12 @@ pub struct Flags {
     /// Time connected clients get on SIGTERM before the node exits, in ms.
     #[arg(long, env = "SWITCHBOARD_DRAIN_TIMEOUT_MS")]
     pub drain_timeout_ms: Option<u64>,
+    /// Engine.IO ping interval (rooms dialect), in ms.
+    #[arg(long, env = "SWITCHBOARD_EIO_PING_INTERVAL_MS")]
+    pub eio_ping_interval_ms: Option<u64>,
+    /// Engine.IO ping timeout (rooms dialect), in ms.
+    #[arg(long, env = "SWITCHBOARD_EIO_PING_TIMEOUT_MS")]
+    pub eio_ping_timeout_ms: Option<u64>,
     /// Redis to join a cluster through (empty: single node).
     #[arg(long, env = "SWITCHBOARD_REDIS_URL")]
     pub redis_url: Option<String>,
@@ -224,6 +240,8 @@ impl Config {
             ping_interval_ms => timing.ping_interval_ms,
             roster_interval_ms => timing.roster_interval_ms,
             drain_timeout_ms => timing.drain_timeout_ms,
+            eio_ping_interval_ms => timing.eio_ping_interval_ms,
+            eio_ping_timeout_ms => timing.eio_ping_timeout_ms,
             redis_url => cluster.redis_url,
             redis_prefix => cluster.prefix,
             heartbeat_interval_ms => cluster.heartbeat_interval_ms,
@@ -253,6 +271,10 @@ impl Config {
             "timing.roster_interval_ms must be at most 10000",
         )?;
         check(self.workers <= 256, "workers must be at most 256")?;
+        check(
+            self.timing.eio_ping_interval_ms >= 100 && self.timing.eio_ping_timeout_ms >= 100,
+            "timing.eio_ping_interval_ms and eio_ping_timeout_ms must be at least 100",
+        )?;
         let c = &self.cluster;
         check(
             c.redis_url.is_empty()
@@ -304,6 +326,16 @@ impl Config {
             }
         }
         shown
+    }
+
+    /// The Engine.IO ping interval.
+    pub fn eio_ping_interval(&self) -> Duration {
+        Duration::from_millis(self.timing.eio_ping_interval_ms)
+    }
+
+    /// The Engine.IO ping timeout.
+    pub fn eio_ping_timeout(&self) -> Duration {
+        Duration::from_millis(self.timing.eio_ping_timeout_ms)
     }
 
     /// How long a drain waits for clients to go.

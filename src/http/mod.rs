@@ -1,5 +1,6 @@
 //! The HTTP edge: routes, health and readiness, metrics, and the WebSocket endpoints.
 
+mod eio;
 mod ratelimit;
 mod ws;
 
@@ -28,6 +29,8 @@ pub struct NodeState {
     pub drain: tokio::sync::watch::Receiver<bool>,
     drain_tx: tokio::sync::watch::Sender<bool>,
     next_conn: AtomicU64,
+    /// The node's Engine.IO sessions (`rooms` dialect).
+    eio: actix::Addr<eio::EioRegistry>,
 }
 
 impl NodeState {
@@ -42,6 +45,7 @@ impl NodeState {
             drain,
             drain_tx,
             next_conn: AtomicU64::new(1),
+            eio: actix::Actor::start(eio::EioRegistry::default()),
         }
     }
 
@@ -75,7 +79,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(healthz))
         .route("/readyz", web::get().to(readyz))
         .route("/metrics", web::get().to(metrics))
-        .route("/cmd", web::get().to(cmd));
+        .route("/cmd", web::get().to(cmd))
+        .route("/socket.io/", web::get().to(eio::get))
+        .route("/socket.io/", web::post().to(eio::post))
+        .route("/socket.io/", web::method(actix_web::http::Method::OPTIONS).to(eio::preflight));
 }
 
 async fn healthz() -> HttpResponse {

@@ -38,8 +38,8 @@ pub struct Detach {
 
 /// A socket's command.
 ///
-/// Sender: `RoomSessionActor`, which awaits the reply before the next command, so a socket's
-/// answers are in order. Handler: `RoomsActor`. Reply: `()` once every event is queued.
+/// Sender: `RoomSessionActor`, with `do_send`, so a socket's commands arrive in order.
+/// Handler: `RoomsActor`. No reply: every answer is an event pushed to a link.
 #[derive(Debug, Message)]
 #[rtype(result = "()")]
 pub struct Request {

@@ -16,7 +16,7 @@ pub mod session;
 pub mod state;
 
 pub use actor::RoomsActor;
-pub use session::RoomSessionActor;
+pub use session::{Gone, RoomInbound, RoomSessionActor};
 
 use serde::{Deserialize, Serialize};
 

@@ -2,10 +2,7 @@
 //! transport). It owns the socket's id and hands its commands, one at a time, to the rooms
 //! owner; on stop the socket leaves every room it was in.
 
-use actix::{
-    fut, Actor, ActorContext, ActorFutureExt, Addr, Context, Handler, Message, ResponseActFuture,
-    WrapFuture,
-};
+use actix::{Actor, ActorContext, Addr, Context, Handler, Message};
 
 use super::{
     actor::{Attach, Detach, Request},
@@ -15,8 +12,9 @@ use crate::{event::Event, ids::SocketId, link::ClientLink};
 
 /// A decoded command from the socket, or why it could not be decoded (sent back as `error`).
 ///
-/// Sender: the edge's Engine.IO session, which awaits the reply before the next one.
-/// Handler: `RoomSessionActor`. Reply: `()` once the answer is queued.
+/// Sender: the edge's Engine.IO session, with `do_send`, in the order the client sent them.
+/// Handler: `RoomSessionActor`, which passes commands on to the rooms owner (also in order). No
+/// reply: every answer is an event on the socket's link.
 #[derive(Debug, Message)]
 #[rtype(result = "()")]
 pub struct RoomInbound(pub Result<RoomCommand, String>);
@@ -54,22 +52,14 @@ impl Actor for RoomSessionActor {
 }
 
 impl Handler<RoomInbound> for RoomSessionActor {
-    type Result = ResponseActFuture<Self, ()>;
+    type Result = ();
 
-    fn handle(&mut self, msg: RoomInbound, _ctx: &mut Context<Self>) -> Self::Result {
+    fn handle(&mut self, msg: RoomInbound, _ctx: &mut Context<Self>) {
         match msg.0 {
-            Ok(command) => {
-                let request = self.rooms.send(Request { id: self.id.clone(), command });
-                Box::pin(request.into_actor(self).map(|reply, this, _| {
-                    if reply.is_err() {
-                        let error = RoomEvent::Error("internal error".into());
-                        let _ = this.link.push(Event::Room(error));
-                    }
-                }))
-            }
+            // `do_send` keeps the socket's commands in order whatever the mailbox's load.
+            Ok(command) => self.rooms.do_send(Request { id: self.id.clone(), command }),
             Err(message) => {
                 let _ = self.link.push(Event::Room(RoomEvent::Error(message)));
-                Box::pin(fut::ready(()))
             }
         }
     }
