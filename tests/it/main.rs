@@ -11,3 +11,4 @@ mod cmd_flow;
 mod cmd_load;
 mod hostile;
 mod node;
+mod rooms;

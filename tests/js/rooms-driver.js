@@ -27,10 +27,13 @@ function connect(cmd) {
   });
   const name = cmd.client;
   clients.set(name, socket);
+  // The engine exists from the manager's "open"; an upgrade may finish before "connect".
+  socket.io.on("open", () => {
+    socket.io.engine.on("upgrade", (t) => out({ client: name, upgraded: t.name }));
+    socket.io.engine.on("upgradeError", (e) => out({ client: name, upgradeError: String(e && e.message || e) }));
+  });
   socket.on("connect", () => {
-    const engine = cmd.version === 2 ? socket.io.engine : socket.io.engine;
-    out({ client: name, connected: socket.id, transport: engine.transport.name });
-    engine.on("upgrade", (t) => out({ client: name, upgraded: t.name }));
+    out({ client: name, connected: socket.id, transport: socket.io.engine.transport.name });
   });
   socket.on("connect_error", (e) => out({ client: name, error: String(e && e.message || e) }));
   socket.on("disconnect", (reason) => out({ client: name, disconnected: String(reason) }));

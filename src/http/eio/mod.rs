@@ -15,7 +15,9 @@ use tokio::sync::mpsc;
 
 pub(crate) use registry::EioRegistry;
 use registry::{Insert, Lookup};
-use session::{EioSession, Handshake, Poll, Post, Refused, Timing, WsAttach, WsFrame, WsGone};
+use session::{
+    EioSession, Handshake, Poll, Polled, Polling, Post, Refused, Timing, WsAttach, WsFrame, WsGone,
+};
 
 use super::NodeState;
 use crate::protocol::rooms::eio::Version;
@@ -127,7 +129,11 @@ pub(super) async fn get(
                 return Ok(refuse(1, "Session ID unknown"));
             };
             match addr.send(Poll).await {
-                Ok(Ok(payload)) => Ok(text(&req, payload)),
+                Ok(Ok(Polling::Ready(payload))) => Ok(text(&req, payload)),
+                Ok(Ok(Polling::Parked(wait))) => match wait.await {
+                    Ok(Polled::Payload(payload)) => Ok(text(&req, payload)),
+                    Err(_) => Ok(refuse(1, "Session ID unknown")),
+                },
                 Ok(Err(refused)) => Ok(refused_to_http(refused)),
                 Err(_) => Ok(refuse(1, "Session ID unknown")),
             }
@@ -197,7 +203,8 @@ fn websocket(
         Some(addr) => addr,
         None => new_session(&node, &node.eio, version).1,
     };
-    let (tx, mut rx) = mpsc::channel::<String>(session::WS_QUEUE);
+    // As deep as the client's event queue: a client that falls further behind is too slow.
+    let (tx, mut rx) = mpsc::channel::<String>(node.config.limits.outbound_queue);
     addr.do_send(WsAttach { tx, probe });
     let mut writer = ws.clone();
     actix_web::rt::spawn(async move {

@@ -17,8 +17,8 @@ use std::{
 };
 
 use actix::{
-    fut, Actor, ActorContext, ActorFutureExt, Addr, AsyncContext, Context, Handler, Message,
-    ResponseActFuture, StreamHandler, WrapFuture,
+    Actor, ActorContext, ActorFutureExt, Addr, AsyncContext, Context, Handler, Message,
+    StreamHandler, WrapFuture,
 };
 use switchboard_actors::{
     link,
@@ -63,10 +63,20 @@ pub(crate) enum Refused {
     BadPayload,
 }
 
-/// A long-poll GET. Reply: the packets to send, once there are any.
+/// A long-poll GET. Reply: the packets to send now, or where they will come from. The wait
+/// happens outside the actor, so a session that closes still answers its parked poll.
 #[derive(Debug, Message)]
-#[rtype(result = "Result<String, Refused>")]
+#[rtype(result = "Result<Polling, Refused>")]
 pub(crate) struct Poll;
+
+/// The answer to a [`Poll`].
+#[derive(Debug)]
+pub(crate) enum Polling {
+    /// Packets are ready.
+    Ready(String),
+    /// Nothing yet: the payload will be sent here.
+    Parked(oneshot::Receiver<Polled>),
+}
 
 /// The polling handshake's response: the open packet and anything already queued.
 #[derive(Debug, Message)]
@@ -98,11 +108,6 @@ pub(crate) struct WsFrame(pub String);
 #[rtype(result = "()")]
 pub(crate) struct WsGone;
 
-/// Most packets buffered for a client that is not polling before it is closed as too slow.
-const MAX_OUTBOX: usize = 1024;
-/// WebSocket frames buffered for the writer before the client is closed as too slow.
-pub(crate) const WS_QUEUE: usize = 256;
-
 /// One Engine.IO session. See the module docs.
 pub(crate) struct EioSession {
     sid: String,
@@ -121,7 +126,11 @@ pub(crate) struct EioSession {
     awaiting_pong: bool,
     rate: TokenBucket,
     closing: bool,
+    upgrade_check: Option<actix::SpawnHandle>,
 }
+
+/// How often a parked long-poll is released while an upgrade is in progress.
+const UPGRADE_CHECK: Duration = Duration::from_millis(100);
 
 impl std::fmt::Debug for EioSession {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -159,6 +168,7 @@ impl EioSession {
             awaiting_pong: false,
             rate,
             closing: false,
+            upgrade_check: None,
         }
     }
 
@@ -186,7 +196,7 @@ impl EioSession {
             return;
         }
         self.outbox.push(packet);
-        if self.outbox.len() > MAX_OUTBOX {
+        if self.outbox.len() > self.node.config.limits.outbound_queue {
             log::info!("eio {}: client stopped polling, closing", self.sid);
             self.close(ctx);
             return;
@@ -201,6 +211,14 @@ impl EioSession {
         if let Some(poller) = self.poller.take() {
             let payload = eio::encode_payload(self.version, &std::mem::take(&mut self.outbox));
             let _ = poller.send(Polled::Payload(payload));
+        }
+    }
+
+    /// Answers a parked long-poll with a noop.
+    fn release_poll(&mut self) {
+        if let Some(poller) = self.poller.take() {
+            let noop = eio::encode_payload(self.version, &[eio::encode(Kind::Noop, "")]);
+            let _ = poller.send(Polled::Payload(noop));
         }
     }
 
@@ -245,15 +263,26 @@ impl EioSession {
         };
         match kind {
             Kind::Ping if data == "probe" => {
+                log::debug!(
+                    "eio {}: upgrade probe (probe socket: {})",
+                    self.sid,
+                    self.probe.is_some()
+                );
                 if let Some(probe) = &self.probe {
                     let _ = probe.try_send(eio::encode(Kind::Pong, "probe"));
-                    // Let the client's pending long-poll return so it can pause polling.
-                    self.send(eio::encode(Kind::Noop, ""), ctx);
+                    // The client pauses polling before it upgrades, and that waits for its
+                    // long-poll to return: answer every parked poll with a noop until the
+                    // upgrade completes (a poll may be parked again just after one noop,
+                    // if the noop overtook the probe's pong).
+                    self.release_poll();
+                    let check = ctx.run_interval(UPGRADE_CHECK, |this, _| this.release_poll());
+                    self.upgrade_check = Some(check);
                 }
             }
             Kind::Ping => self.send(eio::encode(Kind::Pong, data), ctx),
             Kind::Pong => self.awaiting_pong = false,
             Kind::Upgrade => {
+                log::debug!("eio {}: upgrade (poll parked: {})", self.sid, self.poller.is_some());
                 if let Some(ws) = self.probe.take() {
                     self.ws = Some(ws);
                     if let Some(poller) = self.poller.take() {
@@ -329,21 +358,34 @@ impl EioSession {
         }
     }
 
-    /// Ends the session: the socket leaves its rooms, a parked poll gets the close packet, the
-    /// WebSocket writer closes once drained.
+    /// Ends the session: the socket leaves its rooms at once; the client gets the close packet
+    /// (a WebSocket is closed once drained; a polling client gets it in its parked poll, or in
+    /// its next one if it polls within [`CLOSE_LINGER`]).
     fn close(&mut self, ctx: &mut Context<Self>) {
         if std::mem::replace(&mut self.closing, true) {
             return;
         }
-        if let Some(poller) = self.poller.take() {
-            let close = eio::encode_payload(self.version, &[eio::encode(Kind::Close, "")]);
-            let _ = poller.send(Polled::Payload(close));
+        if let Some(socket) = self.socket.take() {
+            socket.do_send(Gone);
         }
-        self.ws = None;
         self.probe = None;
-        ctx.stop();
+        if self.ws.take().is_some() {
+            ctx.stop();
+            return;
+        }
+        self.outbox.push(eio::encode(Kind::Close, ""));
+        if let Some(poller) = self.poller.take() {
+            let payload = eio::encode_payload(self.version, &std::mem::take(&mut self.outbox));
+            let _ = poller.send(Polled::Payload(payload));
+            ctx.stop();
+            return;
+        }
+        ctx.run_later(CLOSE_LINGER, |_, ctx| ctx.stop());
     }
 }
+
+/// How long a closed polling session waits for the poll that fetches its close packet.
+const CLOSE_LINGER: Duration = Duration::from_secs(3);
 
 fn error(message: &str) -> switchboard_actors::rooms::RoomEvent {
     switchboard_actors::rooms::RoomEvent::Error(message.to_owned())
@@ -368,6 +410,15 @@ impl Actor for EioSession {
             // socket.io 2.x connects the default namespace without asking.
             self.connect_socket(ctx);
         }
+        // A draining node closes its sessions so their clients reconnect elsewhere.
+        let mut drain = self.node.drain.clone();
+        let draining = async move {
+            let _ = drain.wait_for(|draining| *draining).await;
+        };
+        ctx.spawn(draining.into_actor(self).map(|(), this, ctx| {
+            log::debug!("eio {}: node draining, closing", this.sid);
+            this.close(ctx);
+        }));
         self.node.metrics.connections_open.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
 
@@ -397,28 +448,31 @@ impl StreamHandler<Outbound> for EioSession {
 }
 
 impl Handler<Poll> for EioSession {
-    type Result = ResponseActFuture<Self, Result<String, Refused>>;
+    type Result = Result<Polling, Refused>;
 
     fn handle(&mut self, _msg: Poll, ctx: &mut Context<Self>) -> Self::Result {
         if self.closing {
-            return Box::pin(fut::ready(Err(Refused::Closed)));
+            if self.outbox.is_empty() {
+                return Err(Refused::Closed);
+            }
+            let payload = eio::encode_payload(self.version, &std::mem::take(&mut self.outbox));
+            ctx.stop();
+            return Ok(Polling::Ready(payload));
         }
         if self.ws.is_some() || self.poller.is_some() {
             // Engine.IO closes a session that polls twice at once, or after upgrading.
             self.close(ctx);
-            return Box::pin(fut::ready(Err(Refused::BadRequest)));
+            return Err(Refused::BadRequest);
         }
         self.last_heard = Instant::now();
         if !self.outbox.is_empty() {
             let payload = eio::encode_payload(self.version, &std::mem::take(&mut self.outbox));
-            return Box::pin(fut::ready(Ok(payload)));
+            return Ok(Polling::Ready(payload));
         }
+        log::trace!("eio {}: poll parked", self.sid);
         let (tx, rx) = oneshot::channel();
         self.poller = Some(tx);
-        Box::pin(rx.into_actor(self).map(|polled, _, _| match polled {
-            Ok(Polled::Payload(payload)) => Ok(payload),
-            Err(_) => Err(Refused::Closed),
-        }))
+        Ok(Polling::Parked(rx))
     }
 }
 
@@ -486,6 +540,9 @@ impl Handler<WsGone> for EioSession {
         } else {
             // A failed upgrade probe: polling goes on.
             self.probe = None;
+            if let Some(check) = self.upgrade_check.take() {
+                ctx.cancel_future(check);
+            }
         }
     }
 }

@@ -5,6 +5,7 @@ pub mod nginx;
 pub mod node;
 pub mod redis;
 pub mod scratch;
+pub mod sio;
 
 pub use client::Client;
 pub use nginx::Nginx;

@@ -95,6 +95,11 @@ impl Node {
         }
     }
 
+    /// The HTTP base URL (what Socket.IO clients are given).
+    pub fn http(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
     /// The WebSocket URL of `path`.
     pub fn ws(&self, path: &str) -> String {
         format!("ws://{}{path}", self.addr)

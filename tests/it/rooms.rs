@@ -1,0 +1,201 @@
+//! The `rooms` dialect (seed 003) with real socket.io-client 2.x and 4.x, over long-polling,
+//! WebSocket and polling upgraded to WebSocket.
+
+use serde_json::json;
+
+use crate::support::{
+    node::http_get,
+    sio::{SioDriver, Transports},
+    Node,
+};
+
+/// Every event of §3.3 and the §3.4 fixes, with clients of `versions` (owner, a, b, c).
+fn whole_room_flow(node: &Node, versions: [u8; 4], transports: Transports) {
+    let url = node.http();
+    let mut d = SioDriver::start();
+    let o = d.connect("o", versions[0], &url, transports);
+    let a = d.connect("a", versions[1], &url, transports);
+    let b = d.connect("b", versions[2], &url, transports);
+    let c = d.connect("c", versions[3], &url, transports);
+    if matches!(transports, Transports::Default) {
+        for client in ["o", "a", "b", "c"] {
+            d.expect_upgrade(client);
+        }
+    }
+
+    // Create; a second create and a join of a missing room are refused.
+    d.emit("o", "room-create", json!(["r1"]));
+    assert_eq!(d.expect("o", "room-created"), json!(["r1"]));
+    d.emit("a", "room-create", json!(["r1"]));
+    assert_eq!(d.expect("a", "room-exists"), json!(["r1"]));
+    d.emit("a", "room-join", json!(["nope"]));
+    assert_eq!(d.expect("a", "room-not-exists"), json!(["nope"]));
+
+    // Joins: the joiner gets the members before it; the others get client-joined.
+    d.emit("a", "room-join", json!(["r1"]));
+    assert_eq!(d.expect("a", "room-joined"), json!(["r1", o, [o]]));
+    assert_eq!(d.expect("o", "client-joined"), json!(["r1", a]));
+    d.emit("b", "room-join", json!(["r1"]));
+    assert_eq!(d.expect("b", "room-joined"), json!(["r1", o, [o, a]]));
+    assert_eq!(d.expect("o", "client-joined"), json!(["r1", b]));
+    assert_eq!(d.expect("a", "client-joined"), json!(["r1", b]));
+
+    // Signals both ways, data untouched; refusals.
+    let offer =
+        json!({"description": {"type": "offer", "sdp": "v=0\r\no=- 1 2 IN IP4 0.0.0.0\r\n"}});
+    d.emit("a", "signal-send", json!(["r1", b, offer]));
+    assert_eq!(d.expect("b", "signal-receive"), json!(["r1", a, offer]));
+    let candidate = json!({"candidate": {"candidate": "candidate:1 1 udp 1 1.2.3.4 5 typ host", "sdpMid": "0"}});
+    d.emit("b", "signal-send", json!(["r1", a, candidate]));
+    assert_eq!(d.expect("a", "signal-receive"), json!(["r1", b, candidate]));
+    d.emit("a", "signal-send", json!(["r1", "nobody", {}]));
+    assert_eq!(d.expect("a", "target-not-found"), json!(["r1", "nobody"]));
+    d.emit("c", "signal-send", json!(["r1", a, {}]));
+    assert_eq!(d.expect("c", "not-in-room"), json!(["r1"]));
+    d.emit("c", "room-leave", json!(["r1"]));
+    assert_eq!(d.expect("c", "not-in-room"), json!(["r1"]));
+
+    // Several rooms per socket; a signal is delivered exactly once however many rooms.
+    d.emit("a", "room-create", json!(["r2"]));
+    assert_eq!(d.expect("a", "room-created"), json!(["r2"]));
+    d.emit("b", "room-join", json!(["r2"]));
+    assert_eq!(d.expect("b", "room-joined"), json!(["r2", a, [a]]));
+    assert_eq!(d.expect("a", "client-joined"), json!(["r2", b]));
+    d.emit("c", "room-join", json!(["r2"]));
+    assert_eq!(d.expect("c", "room-joined"), json!(["r2", a, [a, b]]));
+    assert_eq!(d.expect("a", "client-joined"), json!(["r2", c]));
+    assert_eq!(d.expect("b", "client-joined"), json!(["r2", c]));
+    d.emit("a", "signal-send", json!(["r2", b, {"n": 1}]));
+    assert_eq!(d.expect("b", "signal-receive"), json!(["r2", a, {"n": 1}]));
+    // A barrier: b's next event proves nothing else was queued before it.
+    d.emit("b", "room-leave", json!(["nope"]));
+    assert_eq!(d.expect("b", "not-in-room"), json!(["nope"]));
+
+    // A member leaves r1: it hears room-left(false), the others client-left.
+    d.emit("b", "room-leave", json!(["r1"]));
+    assert_eq!(d.expect("b", "room-left"), json!(["r1", false]));
+    assert_eq!(d.expect("o", "client-left"), json!(["r1", b]));
+    assert_eq!(d.expect("a", "client-left"), json!(["r1", b]));
+
+    // A member disconnects: the others in its rooms hear client-left.
+    d.close("b");
+    assert_eq!(d.expect("a", "client-left"), json!(["r2", b]));
+    assert_eq!(d.expect("c", "client-left"), json!(["r2", b]));
+
+    // The owner leaves r1: a is kicked (room-left true) and gets no client-left.
+    d.emit("o", "room-leave", json!(["r1"]));
+    assert_eq!(d.expect("o", "room-left"), json!(["r1", false]));
+    assert_eq!(d.expect("a", "room-left"), json!(["r1", true]));
+    // The room is gone: it can be created again.
+    d.emit("c", "room-create", json!(["r1"]));
+    assert_eq!(d.expect("c", "room-created"), json!(["r1"]));
+
+    // The owner of r2 disconnects: the room closes for the others.
+    d.close("a");
+    assert_eq!(d.expect("c", "room-left"), json!(["r2", true]));
+    d.emit("o", "room-join", json!(["r2"]));
+    assert_eq!(d.expect("o", "room-not-exists"), json!(["r2"]));
+    for client in ["o", "c"] {
+        d.expect_quiet(client);
+    }
+}
+
+#[test]
+fn socket_io_2_polling_then_websocket() {
+    whole_room_flow(&Node::start(), [2, 2, 2, 2], Transports::Default);
+}
+
+#[test]
+fn socket_io_4_polling_then_websocket() {
+    whole_room_flow(&Node::start(), [4, 4, 4, 4], Transports::Default);
+}
+
+#[test]
+fn socket_io_2_and_4_websocket_only_in_one_room() {
+    whole_room_flow(&Node::start(), [2, 4, 2, 4], Transports::WebSocket);
+}
+
+#[test]
+fn socket_io_2_and_4_polling_only() {
+    whole_room_flow(&Node::start(), [4, 2, 4, 2], Transports::Polling);
+}
+
+#[test]
+fn ten_thousand_signals_arrive_once_in_order() {
+    // A burst of 10,000 to one receiver is far beyond the default per-client queue (256
+    // events), which would rightly close the receiver as a slow consumer; and beyond the
+    // default rate limit.
+    let node = Node::with_args(&["--rate-per-sec", "0", "--outbound-queue", "16384"]);
+    let url = node.http();
+    let mut d = SioDriver::start();
+    let a = d.connect("a", 4, &url, Transports::WebSocket);
+    let b = d.connect("b", 2, &url, Transports::WebSocket);
+    d.emit("a", "room-create", json!(["r"]));
+    d.expect("a", "room-created");
+    d.emit("b", "room-join", json!(["r"]));
+    d.expect("b", "room-joined");
+    d.expect("a", "client-joined");
+    d.burst("a", "r", &b, 10_000);
+    for seq in 0..10_000 {
+        let args = d.expect("b", "signal-receive");
+        assert_eq!(args, json!(["r", a, {"candidate": {"seq": seq}}]));
+    }
+    d.emit("b", "room-leave", json!(["nope"]));
+    d.expect("b", "not-in-room");
+    d.expect_quiet("b");
+}
+
+#[test]
+fn bad_socket_io_input_gets_an_error_event_and_the_socket_survives() {
+    let node = Node::start();
+    let mut d = SioDriver::start();
+    d.connect("a", 4, &node.http(), Transports::WebSocket);
+    for (packet, message) in [
+        ("2[\"kick\",\"r\"]", "unknown event: kick"),
+        ("2[\"room-join\",5]", "room-join expects (room: string)"),
+        ("2[\"room-join\"", "malformed event: expected a JSON array"),
+        ("2{}", "malformed event: expected a JSON array"),
+        (
+            "51-[\"room-join\",{\"_placeholder\":true,\"num\":0}]",
+            "binary packets are not supported",
+        ),
+        ("zzz", "malformed Socket.IO packet"),
+    ] {
+        d.raw("a", packet);
+        assert_eq!(d.expect("a", "error"), json!([message]), "{packet}");
+    }
+    // Still served.
+    d.emit("a", "room-create", json!(["r"]));
+    assert_eq!(d.expect("a", "room-created"), json!(["r"]));
+}
+
+#[tokio::test]
+async fn bad_engine_io_requests_get_engine_io_errors() {
+    let node = Node::start();
+    let get = |path: &'static str| http_get(node.addr, path);
+    let (status, body) = get("/socket.io/?EIO=5&transport=polling").await.unwrap();
+    assert_eq!(
+        (status, body.as_str()),
+        (400, r#"{"code":5,"message":"Unsupported protocol version"}"#)
+    );
+    let (status, body) = get("/socket.io/?EIO=4&transport=pigeon").await.unwrap();
+    assert_eq!((status, body.as_str()), (400, r#"{"code":0,"message":"Transport unknown"}"#));
+    let (status, body) = get("/socket.io/?EIO=4&transport=polling&sid=nope").await.unwrap();
+    assert_eq!((status, body.as_str()), (400, r#"{"code":1,"message":"Session ID unknown"}"#));
+    // A handshake opens a session whose open packet names it.
+    let (status, body) = get("/socket.io/?EIO=3&transport=polling").await.unwrap();
+    assert_eq!(status, 200);
+    assert!(body.contains(r#""upgrades":["websocket"]"#), "{body}");
+}
+
+#[test]
+fn a_draining_node_closes_its_socket_io_sessions() {
+    let mut node = Node::start();
+    let mut d = SioDriver::start();
+    d.connect("ws", 4, &node.http(), Transports::WebSocket);
+    d.connect("poll", 2, &node.http(), Transports::Polling);
+    node.sigterm();
+    assert_eq!(d.expect_disconnect("ws"), "transport close");
+    assert_eq!(d.expect_disconnect("poll"), "transport close");
+    assert!(node.wait_exit().success());
+}
