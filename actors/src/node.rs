@@ -42,19 +42,21 @@ impl Core {
     pub fn start(node: NodeId, config: CoreConfig) -> Self {
         let Some(cluster_config) = config.cluster.clone() else {
             let directory = DirectoryActor::new(node.clone(), config.directory.clone(), None);
-            let rooms = RoomsActor::default().start();
+            let rooms = RoomsActor::new(node.clone(), None).start();
             return Self { node, directory: directory.start(), rooms, cluster: None, config };
         };
         let member = node.incarnation();
         log::info!("node {node}: joins its cluster as {member}");
         let (cluster, bridge) = BridgeActor::handle(member.clone(), cluster_config);
         let directory =
-            DirectoryActor::new(member, config.directory.clone(), Some(cluster.clone())).start();
+            DirectoryActor::new(member.clone(), config.directory.clone(), Some(cluster.clone()))
+                .start();
+        let rooms = RoomsActor::new(member, Some(cluster.clone())).start();
         let bridge = bridge.start(Routes {
             cmd: directory.clone().recipient(),
-            members: vec![directory.clone().recipient()],
+            rooms: rooms.clone().recipient(),
+            members: vec![directory.clone().recipient(), rooms.clone().recipient()],
         });
-        let rooms = RoomsActor::default().start();
         Self { node, directory, rooms, cluster: Some((cluster, bridge)), config }
     }
 

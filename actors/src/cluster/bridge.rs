@@ -35,6 +35,8 @@ const SWEPT_MARKER_TTL_MS: u64 = 24 * 3600 * 1000;
 pub struct Routes {
     /// Frames of topic `cmd`.
     pub cmd: Recipient<Inbox>,
+    /// Frames of topic `rooms`.
+    pub rooms: Recipient<Inbox>,
     /// Every actor told of membership changes.
     pub members: Vec<Recipient<Membership>>,
 }
@@ -198,7 +200,7 @@ impl Actor for BridgeActor {
         actix::spawn(subscribe_loop(
             self.cluster.clone(),
             conn,
-            self.routes.cmd.clone(),
+            self.routes.clone(),
             ctx.address(),
         ));
         ctx.run_interval(self.cluster.config().heartbeat_interval, Self::heartbeat);
@@ -355,7 +357,7 @@ async fn publish_loop(cluster: Cluster, mut out: tokio::sync::mpsc::Receiver<Out
 async fn subscribe_loop(
     cluster: Cluster,
     conn: tokio::sync::watch::Sender<Option<ConnectionManager>>,
-    cmd: Recipient<Inbox>,
+    routes: Routes,
     bridge: Addr<BridgeActor>,
 ) {
     let me = cluster.node().clone();
@@ -372,7 +374,7 @@ async fn subscribe_loop(
                 bridge.do_send(Link::Connected);
                 let mut messages = pubsub.on_message();
                 while let Some(msg) = messages.next().await {
-                    route(&me, msg.get_payload_bytes(), &cmd, &bridge);
+                    route(&me, msg.get_payload_bytes(), &routes, &bridge);
                 }
                 conn.send_replace(None);
                 bridge.do_send(Link::Disconnected);
@@ -411,7 +413,7 @@ async fn connect(
     })
 }
 
-fn route(me: &NodeId, raw: &[u8], cmd: &Recipient<Inbox>, bridge: &Addr<BridgeActor>) {
+fn route(me: &NodeId, raw: &[u8], routes: &Routes, bridge: &Addr<BridgeActor>) {
     let Some((topic, origin, body)) = Frame::decode(raw) else {
         log::warn!("node {me}: malformed cluster frame ({} bytes)", raw.len());
         return;
@@ -421,7 +423,8 @@ fn route(me: &NodeId, raw: &[u8], cmd: &Recipient<Inbox>, bridge: &Addr<BridgeAc
     }
     let msg = Inbox { origin, body: bytes::Bytes::copy_from_slice(body) };
     match topic {
-        Topic::Cmd => cmd.do_send(msg),
+        Topic::Cmd => routes.cmd.do_send(msg),
+        Topic::Rooms => routes.rooms.do_send(msg),
         Topic::Node => bridge.do_send(msg),
     }
 }

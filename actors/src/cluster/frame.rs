@@ -14,6 +14,8 @@ pub enum Topic {
     Node,
     /// The `cmd` dialect's directory.
     Cmd,
+    /// The `rooms` dialect's rooms.
+    Rooms,
 }
 
 impl Topic {
@@ -21,6 +23,7 @@ impl Topic {
         match self {
             Topic::Node => "node",
             Topic::Cmd => "cmd",
+            Topic::Rooms => "rooms",
         }
     }
 
@@ -28,6 +31,7 @@ impl Topic {
         match s {
             "node" => Some(Topic::Node),
             "cmd" => Some(Topic::Cmd),
+            "rooms" => Some(Topic::Rooms),
             _ => None,
         }
     }

@@ -1,18 +1,36 @@
-//! `RoomsActor`: the node's owner of its rooms and of the links of its `rooms` sockets.
+//! `RoomsActor`: the node's owner of the rooms homed on it and of the links of its `rooms`
+//! sockets.
 //!
 //! Started once per node by [`crate::node::Core::start`]. Receives [`Attach`] and [`Detach`]
-//! from session actors as sockets come and go, and [`Request`] for each command; applies the
-//! rules in [`Rooms`] and pushes every resulting event to its socket's link, in order.
+//! from session actors as sockets come and go, and [`Request`] for each command.
+//!
+//! In a cluster every room has one home, the node of its creator (who owns it; an owner's
+//! departure closes the room, so the owner never lives elsewhere). Room names are claimed in
+//! Redis, so `room-create` of a room homed on any node gets `room-exists`. A socket's command
+//! for a room homed elsewhere is forwarded to the home ([`RoomWire::Command`]), which applies
+//! the rules once and sends each member's events to that member's node
+//! ([`RoomWire::Deliver`]). Each node remembers which rooms elsewhere its own sockets are in,
+//! from the events it delivers to them, so a disconnect ([`RoomWire::Gone`]) and a dead home
+//! (every such room closes: its owner died with it) are handled without asking anyone.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
-use actix::{Actor, Context, Handler, Message};
+use actix::{fut, Actor, ActorFutureExt, Context, Handler, Message, ResponseActFuture, WrapFuture};
 
 use super::{
     state::{Out, Rooms},
-    RoomCommand,
+    wire::RoomWire,
+    RoomCommand, RoomEvent,
 };
-use crate::{event::Event, ids::SocketId, link::ClientLink};
+use crate::{
+    cluster::{Cluster, ClusterError, Topic},
+    event::Event,
+    ids::{NodeId, RoomId, SocketId},
+    link::ClientLink,
+};
+
+/// The namespace of room names among the cluster's claims.
+pub(super) const NAMESPACE: &str = "rooms";
 
 /// A socket connected: how to reach it.
 ///
@@ -38,8 +56,9 @@ pub struct Detach {
 
 /// A socket's command.
 ///
-/// Sender: `RoomSessionActor`, with `do_send`, so a socket's commands arrive in order.
-/// Handler: `RoomsActor`. No reply: every answer is an event pushed to a link.
+/// Sender: `RoomSessionActor`, which waits for the reply before handling the socket's next
+/// command, so a socket's commands are applied in order even when one needs Redis.
+/// Handler: `RoomsActor`. Reply: `()` once applied here or handed to the room's home.
 #[derive(Debug, Message)]
 #[rtype(result = "()")]
 pub struct Request {
@@ -50,20 +69,198 @@ pub struct Request {
 }
 
 /// The node's rooms. See the module docs.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct RoomsActor {
-    rooms: Rooms,
-    links: HashMap<SocketId, ClientLink>,
+    pub(super) node: NodeId,
+    pub(super) cluster: Option<Cluster>,
+    /// Rooms homed here.
+    pub(super) rooms: Rooms,
+    /// This node's claim of each room homed here.
+    pub(super) claims: HashMap<RoomId, u64>,
+    /// Sockets of this node.
+    pub(super) links: HashMap<SocketId, ClientLink>,
+    /// Members of rooms homed here that are sockets of other nodes.
+    pub(super) remote_members: HashMap<SocketId, NodeId>,
+    /// Rooms homed elsewhere that sockets of this node are in, and their homes.
+    pub(super) away: HashMap<SocketId, HashMap<RoomId, NodeId>>,
+    pub(super) peers: HashSet<NodeId>,
+}
+
+type Reply = ResponseActFuture<RoomsActor, ()>;
+
+fn done() -> Reply {
+    Box::pin(fut::ready(()))
 }
 
 impl RoomsActor {
-    fn deliver(&self, out: Vec<Out>) {
+    /// The rooms of node `node`; clustered when `cluster` is given.
+    pub fn new(node: NodeId, cluster: Option<Cluster>) -> Self {
+        Self {
+            node,
+            cluster,
+            rooms: Rooms::default(),
+            claims: HashMap::new(),
+            links: HashMap::new(),
+            remote_members: HashMap::new(),
+            away: HashMap::new(),
+            peers: HashSet::new(),
+        }
+    }
+
+    /// Pushes each event to its socket: a local link, or a batch per member node.
+    pub(super) fn deliver(&mut self, out: Vec<Out>) {
+        let mut batches: HashMap<NodeId, Vec<(SocketId, RoomEvent)>> = HashMap::new();
         for (to, event) in out {
-            if let Some(link) = self.links.get(&to) {
-                // A full queue closes that socket; nobody else is affected.
-                let _ = link.push(Event::Room(event));
+            if self.links.contains_key(&to) {
+                self.push_local(&to, event);
+            } else if let Some(node) = self.remote_members.get(&to) {
+                batches.entry(node.clone()).or_default().push((to, event));
             }
         }
+        for (node, events) in batches {
+            self.send(&node, &RoomWire::Deliver { events });
+        }
+        self.forget_departed();
+        self.release_closed();
+    }
+
+    /// Pushes `event` to local socket `to`, noting rooms elsewhere it joins or leaves.
+    pub(super) fn push_local(&mut self, to: &SocketId, event: RoomEvent) {
+        let Some(link) = self.links.get(to) else { return };
+        // A full queue closes that socket; nobody else is affected.
+        let _ = link.push(Event::Room(event));
+    }
+
+    /// Drops remote members no longer in any room here.
+    fn forget_departed(&mut self) {
+        let rooms = &self.rooms;
+        self.remote_members.retain(|socket, _| rooms.has_socket(socket));
+    }
+
+    /// Releases the names of rooms that closed.
+    fn release_closed(&mut self) {
+        for room in self.rooms.take_closed() {
+            let Some(seq) = self.claims.remove(&room) else { continue };
+            let Some(cluster) = self.cluster.clone() else { continue };
+            actix::spawn(async move {
+                for _ in 0..30 {
+                    if cluster.release(NAMESPACE, room.as_str(), seq).await.is_ok() {
+                        return;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                }
+            });
+        }
+    }
+
+    /// Sends `wire` to node `to`; false if it could not be queued.
+    pub(super) fn send(&self, to: &NodeId, wire: &RoomWire) -> bool {
+        let Some(cluster) = &self.cluster else { return false };
+        match cluster.send(to, Topic::Rooms, wire) {
+            Ok(()) => true,
+            Err(e) => {
+                log::debug!("node {}: rooms message to {to} not sent: {e}", self.node);
+                false
+            }
+        }
+    }
+
+    /// Applies `command` of `socket` to a room homed here.
+    pub(super) fn apply(&mut self, socket: &SocketId, command: RoomCommand) {
+        let out = match command {
+            RoomCommand::Create(room) => self.rooms.create(socket, room),
+            RoomCommand::Join(room) => self.rooms.join(socket, room),
+            RoomCommand::Leave(room) => self.rooms.leave(socket, room),
+            RoomCommand::Signal { room, target, data } => {
+                self.rooms.signal(socket, room, target, data)
+            }
+        };
+        self.deliver(out);
+    }
+
+    fn tell(&mut self, socket: &SocketId, event: RoomEvent) {
+        self.push_local(socket, event);
+    }
+
+    fn unavailable(&mut self, socket: &SocketId) {
+        self.tell(socket, RoomEvent::Error("cluster unavailable, try again".into()));
+    }
+
+    /// The home of room `room` as far as this node knows without asking: here, or where a
+    /// local socket's membership says.
+    fn known_home(&self, socket: &SocketId, room: &RoomId) -> Option<NodeId> {
+        if self.rooms.get(room).is_some() {
+            return Some(self.node.clone());
+        }
+        self.away.get(socket).and_then(|rooms| rooms.get(room)).cloned()
+    }
+
+    /// Forwards `command` of local `socket` to `home`.
+    fn forward(&mut self, home: &NodeId, socket: &SocketId, command: RoomCommand) {
+        let wire = RoomWire::Command { socket: socket.clone(), command };
+        if !self.send(home, &wire) {
+            self.unavailable(socket);
+        }
+    }
+
+    fn create(&mut self, socket: SocketId, room: RoomId) -> Reply {
+        if self.rooms.get(&room).is_some() {
+            self.tell(&socket, RoomEvent::Exists(room));
+            return done();
+        }
+        let Some(cluster) = self.cluster.clone() else {
+            self.apply(&socket, RoomCommand::Create(room));
+            return done();
+        };
+        let name = room.clone();
+        let claim = async move { cluster.claim(NAMESPACE, name.as_str()).await };
+        Box::pin(claim.into_actor(self).map(move |claim, this, _| match claim {
+            Ok(seq) if this.rooms.get(&room).is_none() => {
+                this.claims.insert(room.clone(), seq);
+                this.apply(&socket, RoomCommand::Create(room));
+            }
+            Ok(_) | Err(ClusterError::Taken) => this.tell(&socket, RoomEvent::Exists(room)),
+            Err(ClusterError::Unavailable) => this.unavailable(&socket),
+        }))
+    }
+
+    fn join(&mut self, socket: SocketId, room: RoomId) -> Reply {
+        if let Some(home) = self.known_home(&socket, &room) {
+            if home == self.node {
+                self.apply(&socket, RoomCommand::Join(room));
+            } else {
+                self.forward(&home, &socket, RoomCommand::Join(room));
+            }
+            return done();
+        }
+        let Some(cluster) = self.cluster.clone() else {
+            self.tell(&socket, RoomEvent::NotExists(room));
+            return done();
+        };
+        let name = room.clone();
+        let lookup = async move { cluster.lookup(NAMESPACE, name.as_str()).await };
+        Box::pin(lookup.into_actor(self).map(move |home, this, _| match home {
+            Ok(Some(home)) if home != this.node => {
+                // Routed there from now on, so a signal right after the join follows it; the
+                // home's answer confirms (room-joined) or undoes (room-not-exists) it.
+                let rooms = this.away.entry(socket.clone()).or_default();
+                rooms.insert(room.clone(), home.clone());
+                this.forward(&home, &socket, RoomCommand::Join(room));
+            }
+            // Claimed by this node but gone (closed meanwhile), or nowhere.
+            Ok(_) => this.apply(&socket, RoomCommand::Join(room)),
+            Err(_) => this.unavailable(&socket),
+        }))
+    }
+
+    /// Leave or signal: only for a room the socket is in, so its home is known.
+    fn in_room(&mut self, socket: SocketId, room: RoomId, command: RoomCommand) -> Reply {
+        match self.known_home(&socket, &room) {
+            Some(home) if home == self.node => self.apply(&socket, command),
+            Some(home) => self.forward(&home, &socket, command),
+            None => self.tell(&socket, RoomEvent::NotInRoom(room)),
+        }
+        done()
     }
 }
 
@@ -90,22 +287,33 @@ impl Handler<Detach> for RoomsActor {
         self.links.remove(&msg.id);
         let out = self.rooms.disconnect(&msg.id);
         self.deliver(out);
+        let Some(away) = self.away.remove(&msg.id) else { return };
+        let mut by_home: HashMap<NodeId, Vec<RoomId>> = HashMap::new();
+        for (room, home) in away {
+            by_home.entry(home).or_default().push(room);
+        }
+        for (home, rooms) in by_home {
+            self.send(&home, &RoomWire::Gone { socket: msg.id.clone(), rooms });
+        }
     }
 }
 
 impl Handler<Request> for RoomsActor {
-    type Result = ();
+    type Result = ResponseActFuture<Self, ()>;
 
-    fn handle(&mut self, msg: Request, _ctx: &mut Context<Self>) {
+    fn handle(&mut self, msg: Request, _ctx: &mut Context<Self>) -> Self::Result {
         let Request { id, command } = msg;
-        let out = match command {
-            RoomCommand::Create(room) => self.rooms.create(&id, room),
-            RoomCommand::Join(room) => self.rooms.join(&id, room),
-            RoomCommand::Leave(room) => self.rooms.leave(&id, room),
-            RoomCommand::Signal { room, target, data } => {
-                self.rooms.signal(&id, room, target, data)
+        match command {
+            RoomCommand::Create(room) => self.create(id, room),
+            RoomCommand::Join(room) => self.join(id, room),
+            RoomCommand::Leave(ref room) => {
+                let room = room.clone();
+                self.in_room(id, room, command)
             }
-        };
-        self.deliver(out);
+            RoomCommand::Signal { ref room, .. } => {
+                let room = room.clone();
+                self.in_room(id, room, command)
+            }
+        }
     }
 }

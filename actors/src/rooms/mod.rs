@@ -12,8 +12,10 @@
 //! exactly once; a socket may be in several rooms.
 
 pub mod actor;
+mod remote;
 pub mod session;
 pub mod state;
+pub mod wire;
 
 pub use actor::RoomsActor;
 pub use session::{Gone, RoomInbound, RoomSessionActor};
@@ -26,7 +28,7 @@ use crate::{
 };
 
 /// What a `rooms` client asks.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum RoomCommand {
     /// Create `room` and own it.
     Create(RoomId),

@@ -2,7 +2,9 @@
 //! transport). It owns the socket's id and hands its commands, one at a time, to the rooms
 //! owner; on stop the socket leaves every room it was in.
 
-use actix::{Actor, ActorContext, Addr, Context, Handler, Message};
+use actix::{
+    Actor, ActorContext, ActorFutureExt, Addr, AsyncContext, Context, Handler, Message, WrapFuture,
+};
 
 use super::{
     actor::{Attach, Detach, Request},
@@ -13,8 +15,8 @@ use crate::{event::Event, ids::SocketId, link::ClientLink};
 /// A decoded command from the socket, or why it could not be decoded (sent back as `error`).
 ///
 /// Sender: the edge's Engine.IO session, with `do_send`, in the order the client sent them.
-/// Handler: `RoomSessionActor`, which passes commands on to the rooms owner (also in order). No
-/// reply: every answer is an event on the socket's link.
+/// Handler: `RoomSessionActor`, which hands them to the rooms owner one at a time. No reply:
+/// every answer is an event on the socket's link.
 #[derive(Debug, Message)]
 #[rtype(result = "()")]
 pub struct RoomInbound(pub Result<RoomCommand, String>);
@@ -54,10 +56,19 @@ impl Actor for RoomSessionActor {
 impl Handler<RoomInbound> for RoomSessionActor {
     type Result = ();
 
-    fn handle(&mut self, msg: RoomInbound, _ctx: &mut Context<Self>) {
+    fn handle(&mut self, msg: RoomInbound, ctx: &mut Context<Self>) {
         match msg.0 {
-            // `do_send` keeps the socket's commands in order whatever the mailbox's load.
-            Ok(command) => self.rooms.do_send(Request { id: self.id.clone(), command }),
+            Ok(command) => {
+                // `wait`: the socket's next command is not handled before this one is applied
+                // (or handed to the room's home), even when it needs Redis first.
+                let request = self.rooms.send(Request { id: self.id.clone(), command });
+                ctx.wait(request.into_actor(self).map(|reply, this, _| {
+                    if reply.is_err() {
+                        let error = RoomEvent::Error("internal error".into());
+                        let _ = this.link.push(Event::Room(error));
+                    }
+                }));
+            }
             Err(message) => {
                 let _ = self.link.push(Event::Room(RoomEvent::Error(message)));
             }

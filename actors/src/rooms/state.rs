@@ -23,6 +23,7 @@ pub type Out = (SocketId, RoomEvent);
 pub struct Rooms {
     rooms: HashMap<RoomId, Room>,
     of_socket: HashMap<SocketId, HashSet<RoomId>>,
+    closed: Vec<RoomId>,
 }
 
 impl Rooms {
@@ -102,6 +103,21 @@ impl Rooms {
         vec![(target, RoomEvent::Signal { room, sender: who.clone(), data })]
     }
 
+    /// Rooms closed since the last call (their owner left), so their names can be released.
+    pub fn take_closed(&mut self) -> Vec<RoomId> {
+        std::mem::take(&mut self.closed)
+    }
+
+    /// Whether `who` is in any room here.
+    pub fn has_socket(&self, who: &SocketId) -> bool {
+        self.of_socket.get(who).is_some_and(|rooms| !rooms.is_empty())
+    }
+
+    /// Every room.
+    pub fn names(&self) -> impl Iterator<Item = &RoomId> {
+        self.rooms.keys()
+    }
+
     /// Whether `who` is in `room`.
     pub fn is_member(&self, who: &SocketId, room: &RoomId) -> bool {
         self.rooms.get(room).is_some_and(|r| r.members.contains(who))
@@ -128,6 +144,9 @@ impl Rooms {
         r.members.retain(|m| m != who);
         if let Some(rooms) = self.of_socket.get_mut(who) {
             rooms.remove(room);
+            if rooms.is_empty() {
+                self.of_socket.remove(who);
+            }
         }
         if r.owner != *who {
             let left = |m: &SocketId| {
@@ -136,10 +155,14 @@ impl Rooms {
             return r.members.iter().map(left).collect();
         }
         let Some(closed) = self.rooms.remove(room) else { return Vec::new() };
+        self.closed.push(room.clone());
         let mut out = Vec::new();
         for member in closed.members {
             if let Some(rooms) = self.of_socket.get_mut(&member) {
                 rooms.remove(room);
+                if rooms.is_empty() {
+                    self.of_socket.remove(&member);
+                }
             }
             out.push((member, RoomEvent::Left { room: room.clone(), kicked: true }));
         }
