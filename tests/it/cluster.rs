@@ -271,3 +271,96 @@ async fn a_node_restarted_under_the_same_id_does_not_hide_its_previous_death() {
     let session = open_session(&mut a, &mut bob).await;
     offer(&mut a, &mut bob, &session).await;
 }
+
+mod rooms {
+    //! The `rooms` dialect across the cluster.
+
+    use std::time::Instant;
+
+    use serde_json::json;
+
+    use super::{NOTICED_WITHIN, QUIET};
+    use crate::{
+        rooms::{ten_thousand_signals, whole_room_flow, BURST},
+        support::{
+            sio::{SioDriver, Transports},
+            Nginx, Node, Redis,
+        },
+    };
+
+    #[test]
+    fn the_whole_room_flow_with_every_client_on_its_own_node() {
+        let redis = Redis::start();
+        let nodes = ["n1", "n2", "n3"].map(|id| Node::clustered(&redis, id, &QUIET));
+        let urls = [nodes[0].http(), nodes[1].http(), nodes[2].http(), nodes[0].http()];
+        whole_room_flow(
+            [&urls[0], &urls[1], &urls[2], &urls[3]],
+            [2, 4, 4, 2],
+            Transports::WebSocket,
+        );
+    }
+
+    #[test]
+    fn the_whole_room_flow_through_nginx_round_robin_over_websocket() {
+        let redis = Redis::start();
+        let nodes = ["n1", "n2", "n3"].map(|id| Node::clustered(&redis, id, &QUIET));
+        let nginx = Nginx::start(&[&nodes[0], &nodes[1], &nodes[2]]);
+        let url = format!("http://{}", nginx.addr);
+        whole_room_flow([&url; 4], [4, 2, 4, 2], Transports::WebSocket);
+    }
+
+    #[test]
+    fn ten_thousand_signals_between_two_nodes_arrive_once_in_order() {
+        let redis = Redis::start();
+        let args: Vec<&str> = BURST.iter().chain(QUIET.iter()).copied().collect();
+        let (n1, n2) = (Node::clustered(&redis, "n1", &args), Node::clustered(&redis, "n2", &args));
+        ten_thousand_signals([&n1.http(), &n2.http()]);
+    }
+
+    #[test]
+    fn a_killed_owner_node_closes_its_rooms_for_members_elsewhere_within_5s() {
+        let redis = Redis::start();
+        let mut n1 = Node::clustered(&redis, "n1", &QUIET);
+        let n2 = Node::clustered(&redis, "n2", &QUIET);
+        let n3 = Node::clustered(&redis, "n3", &QUIET);
+        let mut d = SioDriver::start();
+        let o = d.connect("o", 4, &n1.http(), Transports::WebSocket);
+        let a = d.connect("a", 2, &n2.http(), Transports::WebSocket);
+        d.connect("b", 4, &n3.http(), Transports::WebSocket);
+        d.emit("o", "room-create", json!(["r"]));
+        d.expect("o", "room-created");
+        d.emit("a", "room-join", json!(["r"]));
+        assert_eq!(d.expect("a", "room-joined"), json!(["r", o, [o]]));
+        d.emit("b", "room-join", json!(["r"]));
+        assert_eq!(d.expect("b", "room-joined"), json!(["r", o, [o, a]]));
+        d.expect("a", "client-joined");
+
+        let killed = Instant::now();
+        n1.kill9();
+        assert_eq!(d.expect("a", "room-left"), json!(["r", true]));
+        assert_eq!(d.expect("b", "room-left"), json!(["r", true]));
+        assert!(killed.elapsed() < NOTICED_WITHIN, "noticed after {:?}", killed.elapsed());
+        // The room is gone cluster-wide: its name can be created again elsewhere.
+        d.emit("a", "room-create", json!(["r"]));
+        assert_eq!(d.expect("a", "room-created"), json!(["r"]));
+        d.emit("b", "room-join", json!(["r"]));
+        assert_eq!(d.expect("b", "room-joined"), json!(["r", a, [a]]));
+    }
+
+    #[test]
+    fn a_killed_member_node_is_a_disconnect_for_the_room() {
+        let redis = Redis::start();
+        let n1 = Node::clustered(&redis, "n1", &QUIET);
+        let mut n2 = Node::clustered(&redis, "n2", &QUIET);
+        let mut d = SioDriver::start();
+        d.connect("o", 2, &n1.http(), Transports::WebSocket);
+        let a = d.connect("a", 4, &n2.http(), Transports::WebSocket);
+        d.emit("o", "room-create", json!(["r"]));
+        d.expect("o", "room-created");
+        d.emit("a", "room-join", json!(["r"]));
+        d.expect("a", "room-joined");
+        d.expect("o", "client-joined");
+        n2.kill9();
+        assert_eq!(d.expect("o", "client-left"), json!(["r", a]));
+    }
+}

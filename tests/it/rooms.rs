@@ -9,14 +9,14 @@ use crate::support::{
     Node,
 };
 
-/// Every event of §3.3 and the §3.4 fixes, with clients of `versions` (owner, a, b, c).
-fn whole_room_flow(node: &Node, versions: [u8; 4], transports: Transports) {
-    let url = node.http();
+/// Every event of §3.3 and the §3.4 fixes, with clients of `versions` (owner, a, b, c), each
+/// connected to its URL (one node, several nodes of a cluster, or a balancer in front of them).
+pub(crate) fn whole_room_flow(urls: [&str; 4], versions: [u8; 4], transports: Transports) {
     let mut d = SioDriver::start();
-    let o = d.connect("o", versions[0], &url, transports);
-    let a = d.connect("a", versions[1], &url, transports);
-    let b = d.connect("b", versions[2], &url, transports);
-    let c = d.connect("c", versions[3], &url, transports);
+    let o = d.connect("o", versions[0], urls[0], transports);
+    let a = d.connect("a", versions[1], urls[1], transports);
+    let b = d.connect("b", versions[2], urls[2], transports);
+    let c = d.connect("c", versions[3], urls[3], transports);
     if matches!(transports, Transports::Default) {
         for client in ["o", "a", "b", "c"] {
             d.expect_upgrade(client);
@@ -102,34 +102,48 @@ fn whole_room_flow(node: &Node, versions: [u8; 4], transports: Transports) {
 
 #[test]
 fn socket_io_2_polling_then_websocket() {
-    whole_room_flow(&Node::start(), [2, 2, 2, 2], Transports::Default);
+    let node = Node::start();
+    let url = node.http();
+    whole_room_flow([&url; 4], [2, 2, 2, 2], Transports::Default);
 }
 
 #[test]
 fn socket_io_4_polling_then_websocket() {
-    whole_room_flow(&Node::start(), [4, 4, 4, 4], Transports::Default);
+    let node = Node::start();
+    let url = node.http();
+    whole_room_flow([&url; 4], [4, 4, 4, 4], Transports::Default);
 }
 
 #[test]
 fn socket_io_2_and_4_websocket_only_in_one_room() {
-    whole_room_flow(&Node::start(), [2, 4, 2, 4], Transports::WebSocket);
+    let node = Node::start();
+    let url = node.http();
+    whole_room_flow([&url; 4], [2, 4, 2, 4], Transports::WebSocket);
 }
 
 #[test]
 fn socket_io_2_and_4_polling_only() {
-    whole_room_flow(&Node::start(), [4, 2, 4, 2], Transports::Polling);
+    let node = Node::start();
+    let url = node.http();
+    whole_room_flow([&url; 4], [4, 2, 4, 2], Transports::Polling);
 }
 
 #[test]
 fn ten_thousand_signals_arrive_once_in_order() {
-    // A burst of 10,000 to one receiver is far beyond the default per-client queue (256
-    // events), which would rightly close the receiver as a slow consumer; and beyond the
-    // default rate limit.
-    let node = Node::with_args(&["--rate-per-sec", "0", "--outbound-queue", "16384"]);
+    let node = Node::with_args(&BURST);
     let url = node.http();
+    ten_thousand_signals([&url, &url]);
+}
+
+/// A burst of 10,000 to one receiver is far beyond the default per-client queue (256 events),
+/// which would rightly close the receiver as a slow consumer; and beyond the default rate limit.
+pub(crate) const BURST: [&str; 4] = ["--rate-per-sec", "0", "--outbound-queue", "16384"];
+
+/// a (socket.io-client 4, at `urls[0]`) sends b (2.x, at `urls[1]`) 10,000 signals in a room.
+pub(crate) fn ten_thousand_signals(urls: [&str; 2]) {
     let mut d = SioDriver::start();
-    let a = d.connect("a", 4, &url, Transports::WebSocket);
-    let b = d.connect("b", 2, &url, Transports::WebSocket);
+    let a = d.connect("a", 4, urls[0], Transports::WebSocket);
+    let b = d.connect("b", 2, urls[1], Transports::WebSocket);
     d.emit("a", "room-create", json!(["r"]));
     d.expect("a", "room-created");
     d.emit("b", "room-join", json!(["r"]));
