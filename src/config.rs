@@ -293,8 +293,11 @@ impl Config {
             "cluster.node_ttl_ms must be at least twice cluster.heartbeat_interval_ms",
         )?;
         check(
-            self.node_id.as_deref().is_none_or(|id| !id.is_empty() && id.len() <= 64),
-            "node_id must be 1 to 64 characters",
+            self.node_id.as_deref().is_none_or(|id| {
+                (1..=64).contains(&id.len())
+                    && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            }),
+            "node_id must be 1 to 64 characters of A-Z, a-z, 0-9, '-' and '_'",
         )?;
         Ok(())
     }

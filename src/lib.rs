@@ -30,21 +30,26 @@ pub use config::Config;
 /// way has its own core, so several can share a process.
 pub async fn run(config: Config, listener: TcpListener) -> std::io::Result<()> {
     let node = config.node_id.as_deref().map_or_else(NodeId::random, NodeId::new);
+    let eio = actix::Actor::start(http::EioSessions::default());
     let core = Core::start(
         node.clone(),
         CoreConfig {
             connection: ConnectionConfig { ping_interval: config.ping_interval() },
             directory: DirectoryConfig { roster_interval: config.roster_interval() },
             cluster: config.cluster(),
+            edge: Some(eio.clone().recipient()),
         },
     );
+    if let Some(cluster) = core.cluster() {
+        eio.do_send(http::UseCluster(cluster.clone()));
+    }
     let workers = match config.workers {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,
     };
     let addr = listener.local_addr()?;
     log::info!("node {node}: effective config {:?}", config.redacted());
-    let state = web::Data::new(http::NodeState::new(core, config));
+    let state = web::Data::new(http::NodeState::new(core, config, eio));
     let app_state = state.clone();
     let server =
         HttpServer::new(move || App::new().app_data(app_state.clone()).configure(http::routes))

@@ -25,6 +25,8 @@ pub struct Metrics {
     pub frames_out: AtomicU64,
     /// Error frames written to clients.
     pub errors_out: AtomicU64,
+    /// Engine.IO polling requests forwarded to the node holding their session.
+    pub eio_forwarded: AtomicU64,
     closes: [AtomicU64; CloseReason::ALL.len()],
 }
 
@@ -67,6 +69,12 @@ impl Metrics {
         metric("switchboard_frames_in_total", "counter", "Text frames received.", &self.frames_in);
         metric("switchboard_frames_out_total", "counter", "Frames sent.", &self.frames_out);
         metric("switchboard_errors_out_total", "counter", "Error frames sent.", &self.errors_out);
+        metric(
+            "switchboard_eio_forwarded_total",
+            "counter",
+            "Engine.IO polling requests forwarded to the node holding their session.",
+            &self.eio_forwarded,
+        );
         let _ = writeln!(
             out,
             "# HELP switchboard_server_closes_total Connections closed by the server, by reason."

@@ -20,6 +20,8 @@ pub struct CoreConfig {
     pub directory: DirectoryConfig,
     /// The cluster to join; `None` runs a single node with nothing else needed.
     pub cluster: Option<ClusterConfig>,
+    /// Where frames of topic `edge` go: the edge's own cross-node requests.
+    pub edge: Option<actix::Recipient<crate::cluster::Inbox>>,
 }
 
 /// Handles to one node's core actors. Cheap to clone; passed explicitly (no global registry,
@@ -55,6 +57,7 @@ impl Core {
         let bridge = bridge.start(Routes {
             cmd: directory.clone().recipient(),
             rooms: rooms.clone().recipient(),
+            edge: config.edge.clone(),
             members: vec![directory.clone().recipient(), rooms.clone().recipient()],
         });
         Self { node, directory, rooms, cluster: Some((cluster, bridge)), config }
@@ -72,6 +75,11 @@ impl Core {
         link: ClientLink,
     ) -> Addr<crate::rooms::RoomSessionActor> {
         crate::rooms::RoomSessionActor::new(id, link, self.rooms.clone()).start()
+    }
+
+    /// The node's handle on its cluster, if clustered.
+    pub fn cluster(&self) -> Option<&Cluster> {
+        self.cluster.as_ref().map(|(cluster, _)| cluster)
     }
 
     /// Whether the node is clustered.

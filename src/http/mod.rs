@@ -2,6 +2,8 @@
 
 mod eio;
 mod ratelimit;
+
+pub use eio::{EioRegistry as EioSessions, UseCluster};
 mod ws;
 
 use std::sync::{
@@ -30,12 +32,12 @@ pub struct NodeState {
     drain_tx: tokio::sync::watch::Sender<bool>,
     next_conn: AtomicU64,
     /// The node's Engine.IO sessions (`rooms` dialect).
-    eio: actix::Addr<eio::EioRegistry>,
+    eio: actix::Addr<EioSessions>,
 }
 
 impl NodeState {
-    /// State for a node whose core is `core`.
-    pub fn new(core: Core, config: Config) -> Self {
+    /// State for a node whose core is `core`; `eio` holds its Engine.IO sessions.
+    pub fn new(core: Core, config: Config, eio: actix::Addr<EioSessions>) -> Self {
         let (drain_tx, drain) = tokio::sync::watch::channel(false);
         Self {
             core,
@@ -45,7 +47,7 @@ impl NodeState {
             drain,
             drain_tx,
             next_conn: AtomicU64::new(1),
-            eio: actix::Actor::start(eio::EioRegistry::default()),
+            eio,
         }
     }
 

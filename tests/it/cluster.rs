@@ -281,7 +281,7 @@ mod rooms {
 
     use super::{NOTICED_WITHIN, QUIET};
     use crate::{
-        rooms::{ten_thousand_signals, whole_room_flow, BURST},
+        rooms::{ten_thousand_signals, whole_room_flow, whole_room_flow_at, BURST},
         support::{
             sio::{SioDriver, Transports},
             Nginx, Node, Redis,
@@ -307,6 +307,28 @@ mod rooms {
         let nginx = Nginx::start(&[&nodes[0], &nodes[1], &nodes[2]]);
         let url = format!("http://{}", nginx.addr);
         whole_room_flow([&url; 4], [4, 2, 4, 2], Transports::WebSocket);
+    }
+
+    /// No sticky sessions: every long-poll and POST may reach any node; those for a session
+    /// held elsewhere are forwarded to its node through Redis.
+    #[test]
+    fn the_whole_room_flow_through_nginx_round_robin_over_long_polling() {
+        let redis = Redis::start();
+        let nodes = ["n1", "n2", "n3"].map(|id| Node::clustered(&redis, id, &QUIET));
+        let nginx = Nginx::start(&[&nodes[0], &nodes[1], &nodes[2]]);
+        let url = format!("http://{}", nginx.addr);
+        whole_room_flow([&url; 4], [2, 4, 2, 4], Transports::Polling);
+        let forwarded: u64 = nodes.iter().map(|n| n.forwarded_polls()).sum();
+        assert!(forwarded > 0, "round-robin never sent a poll to another node than its session's");
+    }
+
+    #[test]
+    fn the_whole_room_flow_through_nginx_round_robin_with_default_transports() {
+        let redis = Redis::start();
+        let nodes = ["n1", "n2", "n3"].map(|id| Node::clustered(&redis, id, &QUIET));
+        let nginx = Nginx::start(&[&nodes[0], &nodes[1], &nodes[2]]);
+        let url = format!("http://{}", nginx.addr);
+        whole_room_flow_at([&url; 4], [4, 2, 4, 2], Transports::Default, true);
     }
 
     #[test]

@@ -16,6 +16,8 @@ pub enum Topic {
     Cmd,
     /// The `rooms` dialect's rooms.
     Rooms,
+    /// The edge's own traffic (Engine.IO requests answered by the node holding the session).
+    Edge,
 }
 
 impl Topic {
@@ -24,6 +26,7 @@ impl Topic {
             Topic::Node => "node",
             Topic::Cmd => "cmd",
             Topic::Rooms => "rooms",
+            Topic::Edge => "edge",
         }
     }
 
@@ -32,6 +35,7 @@ impl Topic {
             "node" => Some(Topic::Node),
             "cmd" => Some(Topic::Cmd),
             "rooms" => Some(Topic::Rooms),
+            "edge" => Some(Topic::Edge),
             _ => None,
         }
     }

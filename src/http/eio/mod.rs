@@ -2,6 +2,7 @@
 //! WebSockets (direct, or upgrading a polling session), each routed to its [`EioSession`].
 
 mod registry;
+mod remote;
 mod session;
 
 use std::sync::{atomic::Ordering, Arc};
@@ -13,8 +14,8 @@ use bytes::Bytes;
 use switchboard_actors::ConnId;
 use tokio::sync::mpsc;
 
-pub(crate) use registry::EioRegistry;
-use registry::{Insert, Lookup};
+pub use registry::{EioRegistry, UseCluster};
+use registry::{Forward, Insert, Lookup};
 use session::{
     EioSession, Handshake, Poll, Polled, Polling, Post, Refused, Timing, WsAttach, WsFrame, WsGone,
 };
@@ -80,7 +81,12 @@ fn new_session(
     registry: &Addr<EioRegistry>,
     version: Version,
 ) -> (String, Addr<EioSession>) {
-    let sid = switchboard_actors::SocketId::random().as_str().to_owned();
+    let random = switchboard_actors::SocketId::random();
+    // In a cluster the sid names its node, so any node can forward its polling requests.
+    let sid = match node.core.cluster() {
+        Some(cluster) => format!("{random}.{}", cluster.node()),
+        None => random.to_string(),
+    };
     let conn = ConnId(node.next_conn.fetch_add(1, Ordering::Relaxed));
     node.metrics.connections_total.fetch_add(1, Ordering::Relaxed);
     let session =
@@ -126,7 +132,7 @@ pub(super) async fn get(
         }
         (Some("polling"), Some(sid)) => {
             let Some(addr) = lookup(&node, &sid).await else {
-                return Ok(refuse(1, "Session ID unknown"));
+                return Ok(forwarded(&req, &node, sid, None).await);
             };
             match addr.send(Poll).await {
                 Ok(Ok(Polling::Ready(payload))) => Ok(text(&req, payload)),
@@ -167,14 +173,42 @@ pub(super) async fn post(
         return Ok(refuse(5, "Unsupported protocol version"));
     }
     let Some(sid) = q.sid else { return Ok(refuse(1, "Session ID unknown")) };
-    let Some(addr) = lookup(&node, &sid).await else { return Ok(refuse(1, "Session ID unknown")) };
     let Ok(body) = String::from_utf8(body.to_vec()) else {
         return Ok(refuse(3, "Bad request"));
+    };
+    let Some(addr) = lookup(&node, &sid).await else {
+        return Ok(forwarded(&req, &node, sid, Some(body)).await);
     };
     match addr.send(Post(body)).await {
         Ok(Ok(())) => Ok(text(&req, "ok".into())),
         Ok(Err(refused)) => Ok(refused_to_http(refused)),
         Err(_) => Ok(refuse(1, "Session ID unknown")),
+    }
+}
+
+/// Serves a polling request whose session is on another node by forwarding it there (the
+/// reply may wait as long as a long-poll does).
+async fn forwarded(
+    req: &HttpRequest,
+    node: &NodeState,
+    sid: String,
+    body: Option<String>,
+) -> HttpResponse {
+    let Some(holder) = remote::node_of(&sid).map(switchboard_actors::NodeId::new) else {
+        return refuse(1, "Session ID unknown");
+    };
+    if node.core.cluster().is_none_or(|c| *c.node() == holder) {
+        return refuse(1, "Session ID unknown");
+    }
+    node.metrics.eio_forwarded.fetch_add(1, Ordering::Relaxed);
+    let Ok(Some(answer)) = node.eio.send(Forward { node: holder, sid, body }).await else {
+        return HttpResponse::ServiceUnavailable().body("cluster unavailable\n");
+    };
+    let patience = node.config.eio_ping_interval() + node.config.eio_ping_timeout();
+    match tokio::time::timeout(patience, answer).await {
+        Ok(Ok(Ok(payload))) => text(req, payload),
+        Ok(Ok(Err(refused))) => refused_to_http(refused),
+        _ => refuse(1, "Session ID unknown"),
     }
 }
 

@@ -1,11 +1,21 @@
 //! `EioRegistry`: the node's Engine.IO sessions by sid, so a polling request or a WebSocket
-//! upgrade finds the session it belongs to.
+//! upgrade finds the session it belongs to; in a cluster, also the forwarding of polling
+//! requests to the node holding their session, and the answering of those forwarded here
+//! (see [`super::remote`]).
 
 use std::collections::HashMap;
 
-use actix::{Actor, Addr, Context, Handler, Message};
+use actix::{Actor, ActorFutureExt, Addr, AsyncContext, Context, Handler, Message, WrapFuture};
+use switchboard_actors::{
+    cluster::{Cluster, Inbox, Topic},
+    NodeId,
+};
+use tokio::sync::oneshot;
 
-use super::session::EioSession;
+use super::{
+    remote::EioWire,
+    session::{EioSession, Poll, Polled, Polling, Post, Refused},
+};
 
 /// Remember a new session. Sender: the handshake handler. No reply.
 #[derive(Debug, Message)]
@@ -33,10 +43,75 @@ pub(crate) struct Lookup {
     pub(crate) sid: String,
 }
 
+/// Use this cluster handle for forwarded requests. Sender: the node, once its core runs.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct UseCluster(pub Cluster);
+
+/// A polling request for a session on node `node`. Reply: where its answer will come, or
+/// `None` if it cannot be forwarded.
+#[derive(Debug, Message)]
+#[rtype(result = "Option<oneshot::Receiver<Result<String, Refused>>>")]
+pub(crate) struct Forward {
+    /// The session's node.
+    pub(crate) node: NodeId,
+    /// The session.
+    pub(crate) sid: String,
+    /// A POST body, or `None` for a long-poll.
+    pub(crate) body: Option<String>,
+}
+
 /// The sessions. See the module docs.
 #[derive(Debug, Default)]
-pub(crate) struct EioRegistry {
+pub struct EioRegistry {
     sessions: HashMap<String, Addr<EioSession>>,
+    cluster: Option<Cluster>,
+    pending: HashMap<u64, oneshot::Sender<Result<String, Refused>>>,
+    next_req: u64,
+}
+
+impl EioRegistry {
+    fn answer(&self, to: &NodeId, req: u64, result: Result<String, Refused>) {
+        if let Some(cluster) = &self.cluster {
+            let _ = cluster.send(to, Topic::Edge, &EioWire::Answer { req, result });
+        }
+    }
+
+    /// Serves a request forwarded by `origin` for local session `sid`.
+    fn serve(
+        &mut self,
+        origin: NodeId,
+        sid: String,
+        req: u64,
+        body: Option<String>,
+        ctx: &mut Context<Self>,
+    ) {
+        let Some(session) = self.sessions.get(&sid).cloned() else {
+            self.answer(&origin, req, Err(Refused::Closed));
+            return;
+        };
+        let work = async move {
+            match body {
+                Some(body) => match session.send(Post(body)).await {
+                    Ok(Ok(())) => Ok("ok".to_owned()),
+                    Ok(Err(refused)) => Err(refused),
+                    Err(_) => Err(Refused::Closed),
+                },
+                None => match session.send(Poll).await {
+                    Ok(Ok(Polling::Ready(payload))) => Ok(payload),
+                    Ok(Ok(Polling::Parked(wait))) => match wait.await {
+                        Ok(Polled::Payload(payload)) => Ok(payload),
+                        Err(_) => Err(Refused::Closed),
+                    },
+                    Ok(Err(refused)) => Err(refused),
+                    Err(_) => Err(Refused::Closed),
+                },
+            }
+        };
+        ctx.spawn(
+            work.into_actor(self).map(move |result, this, _| this.answer(&origin, req, result)),
+        );
+    }
 }
 
 impl Actor for EioRegistry {
@@ -60,6 +135,54 @@ impl Handler<Remove> for EioRegistry {
 
     fn handle(&mut self, msg: Remove, _ctx: &mut Context<Self>) {
         self.sessions.remove(&msg.sid);
+    }
+}
+
+impl Handler<UseCluster> for EioRegistry {
+    type Result = ();
+
+    fn handle(&mut self, msg: UseCluster, _ctx: &mut Context<Self>) {
+        self.cluster = Some(msg.0);
+    }
+}
+
+impl Handler<Forward> for EioRegistry {
+    type Result = Option<oneshot::Receiver<Result<String, Refused>>>;
+
+    fn handle(&mut self, msg: Forward, _ctx: &mut Context<Self>) -> Self::Result {
+        let cluster = self.cluster.as_ref()?;
+        self.next_req += 1;
+        let req = self.next_req;
+        let wire = match msg.body {
+            Some(body) => EioWire::Post { sid: msg.sid, req, body },
+            None => EioWire::Poll { sid: msg.sid, req },
+        };
+        cluster.send(&msg.node, Topic::Edge, &wire).ok()?;
+        let (tx, rx) = oneshot::channel();
+        // Answers that never come (a dead node) are dropped with the sender's timeout; prune
+        // their slots here so the map stays bounded.
+        self.pending.retain(|_, tx| !tx.is_closed());
+        self.pending.insert(req, tx);
+        Some(rx)
+    }
+}
+
+impl Handler<Inbox> for EioRegistry {
+    type Result = ();
+
+    fn handle(&mut self, msg: Inbox, ctx: &mut Context<Self>) {
+        match serde_json::from_slice::<EioWire>(&msg.body) {
+            Ok(EioWire::Poll { sid, req }) => self.serve(msg.origin, sid, req, None, ctx),
+            Ok(EioWire::Post { sid, req, body }) => {
+                self.serve(msg.origin, sid, req, Some(body), ctx)
+            }
+            Ok(EioWire::Answer { req, result }) => {
+                if let Some(tx) = self.pending.remove(&req) {
+                    let _ = tx.send(result);
+                }
+            }
+            Err(e) => log::warn!("bad edge frame from {}: {e}", msg.origin),
+        }
     }
 }
 

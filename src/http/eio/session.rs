@@ -53,7 +53,7 @@ pub(crate) enum Polled {
 }
 
 /// Why a poll or post was refused (HTTP 400 with the Engine.IO error code).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) enum Refused {
     /// A second long-poll while one is open, or polling after an upgrade.
     BadRequest,
@@ -461,6 +461,11 @@ impl Handler<Poll> for EioSession {
         }
         if self.ws.is_some() || self.poller.is_some() {
             // Engine.IO closes a session that polls twice at once, or after upgrading.
+            log::debug!(
+                "eio {}: overlapping poll (upgraded: {}), closing",
+                self.sid,
+                self.ws.is_some()
+            );
             self.close(ctx);
             return Err(Refused::BadRequest);
         }

@@ -95,6 +95,21 @@ impl Node {
         }
     }
 
+    /// Polling requests this node forwarded to another (from its metrics).
+    pub fn forwarded_polls(&self) -> u64 {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(self.addr).expect("connect");
+        stream
+            .write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .expect("write");
+        let mut body = String::new();
+        stream.read_to_string(&mut body).expect("read");
+        body.lines()
+            .find_map(|l| l.strip_prefix("switchboard_eio_forwarded_total "))
+            .and_then(|v| v.trim().parse().ok())
+            .expect("the metric is exported")
+    }
+
     /// The HTTP base URL (what Socket.IO clients are given).
     pub fn http(&self) -> String {
         format!("http://{}", self.addr)

@@ -119,7 +119,7 @@ impl SioDriver {
         let deadline = std::time::Instant::now() + PATIENCE;
         loop {
             if let Some(i) =
-                self.pending.iter().position(|l| l["client"] == name && l.get("upgraded").is_none())
+                self.pending.iter().position(|l| l["client"] == name && !is_transport_news(l))
             {
                 let line = self.pending.remove(i);
                 assert!(pred(&line), "{name}: unexpected {line}");
@@ -168,13 +168,16 @@ impl SioDriver {
         while let Ok(line) = self.lines.try_recv() {
             self.pending.push(line);
         }
-        let extra: Vec<&Value> = self
-            .pending
-            .iter()
-            .filter(|l| l["client"] == name && l.get("upgraded").is_none())
-            .collect();
+        let extra: Vec<&Value> =
+            self.pending.iter().filter(|l| l["client"] == name && !is_transport_news(l)).collect();
         assert!(extra.is_empty(), "{name}: unexpected {extra:?}");
     }
+}
+
+/// Whether `line` reports a transport upgrade or a failed upgrade attempt: behind a balancer a
+/// probe may reach another node than the session's, and the client just keeps polling.
+fn is_transport_news(line: &Value) -> bool {
+    line.get("upgraded").is_some() || line.get("upgradeError").is_some()
 }
 
 impl Drop for SioDriver {
