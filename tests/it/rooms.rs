@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use crate::support::{
-    node::http_get,
+    node::{http_get, http_post},
     sio::{SioDriver, Transports},
     Node,
 };
@@ -151,7 +151,8 @@ fn ten_thousand_signals_arrive_once_in_order() {
 /// which would rightly close the receiver as a slow consumer; and beyond the default rate limit.
 pub(crate) const BURST: [&str; 4] = ["--rate-per-sec", "0", "--outbound-queue", "16384"];
 
-/// a (socket.io-client 4, at `urls[0]`) sends b (2.x, at `urls[1]`) 10,000 signals in a room.
+/// a (socket.io-client 4, at `urls[0]`) and b (2.x, at `urls[1]`) send each other 10,000
+/// signals at once in a room; each side gets the other's, once, in order.
 pub(crate) fn ten_thousand_signals(urls: [&str; 2]) {
     let mut d = SioDriver::start();
     let a = d.connect("a", 4, urls[0], Transports::WebSocket);
@@ -162,13 +163,18 @@ pub(crate) fn ten_thousand_signals(urls: [&str; 2]) {
     d.expect("b", "room-joined");
     d.expect("a", "client-joined");
     d.burst("a", "r", &b, 10_000);
-    for seq in 0..10_000 {
-        let args = d.expect("b", "signal-receive");
-        assert_eq!(args, json!(["r", a, {"candidate": {"seq": seq}}]));
+    d.burst("b", "r", &a, 10_000);
+    for (to, from) in [("b", &a), ("a", &b)] {
+        for seq in 0..10_000 {
+            let args = d.expect(to, "signal-receive");
+            assert_eq!(args, json!(["r", from, {"candidate": {"seq": seq}}]), "{to}");
+        }
     }
-    d.emit("b", "room-leave", json!(["nope"]));
-    d.expect("b", "not-in-room");
-    d.expect_quiet("b");
+    for client in ["a", "b"] {
+        d.emit(client, "room-leave", json!(["nope"]));
+        d.expect(client, "not-in-room");
+        d.expect_quiet(client);
+    }
 }
 
 #[test]
@@ -224,4 +230,93 @@ fn a_draining_node_closes_its_socket_io_sessions() {
     assert_eq!(d.expect_disconnect("ws"), "transport close");
     assert_eq!(d.expect_disconnect("poll"), "transport close");
     assert!(node.wait_exit().success());
+}
+
+/// Short Engine.IO ping settings, so liveness is exercised within a test.
+const FAST_PINGS: [&str; 4] = ["--eio-ping-interval-ms", "200", "--eio-ping-timeout-ms", "200"];
+
+#[test]
+fn real_clients_keep_their_sessions_through_many_pings() {
+    // v2 clients ping the node, v4 sessions are pinged by it; either way nobody is dropped.
+    for (versions, transports) in
+        [([2, 4, 2, 4], Transports::Default), ([4, 2, 4, 2], Transports::Polling)]
+    {
+        let node = Node::with_args(&FAST_PINGS);
+        let url = node.http();
+        whole_room_flow([&url; 4], versions, transports);
+    }
+}
+
+/// Opens a raw polling session of Engine.IO `version`; returns its sid.
+async fn handshake(node: &Node, version: u8) -> String {
+    let (status, body) =
+        http_get(node.addr, &format!("/socket.io/?EIO={version}&transport=polling")).await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    let open = body.split_once("0{").map(|(_, rest)| format!("{{{rest}")).unwrap();
+    let end = open.find('}').unwrap();
+    let open: serde_json::Value = serde_json::from_str(&open[..=end]).unwrap();
+    open["sid"].as_str().unwrap().to_owned()
+}
+
+fn poll_path(version: u8, sid: &str) -> String {
+    format!("/socket.io/?EIO={version}&transport=polling&sid={sid}")
+}
+
+#[tokio::test]
+async fn a_v4_session_that_never_answers_pings_is_closed() {
+    let node = Node::with_args(&FAST_PINGS);
+    let sid = handshake(&node, 4).await;
+    let path = poll_path(4, &sid);
+    assert_eq!(http_get(node.addr, &path).await.unwrap(), (200, "2".into()), "a ping");
+    // No pong: the next check closes the session, and the parked poll says so.
+    assert_eq!(http_get(node.addr, &path).await.unwrap(), (200, "1".into()));
+    let (status, _) = http_get(node.addr, &path).await.unwrap();
+    assert_eq!(status, 400);
+}
+
+#[tokio::test]
+async fn a_v3_session_that_never_pings_is_closed() {
+    let node = Node::with_args(&FAST_PINGS);
+    let sid = handshake(&node, 3).await;
+    let path = poll_path(3, &sid);
+    assert_eq!(http_get(node.addr, &path).await.unwrap(), (200, "1:1".into()));
+    // A v3 ping is answered with a pong while the session lives.
+    let sid = handshake(&node, 3).await;
+    let path = poll_path(3, &sid);
+    assert_eq!(http_post(node.addr, &path, "1:2").await.unwrap(), (200, "ok".into()));
+    assert_eq!(http_get(node.addr, &path).await.unwrap(), (200, "1:3".into()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn raw_polling_input_gets_engine_io_answers() {
+    let node = Node::with_log(&[], "info,switchboard::http::eio=debug");
+    let sid = handshake(&node, 4).await;
+    let path = poll_path(4, &sid);
+    // Only the default namespace exists.
+    assert_eq!(http_post(node.addr, &path, "40/admin,").await.unwrap(), (200, "ok".into()));
+    let (_, body) = http_get(node.addr, &path).await.unwrap();
+    assert_eq!(body, r#"44/admin,{"message":"Invalid namespace"}"#);
+    // Two polls at once close the session (as Engine.IO does).
+    let first = tokio::spawn({
+        let (addr, path) = (node.addr, path.clone());
+        async move { http_get(addr, &path).await }
+    });
+    node.wait_for_log(&format!("eio {sid}: poll parked"));
+    let (status, _) = http_get(node.addr, &path).await.unwrap();
+    assert_eq!(status, 400);
+    assert_eq!(first.await.unwrap().unwrap(), (200, "1".into()));
+
+    // A payload larger than the node's limit is refused and closes the session.
+    let sid = handshake(&node, 4).await;
+    let path = poll_path(4, &sid);
+    let huge = format!("42[\"room-create\",\"{}\"]", "x".repeat(70_000));
+    let (status, _) = http_post(node.addr, &path, &huge).await.unwrap();
+    assert_eq!(status, 413);
+    assert_eq!(http_get(node.addr, &path).await.unwrap(), (200, "1".into()), "the close packet");
+
+    // A v3 payload whose length prefix lies is refused.
+    let sid = handshake(&node, 3).await;
+    let path = poll_path(3, &sid);
+    let (status, _) = http_post(node.addr, &path, "99:42[]").await.unwrap();
+    assert_eq!(status, 400);
 }

@@ -15,7 +15,10 @@
 
 use std::collections::{HashMap, HashSet};
 
-use actix::{fut, Actor, ActorFutureExt, Context, Handler, Message, ResponseActFuture, WrapFuture};
+use actix::{
+    fut, Actor, ActorFutureExt, AsyncContext, Context, Handler, Message, ResponseActFuture,
+    WrapFuture,
+};
 
 use super::{
     state::{Out, Rooms},
@@ -107,8 +110,41 @@ impl RoomsActor {
         }
     }
 
-    /// Pushes each event to its socket: a local link, or a batch per member node.
-    pub(super) fn deliver(&mut self, out: Vec<Out>) {
+    /// Pushes each event to its socket: a local link, or a batch per member node. If rooms
+    /// closed, their names are released first (the actor waits), so whoever hears that a room
+    /// closed can create it again at once, on any node.
+    pub(super) fn deliver(&mut self, out: Vec<Out>, ctx: &mut Context<Self>) {
+        let closed: Vec<(RoomId, u64)> = self
+            .rooms
+            .take_closed()
+            .into_iter()
+            .filter_map(|room| self.claims.remove(&room).map(|seq| (room, seq)))
+            .collect();
+        let Some(cluster) = self.cluster.clone().filter(|_| !closed.is_empty()) else {
+            self.deliver_now(out);
+            return;
+        };
+        let release = async move {
+            for (room, seq) in closed {
+                if cluster.release(NAMESPACE, room.as_str(), seq).await.is_ok() {
+                    continue;
+                }
+                // Redis is down: keep trying in the background; the events go out now.
+                let cluster = cluster.clone();
+                actix::spawn(async move {
+                    for _ in 0..30 {
+                        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                        if cluster.release(NAMESPACE, room.as_str(), seq).await.is_ok() {
+                            return;
+                        }
+                    }
+                });
+            }
+        };
+        ctx.wait(release.into_actor(self).map(move |(), this, _| this.deliver_now(out)));
+    }
+
+    fn deliver_now(&mut self, out: Vec<Out>) {
         let mut batches: HashMap<NodeId, Vec<(SocketId, RoomEvent)>> = HashMap::new();
         for (to, event) in out {
             if self.links.contains_key(&to) {
@@ -121,7 +157,6 @@ impl RoomsActor {
             self.send(&node, &RoomWire::Deliver { events });
         }
         self.forget_departed();
-        self.release_closed();
     }
 
     /// Pushes `event` to local socket `to`, noting rooms elsewhere it joins or leaves.
@@ -137,22 +172,6 @@ impl RoomsActor {
         self.remote_members.retain(|socket, _| rooms.has_socket(socket));
     }
 
-    /// Releases the names of rooms that closed.
-    fn release_closed(&mut self) {
-        for room in self.rooms.take_closed() {
-            let Some(seq) = self.claims.remove(&room) else { continue };
-            let Some(cluster) = self.cluster.clone() else { continue };
-            actix::spawn(async move {
-                for _ in 0..30 {
-                    if cluster.release(NAMESPACE, room.as_str(), seq).await.is_ok() {
-                        return;
-                    }
-                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-                }
-            });
-        }
-    }
-
     /// Sends `wire` to node `to`; false if it could not be queued.
     pub(super) fn send(&self, to: &NodeId, wire: &RoomWire) -> bool {
         let Some(cluster) = &self.cluster else { return false };
@@ -166,7 +185,12 @@ impl RoomsActor {
     }
 
     /// Applies `command` of `socket` to a room homed here.
-    pub(super) fn apply(&mut self, socket: &SocketId, command: RoomCommand) {
+    pub(super) fn apply(
+        &mut self,
+        socket: &SocketId,
+        command: RoomCommand,
+        ctx: &mut Context<Self>,
+    ) {
         let out = match command {
             RoomCommand::Create(room) => self.rooms.create(socket, room),
             RoomCommand::Join(room) => self.rooms.join(socket, room),
@@ -175,7 +199,7 @@ impl RoomsActor {
                 self.rooms.signal(socket, room, target, data)
             }
         };
-        self.deliver(out);
+        self.deliver(out, ctx);
     }
 
     fn tell(&mut self, socket: &SocketId, event: RoomEvent) {
@@ -203,31 +227,31 @@ impl RoomsActor {
         }
     }
 
-    fn create(&mut self, socket: SocketId, room: RoomId) -> Reply {
+    fn create(&mut self, socket: SocketId, room: RoomId, ctx: &mut Context<Self>) -> Reply {
         if self.rooms.get(&room).is_some() {
             self.tell(&socket, RoomEvent::Exists(room));
             return done();
         }
         let Some(cluster) = self.cluster.clone() else {
-            self.apply(&socket, RoomCommand::Create(room));
+            self.apply(&socket, RoomCommand::Create(room), ctx);
             return done();
         };
         let name = room.clone();
         let claim = async move { cluster.claim(NAMESPACE, name.as_str()).await };
-        Box::pin(claim.into_actor(self).map(move |claim, this, _| match claim {
+        Box::pin(claim.into_actor(self).map(move |claim, this, ctx| match claim {
             Ok(seq) if this.rooms.get(&room).is_none() => {
                 this.claims.insert(room.clone(), seq);
-                this.apply(&socket, RoomCommand::Create(room));
+                this.apply(&socket, RoomCommand::Create(room), ctx);
             }
             Ok(_) | Err(ClusterError::Taken) => this.tell(&socket, RoomEvent::Exists(room)),
             Err(ClusterError::Unavailable) => this.unavailable(&socket),
         }))
     }
 
-    fn join(&mut self, socket: SocketId, room: RoomId) -> Reply {
+    fn join(&mut self, socket: SocketId, room: RoomId, ctx: &mut Context<Self>) -> Reply {
         if let Some(home) = self.known_home(&socket, &room) {
             if home == self.node {
-                self.apply(&socket, RoomCommand::Join(room));
+                self.apply(&socket, RoomCommand::Join(room), ctx);
             } else {
                 self.forward(&home, &socket, RoomCommand::Join(room));
             }
@@ -239,7 +263,7 @@ impl RoomsActor {
         };
         let name = room.clone();
         let lookup = async move { cluster.lookup(NAMESPACE, name.as_str()).await };
-        Box::pin(lookup.into_actor(self).map(move |home, this, _| match home {
+        Box::pin(lookup.into_actor(self).map(move |home, this, ctx| match home {
             Ok(Some(home)) if home != this.node => {
                 // Routed there from now on, so a signal right after the join follows it; the
                 // home's answer confirms (room-joined) or undoes (room-not-exists) it.
@@ -248,15 +272,21 @@ impl RoomsActor {
                 this.forward(&home, &socket, RoomCommand::Join(room));
             }
             // Claimed by this node but gone (closed meanwhile), or nowhere.
-            Ok(_) => this.apply(&socket, RoomCommand::Join(room)),
+            Ok(_) => this.apply(&socket, RoomCommand::Join(room), ctx),
             Err(_) => this.unavailable(&socket),
         }))
     }
 
     /// Leave or signal: only for a room the socket is in, so its home is known.
-    fn in_room(&mut self, socket: SocketId, room: RoomId, command: RoomCommand) -> Reply {
+    fn in_room(
+        &mut self,
+        socket: SocketId,
+        room: RoomId,
+        command: RoomCommand,
+        ctx: &mut Context<Self>,
+    ) -> Reply {
         match self.known_home(&socket, &room) {
-            Some(home) if home == self.node => self.apply(&socket, command),
+            Some(home) if home == self.node => self.apply(&socket, command, ctx),
             Some(home) => self.forward(&home, &socket, command),
             None => self.tell(&socket, RoomEvent::NotInRoom(room)),
         }
@@ -283,10 +313,10 @@ impl Handler<Attach> for RoomsActor {
 impl Handler<Detach> for RoomsActor {
     type Result = ();
 
-    fn handle(&mut self, msg: Detach, _ctx: &mut Context<Self>) {
+    fn handle(&mut self, msg: Detach, ctx: &mut Context<Self>) {
         self.links.remove(&msg.id);
         let out = self.rooms.disconnect(&msg.id);
-        self.deliver(out);
+        self.deliver(out, ctx);
         let Some(away) = self.away.remove(&msg.id) else { return };
         let mut by_home: HashMap<NodeId, Vec<RoomId>> = HashMap::new();
         for (room, home) in away {
@@ -301,18 +331,18 @@ impl Handler<Detach> for RoomsActor {
 impl Handler<Request> for RoomsActor {
     type Result = ResponseActFuture<Self, ()>;
 
-    fn handle(&mut self, msg: Request, _ctx: &mut Context<Self>) -> Self::Result {
+    fn handle(&mut self, msg: Request, ctx: &mut Context<Self>) -> Self::Result {
         let Request { id, command } = msg;
         match command {
-            RoomCommand::Create(room) => self.create(id, room),
-            RoomCommand::Join(room) => self.join(id, room),
+            RoomCommand::Create(room) => self.create(id, room, ctx),
+            RoomCommand::Join(room) => self.join(id, room, ctx),
             RoomCommand::Leave(ref room) => {
                 let room = room.clone();
-                self.in_room(id, room, command)
+                self.in_room(id, room, command, ctx)
             }
             RoomCommand::Signal { ref room, .. } => {
                 let room = room.clone();
-                self.in_room(id, room, command)
+                self.in_room(id, room, command, ctx)
             }
         }
     }

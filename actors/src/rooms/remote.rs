@@ -10,11 +10,11 @@ use crate::{
 };
 
 impl RoomsActor {
-    fn on_wire(&mut self, origin: NodeId, wire: RoomWire) {
+    fn on_wire(&mut self, origin: NodeId, wire: RoomWire, ctx: &mut Context<Self>) {
         match wire {
             RoomWire::Command { socket, command } => {
                 self.remote_members.insert(socket.clone(), origin);
-                self.apply(&socket, command);
+                self.apply(&socket, command, ctx);
             }
             RoomWire::Deliver { events } => {
                 for (socket, event) in events {
@@ -29,7 +29,7 @@ impl RoomsActor {
                         out.extend(self.rooms.leave(&socket, room).into_iter().skip(1));
                     }
                 }
-                self.deliver(out);
+                self.deliver(out, ctx);
             }
         }
     }
@@ -80,7 +80,7 @@ impl RoomsActor {
                         this.claims.remove(&room);
                         if let Some(owner) = this.rooms.get(&room).map(|r| r.owner.clone()) {
                             let out = this.rooms.leave(&owner, room);
-                            this.deliver(out);
+                            this.deliver(out, ctx);
                         }
                     }
                     Err(crate::cluster::ClusterError::Unavailable) => retry = true,
@@ -94,7 +94,7 @@ impl RoomsActor {
 
     /// Node `node` is gone: its sockets leave the rooms homed here, and the rooms homed there
     /// are closed for the sockets here (their owner died with the node).
-    fn node_down(&mut self, node: &NodeId) {
+    fn node_down(&mut self, node: &NodeId, ctx: &mut Context<Self>) {
         self.peers.remove(node);
         let departed: Vec<SocketId> = self
             .remote_members
@@ -106,7 +106,7 @@ impl RoomsActor {
         for socket in departed {
             out.extend(self.rooms.disconnect(&socket));
         }
-        self.deliver(out);
+        self.deliver(out, ctx);
         let mut closed: Vec<(SocketId, RoomId)> = Vec::new();
         for (socket, rooms) in &self.away {
             closed.extend(
@@ -127,9 +127,9 @@ impl RoomsActor {
 impl Handler<Inbox> for RoomsActor {
     type Result = ();
 
-    fn handle(&mut self, msg: Inbox, _ctx: &mut Context<Self>) {
+    fn handle(&mut self, msg: Inbox, ctx: &mut Context<Self>) {
         match serde_json::from_slice::<RoomWire>(&msg.body) {
-            Ok(wire) => self.on_wire(msg.origin, wire),
+            Ok(wire) => self.on_wire(msg.origin, wire, ctx),
             Err(e) => log::warn!("node {}: bad rooms frame from {}: {e}", self.node, msg.origin),
         }
     }
@@ -143,7 +143,7 @@ impl Handler<Membership> for RoomsActor {
             Membership::Up(node) => {
                 self.peers.insert(node);
             }
-            Membership::Down(node) => self.node_down(&node),
+            Membership::Down(node) => self.node_down(&node, ctx),
             Membership::Reclaim => self.reclaim(ctx),
             Membership::Resync => {}
         }

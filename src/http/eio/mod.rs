@@ -173,6 +173,13 @@ pub(super) async fn post(
         return Ok(refuse(5, "Unsupported protocol version"));
     }
     let Some(sid) = q.sid else { return Ok(refuse(1, "Session ID unknown")) };
+    if body.len() > node.config.limits.max_frame_bytes {
+        // As Engine.IO does past maxHttpBufferSize: refuse, and end the session.
+        if let Some(addr) = lookup(&node, &sid).await {
+            addr.do_send(session::Close);
+        }
+        return Ok(HttpResponse::PayloadTooLarge().body("payload too large\n"));
+    }
     let Ok(body) = String::from_utf8(body.to_vec()) else {
         return Ok(refuse(3, "Bad request"));
     };

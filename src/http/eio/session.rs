@@ -103,6 +103,11 @@ pub(crate) struct WsAttach {
 #[rtype(result = "()")]
 pub(crate) struct WsFrame(pub String);
 
+/// End the session (a request broke its limits).
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub(crate) struct Close;
+
 /// The session's WebSocket closed.
 #[derive(Debug, Message)]
 #[rtype(result = "()")]
@@ -469,12 +474,11 @@ impl Handler<Poll> for EioSession {
             self.close(ctx);
             return Err(Refused::BadRequest);
         }
-        self.last_heard = Instant::now();
         if !self.outbox.is_empty() {
             let payload = eio::encode_payload(self.version, &std::mem::take(&mut self.outbox));
             return Ok(Polling::Ready(payload));
         }
-        log::trace!("eio {}: poll parked", self.sid);
+        log::debug!("eio {}: poll parked", self.sid);
         let (tx, rx) = oneshot::channel();
         self.poller = Some(tx);
         Ok(Polling::Parked(rx))
@@ -533,6 +537,14 @@ impl Handler<WsFrame> for EioSession {
 
     fn handle(&mut self, msg: WsFrame, ctx: &mut Context<Self>) {
         self.on_packet(&msg.0, ctx);
+    }
+}
+
+impl Handler<Close> for EioSession {
+    type Result = ();
+
+    fn handle(&mut self, _msg: Close, ctx: &mut Context<Self>) {
+        self.close(ctx);
     }
 }
 

@@ -25,13 +25,17 @@ impl Node {
 
     /// Starts a node with extra command-line flags.
     pub fn with_args(args: &[&str]) -> Self {
+        let filter = std::env::var("SWITCHBOARD_TEST_RUST_LOG").unwrap_or_else(|_| "info".into());
+        Self::with_log(args, &filter)
+    }
+
+    /// Starts a node with extra flags and log filter `filter` (`RUST_LOG` syntax), for tests
+    /// that wait for a log line.
+    pub fn with_log(args: &[&str], filter: &str) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
             .args(["--listen", "127.0.0.1:0"])
             .args(args)
-            .env(
-                "RUST_LOG",
-                std::env::var("SWITCHBOARD_TEST_RUST_LOG").unwrap_or_else(|_| "info".into()),
-            )
+            .env("RUST_LOG", filter)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -173,6 +177,22 @@ pub async fn http_get(addr: SocketAddr, path: &str) -> Option<(u16, String)> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut stream = tokio::net::TcpStream::connect(addr).await.ok()?;
     let req = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    stream.write_all(req.as_bytes()).await.ok()?;
+    let mut buf = String::new();
+    tokio::time::timeout(PATIENCE, stream.read_to_string(&mut buf)).await.ok()?.ok()?;
+    let status = buf.split_whitespace().nth(1).and_then(|s| s.parse().ok())?;
+    let body = buf.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    Some((status, body))
+}
+
+/// POSTs `body` to `path` on `addr`: the status code and body, or `None` if nothing answers.
+pub async fn http_post(addr: SocketAddr, path: &str, body: &str) -> Option<(u16, String)> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.ok()?;
+    let req = format!(
+        "POST {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
     stream.write_all(req.as_bytes()).await.ok()?;
     let mut buf = String::new();
     tokio::time::timeout(PATIENCE, stream.read_to_string(&mut buf)).await.ok()?.ok()?;

@@ -174,10 +174,13 @@ impl SioDriver {
     }
 }
 
-/// Whether `line` reports a transport upgrade or a failed upgrade attempt: behind a balancer a
-/// probe may reach another node than the session's, and the client just keeps polling.
+/// Whether `line` is not a Socket.IO happening: a transport upgrade or a failed upgrade attempt
+/// (behind a balancer a probe may reach another node than the session's, and the client just
+/// keeps polling), or the driver's note that a burst was written.
 fn is_transport_news(line: &Value) -> bool {
-    line.get("upgraded").is_some() || line.get("upgradeError").is_some()
+    line.get("upgraded").is_some()
+        || line.get("upgradeError").is_some()
+        || line.get("sent").is_some()
 }
 
 impl Drop for SioDriver {
