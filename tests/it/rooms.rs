@@ -199,6 +199,17 @@ fn bad_socket_io_input_gets_an_error_event_and_the_socket_survives() {
     // Still served.
     d.emit("a", "room-create", json!(["r"]));
     assert_eq!(d.expect("a", "room-created"), json!(["r"]));
+    // A frame over the node's limit (64 KiB) ends the session; other sockets are untouched.
+    d.connect("b", 2, &node.http(), Transports::WebSocket);
+    d.emit("b", "room-join", json!(["r"]));
+    d.expect("b", "room-joined");
+    d.expect("a", "client-joined");
+    d.emit("a", "room-create", json!(["x".repeat(70_000)]));
+    assert_eq!(d.expect_disconnect("a"), "transport close");
+    // a owned r: its departure closed the room for b, who is still connected.
+    assert_eq!(d.expect("b", "room-left"), json!(["r", true]));
+    d.emit("b", "room-create", json!(["r"]));
+    assert_eq!(d.expect("b", "room-created"), json!(["r"]));
 }
 
 #[tokio::test]
