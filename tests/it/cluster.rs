@@ -385,4 +385,33 @@ mod rooms {
         n2.kill9();
         assert_eq!(d.expect("o", "client-left"), json!(["r", a]));
     }
+
+    #[test]
+    fn rooms_survive_a_redis_restart() {
+        let mut redis = Redis::start();
+        let n1 = Node::clustered(&redis, "n1", &QUIET);
+        let n2 = Node::clustered(&redis, "n2", &QUIET);
+        let mut d = SioDriver::start();
+        let o = d.connect("o", 4, &n1.http(), Transports::WebSocket);
+        let a = d.connect("a", 2, &n2.http(), Transports::WebSocket);
+        d.emit("o", "room-create", json!(["r"]));
+        d.expect("o", "room-created");
+        d.emit("a", "room-join", json!(["r"]));
+        d.expect("a", "room-joined");
+        d.expect("o", "client-joined");
+
+        redis.kill();
+        // While Redis is down a room elsewhere cannot be created or found: a clear error.
+        d.connect("late", 4, &n2.http(), Transports::WebSocket);
+        d.emit("late", "room-create", json!(["other"]));
+        assert_eq!(d.expect("late", "error"), json!(["cluster unavailable, try again"]));
+
+        redis.restart();
+        n1.wait_for_log("re-registered 1 rooms");
+        // The name is held again: nobody else can create it; members still talk.
+        d.emit("late", "room-create", json!(["r"]));
+        assert_eq!(d.expect("late", "room-exists"), json!(["r"]));
+        d.emit("a", "signal-send", json!(["r", o, {"n": 1}]));
+        assert_eq!(d.expect("o", "signal-receive"), json!(["r", a, {"n": 1}]));
+    }
 }

@@ -88,7 +88,9 @@ impl RoomsActor {
             }
             if retry {
                 ctx.run_later(std::time::Duration::from_secs(1), |this, ctx| this.reclaim(ctx));
+                return;
             }
+            log::info!("node {}: re-registered {} rooms", this.node, this.claims.len());
         }));
     }
 
