@@ -18,8 +18,11 @@ impl RoomsActor {
             }
             RoomWire::Deliver { events } => {
                 for (socket, event) in events {
-                    self.note_away(&socket, &event, &origin);
-                    self.push_local(&socket, event);
+                    // A socket that left meanwhile gets nothing, and no membership to leak.
+                    if self.links.contains_key(&socket) {
+                        self.note_away(&socket, &event, &origin);
+                        self.push_local(&socket, event);
+                    }
                 }
             }
             RoomWire::Gone { socket, rooms } => {
