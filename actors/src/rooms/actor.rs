@@ -239,6 +239,12 @@ impl RoomsActor {
         let name = room.clone();
         let claim = async move { cluster.claim(NAMESPACE, name.as_str()).await };
         Box::pin(claim.into_actor(self).map(move |claim, this, ctx| match claim {
+            Ok(seq) if !this.links.contains_key(&socket) => {
+                // The socket left while Redis answered: no room for a departed owner.
+                this.claims.insert(room.clone(), seq);
+                this.rooms.mark_closed(room);
+                this.deliver(Vec::new(), ctx);
+            }
             Ok(seq) if this.rooms.get(&room).is_none() => {
                 this.claims.insert(room.clone(), seq);
                 this.apply(&socket, RoomCommand::Create(room), ctx);
@@ -264,6 +270,8 @@ impl RoomsActor {
         let name = room.clone();
         let lookup = async move { cluster.lookup(NAMESPACE, name.as_str()).await };
         Box::pin(lookup.into_actor(self).map(move |home, this, ctx| match home {
+            // The socket left while Redis answered: nothing to join for it.
+            _ if !this.links.contains_key(&socket) => {}
             Ok(Some(home)) if home != this.node => {
                 // Routed there from now on, so a signal right after the join follows it; the
                 // home's answer confirms (room-joined) or undoes (room-not-exists) it.

@@ -108,6 +108,12 @@ impl Rooms {
         std::mem::take(&mut self.closed)
     }
 
+    /// Records `room` as closed without it ever having existed here (its name was claimed for
+    /// a creator that left before the claim landed), so its name is released.
+    pub fn mark_closed(&mut self, room: RoomId) {
+        self.closed.push(room);
+    }
+
     /// Whether `who` is in any room here.
     pub fn has_socket(&self, who: &SocketId) -> bool {
         self.of_socket.get(who).is_some_and(|rooms| !rooms.is_empty())
