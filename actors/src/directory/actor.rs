@@ -1,8 +1,8 @@
 //! `DirectoryActor`: the node's one owner of client names, presence and calls.
 //!
 //! Started once per node by [`crate::node::Core::start`]; lives as long as the node. Receives
-//! [`Register`], [`Unregister`], [`OpenCall`], [`Notify`] from connections and [`CallEnded`] from
-//! calls homed here; starts a `CallActor` per call opened by one of its clients; pushes events to
+//! `Register`, `Unregister`, `OpenCall`, `Notify` from connections and `CallEnded` from calls
+//! homed here (handled in `handlers.rs`); starts a `CallActor` per call opened by one of its clients; pushes events to
 //! clients' links. In a cluster it also owns this node's side of every cross-node conversation
 //! (see [`super::remote`]): names are claimed in Redis, other nodes' clients are kept in a
 //! [`Replica`], and a call with a member elsewhere is homed on the caller's node.
@@ -20,20 +20,20 @@ use std::{
 };
 
 use actix::{
-    fut, Actor, ActorFutureExt, Addr, AsyncContext, Context, Handler, Recipient, ResponseActFuture,
+    fut, Actor, ActorFutureExt, Addr, AsyncContext, Context, Recipient, ResponseActFuture,
     WrapFuture,
 };
 use tokio::sync::oneshot;
 
 use super::{
-    messages::{CallEnded, Notify, OpenCall, Register, Unregister},
+    messages::Notify,
     replica::Replica,
     state::Registry,
     wire::{Entry, Wire},
 };
 use crate::{
-    call::{member::push_error, CallActor, Member, Reach},
-    cluster::{Cluster, ClusterError, Topic},
+    call::{CallActor, Member, Reach},
+    cluster::{Cluster, Topic},
     connection::messages::{CallMembership, CallRef},
     error::ErrorKind,
     event::{Event, Phase, Presence, Roster, RosterEntry},
@@ -67,9 +67,9 @@ pub(super) struct Handle {
 /// A name being claimed in Redis for a connection.
 #[derive(Debug)]
 pub(super) struct Claim {
-    conn: ConnId,
+    pub(super) conn: ConnId,
     /// The connection went away meanwhile: release the name once the claim lands.
-    abandoned: bool,
+    pub(super) abandoned: bool,
 }
 
 /// A call homed here.
@@ -92,12 +92,12 @@ pub(super) struct Joined {
 #[derive(Debug)]
 pub struct DirectoryActor {
     pub(super) node: NodeId,
-    config: DirectoryConfig,
+    pub(super) config: DirectoryConfig,
     pub(super) cluster: Option<Cluster>,
     pub(super) registry: Registry<Handle>,
     pub(super) replica: Replica,
-    next_seq: u64,
-    claiming: HashMap<ClientName, Claim>,
+    pub(super) next_seq: u64,
+    pub(super) claiming: HashMap<ClientName, Claim>,
     pub(super) homed: HashMap<CallId, Homed>,
     pub(super) joined: HashMap<CallId, Joined>,
     pub(super) invites: HashMap<CallId, (NodeId, oneshot::Sender<Result<(), ErrorKind>>)>,
@@ -105,9 +105,9 @@ pub struct DirectoryActor {
     /// Messages that must reach a live peer (a call's end, a member's departure) but could not
     /// be sent while Redis was unreachable; retried every second.
     pub(super) backlog: Vec<(NodeId, Wire)>,
-    dirty: HashSet<ClientName>,
-    last_roster: Option<Instant>,
-    roster_scheduled: bool,
+    pub(super) dirty: HashSet<ClientName>,
+    pub(super) last_roster: Option<Instant>,
+    pub(super) roster_scheduled: bool,
 }
 
 /// How long the caller's node waits for the callee's node to answer an invite.
@@ -115,9 +115,9 @@ const INVITE_TIMEOUT: Duration = Duration::from_secs(3);
 /// Most messages kept for peers while Redis is unreachable.
 const MAX_BACKLOG: usize = 100_000;
 
-type Reply = ResponseActFuture<DirectoryActor, Result<(), ErrorKind>>;
+pub(super) type Reply = ResponseActFuture<DirectoryActor, Result<(), ErrorKind>>;
 
-fn ready(result: Result<(), ErrorKind>) -> Reply {
+pub(super) fn ready(result: Result<(), ErrorKind>) -> Reply {
     Box::pin(fut::ready(result))
 }
 
@@ -167,7 +167,7 @@ impl DirectoryActor {
         }
     }
 
-    fn send_roster(&mut self) {
+    pub(super) fn send_roster(&mut self) {
         self.last_roster = Some(Instant::now());
         self.publish_presence();
         let mut all: Vec<(u64, ClientName, Presence)> =
@@ -194,7 +194,7 @@ impl DirectoryActor {
     }
 
     /// Sends peers the presence changes since the last roster, encoded once.
-    fn publish_presence(&mut self) {
+    pub(super) fn publish_presence(&mut self) {
         if self.dirty.is_empty() {
             return;
         }
@@ -238,7 +238,7 @@ impl DirectoryActor {
     }
 
     /// Retries the backlog while the cluster is reachable again.
-    fn retry_backlog(&mut self, _ctx: &mut Context<Self>) {
+    pub(super) fn retry_backlog(&mut self, _ctx: &mut Context<Self>) {
         if self.backlog.is_empty() || !self.cluster.as_ref().is_some_and(Cluster::is_healthy) {
             return;
         }
@@ -250,7 +250,7 @@ impl DirectoryActor {
     }
 
     /// Registers `name` once it is known to be free (claimed, on a cluster).
-    fn admit(
+    pub(super) fn admit(
         &mut self,
         name: ClientName,
         seq: u64,
@@ -285,7 +285,7 @@ impl DirectoryActor {
     }
 
     /// A local member of a new call.
-    fn local_member(&self, name: &ClientName) -> Option<Member> {
+    pub(super) fn local_member(&self, name: &ClientName) -> Option<Member> {
         let handle = &self.registry.get(name)?.handle;
         let reach = Reach::Local { link: handle.link.clone(), conn: handle.actor.clone() };
         Some(Member { name: name.clone(), reach })
@@ -293,7 +293,7 @@ impl DirectoryActor {
 
     /// Starts call `call` homed here: `caller` is local, `callee` local or remote (a remote
     /// callee's node has already put it in the call and told it phase NEW).
-    fn start_call(
+    pub(super) fn start_call(
         &mut self,
         call: CallId,
         caller: Member,
@@ -322,7 +322,7 @@ impl DirectoryActor {
     /// Opens a call from local `caller` to `callee` on node `node`: the callee's node decides
     /// whether it is free (never this node's replica, which may lag), and the call starts once
     /// it has said yes.
-    fn invite(&mut self, caller: ClientName, callee: ClientName, node: NodeId) -> Reply {
+    pub(super) fn invite(&mut self, caller: ClientName, callee: ClientName, node: NodeId) -> Reply {
         let busy = self.registry.get(&caller).map(|c| c.call.is_some());
         match busy {
             None => return ready(Err(ErrorKind::NotRegistered)),
@@ -379,7 +379,7 @@ impl DirectoryActor {
     }
 
     /// Sends a notification to `to` on node `node`.
-    fn notify_remote(&self, node: &NodeId, msg: Notify) -> Result<(), ErrorKind> {
+    pub(super) fn notify_remote(&self, node: &NodeId, msg: Notify) -> Result<(), ErrorKind> {
         self.send(node, &Wire::Notify { from: msg.from, to: msg.to, kind: msg.kind })
     }
 }
@@ -395,163 +395,5 @@ impl Actor for DirectoryActor {
             ctx.run_interval(Duration::from_secs(1), Self::retry_backlog);
         }
         log::debug!("directory of node {} started", self.node);
-    }
-}
-
-impl Handler<Register> for DirectoryActor {
-    type Result = ResponseActFuture<Self, Result<(), ErrorKind>>;
-
-    fn handle(&mut self, msg: Register, ctx: &mut Context<Self>) -> Self::Result {
-        let Register { name, conn, link, actor } = msg;
-        if self.registry.get(&name).is_some() || self.claiming.contains_key(&name) {
-            return ready(Err(ErrorKind::NameTaken));
-        }
-        let handle = Handle { link, actor };
-        let Some(cluster) = self.cluster.clone() else {
-            let seq = self.next_seq;
-            self.next_seq += 1;
-            return ready(self.admit(name, seq, conn, handle, ctx));
-        };
-        self.claiming.insert(name.clone(), Claim { conn, abandoned: false });
-        let claimed = name.clone();
-        let claim = async move { cluster.claim(NAMESPACE, claimed.as_str()).await };
-        Box::pin(claim.into_actor(self).map(move |claim, this, ctx| {
-            let abandoned = this.claiming.remove(&name).is_none_or(|c| c.abandoned);
-            match claim {
-                Ok(seq) if abandoned => {
-                    this.release(name, seq, ctx);
-                    Err(ErrorKind::PeerGone)
-                }
-                Ok(seq) => this.admit(name, seq, conn, handle, ctx),
-                Err(ClusterError::Taken) => Err(ErrorKind::NameTaken),
-                Err(ClusterError::Unavailable) => Err(ErrorKind::Unavailable),
-            }
-        }))
-    }
-}
-
-impl Handler<Unregister> for DirectoryActor {
-    type Result = ();
-
-    fn handle(&mut self, msg: Unregister, ctx: &mut Context<Self>) {
-        if let Some(claim) = self.claiming.get_mut(&msg.name).filter(|c| c.conn == msg.conn) {
-            claim.abandoned = true;
-            return;
-        }
-        let seq = self.registry.seq(&msg.name);
-        let Some(client) = self.registry.unregister(&msg.name, msg.conn) else { return };
-        if let Some(call) = client.call {
-            if let Some(joined) = self.joined.remove(&call) {
-                let left = Wire::MemberLeft { call: call.clone(), name: msg.name.clone() };
-                self.send_surely(&joined.home, left);
-                self.registry.end_call(&call, [&msg.name, &msg.name]);
-            }
-        }
-        if let Some(seq) = seq {
-            self.release(msg.name.clone(), seq, ctx);
-        }
-        self.touch(&msg.name, ctx);
-    }
-}
-
-impl Handler<OpenCall> for DirectoryActor {
-    type Result = ResponseActFuture<Self, Result<(), ErrorKind>>;
-
-    fn handle(&mut self, msg: OpenCall, ctx: &mut Context<Self>) -> Self::Result {
-        let OpenCall { caller, callee } = msg;
-        if self.registry.get(&caller).is_none() {
-            return ready(Err(ErrorKind::NotRegistered));
-        }
-        if caller == callee {
-            return ready(Err(ErrorKind::SelfTarget));
-        }
-        if self.registry.get(&callee).is_some() {
-            let call = match self.registry.open_call(&caller, &callee, CallId::random) {
-                Ok(call) => call,
-                Err(kind) => return ready(Err(kind)),
-            };
-            let (Some(a), Some(b)) = (self.local_member(&caller), self.local_member(&callee))
-            else {
-                return ready(Err(ErrorKind::Internal));
-            };
-            self.start_call(call, a, b, ctx);
-            return ready(Ok(()));
-        }
-        if let Some(remote) = self.replica.get(&callee) {
-            let node = remote.node.clone();
-            return self.invite(caller, callee, node);
-        }
-        // Not in the replica yet (registered a moment ago on another node): ask Redis.
-        let Some(cluster) = self.cluster.clone() else {
-            return ready(Err(ErrorKind::PeerNotFound));
-        };
-        let name = callee.clone();
-        let lookup = async move { cluster.lookup(NAMESPACE, name.as_str()).await };
-        Box::pin(lookup.into_actor(self).then(move |owner, this, _| match owner {
-            Ok(Some(node)) if node != this.node => this.invite(caller, callee, node),
-            Ok(_) => ready(Err(ErrorKind::PeerNotFound)),
-            Err(_) => ready(Err(ErrorKind::Unavailable)),
-        }))
-    }
-}
-
-impl Handler<Notify> for DirectoryActor {
-    type Result = ResponseActFuture<Self, Result<(), ErrorKind>>;
-
-    fn handle(&mut self, msg: Notify, _ctx: &mut Context<Self>) -> Self::Result {
-        if let Some(target) = self.registry.get(&msg.to) {
-            let link = &target.handle.link;
-            if !link.is_open() {
-                return ready(Err(ErrorKind::PeerNotOpen));
-            }
-            let event = Event::Notified { from: msg.from, kind: msg.kind };
-            return ready(link.push(event).map_err(push_error));
-        }
-        if let Some(remote) = self.replica.get(&msg.to) {
-            let node = remote.node.clone();
-            return ready(self.notify_remote(&node, msg));
-        }
-        let Some(cluster) = self.cluster.clone() else {
-            return ready(Err(ErrorKind::PeerNotFound));
-        };
-        let name = msg.to.clone();
-        let lookup = async move { cluster.lookup(NAMESPACE, name.as_str()).await };
-        Box::pin(lookup.into_actor(self).map(move |owner, this, _| match owner {
-            Ok(Some(node)) if node != this.node => this.notify_remote(&node, msg),
-            Ok(_) => Err(ErrorKind::PeerNotFound),
-            Err(_) => Err(ErrorKind::Unavailable),
-        }))
-    }
-}
-
-impl Handler<CallEnded> for DirectoryActor {
-    type Result = ();
-
-    fn handle(&mut self, msg: CallEnded, ctx: &mut Context<Self>) {
-        let CallEnded { call, members, deliveries } = msg;
-        self.homed.remove(&call);
-        self.registry.end_call(&call, [&members[0].name, &members[1].name]);
-        let mut remote_events: [Vec<Event>; 2] = [Vec::new(), Vec::new()];
-        for (side, event) in deliveries {
-            let i = side as usize;
-            match &members[i].reach {
-                Reach::Local { link, .. } => {
-                    let _ = link.push(event);
-                }
-                Reach::Remote { .. } => remote_events[i].push(event),
-            }
-        }
-        for (member, events) in members.iter().zip(remote_events) {
-            match &member.reach {
-                Reach::Local { conn, .. } => {
-                    conn.do_send(CallMembership::Left { call: call.clone() });
-                    self.touch(&member.name, ctx);
-                }
-                Reach::Remote { node, .. } => {
-                    let name = member.name.clone();
-                    self.send_surely(node, Wire::CallEnded { call: call.clone(), name, events });
-                }
-            }
-        }
     }
 }

@@ -3,6 +3,7 @@
 //! conversation with other nodes' directories.
 
 pub mod actor;
+mod handlers;
 pub mod messages;
 mod remote;
 pub mod replica;

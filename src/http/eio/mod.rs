@@ -1,6 +1,7 @@
 //! The `rooms` endpoint, `/socket.io/`: Engine.IO handshakes, long-polling GETs and POSTs, and
 //! WebSockets (direct, or upgrading a polling session), each routed to its [`EioSession`].
 
+mod messages;
 mod registry;
 mod remote;
 mod session;
@@ -14,11 +15,12 @@ use bytes::Bytes;
 use switchboard_actors::ConnId;
 use tokio::sync::mpsc;
 
+use messages::{
+    Handshake, Poll, Polled, Polling, Post, Refused, Timing, WsAttach, WsFrame, WsGone,
+};
 pub use registry::{EioRegistry, UseCluster};
 use registry::{Forward, Insert, Lookup};
-use session::{
-    EioSession, Handshake, Poll, Polled, Polling, Post, Refused, Timing, WsAttach, WsFrame, WsGone,
-};
+use session::EioSession;
 
 use super::NodeState;
 use crate::protocol::rooms::eio::Version;
@@ -176,7 +178,7 @@ pub(super) async fn post(
     if body.len() > node.config.limits.max_frame_bytes {
         // As Engine.IO does past maxHttpBufferSize: refuse, and end the session.
         if let Some(addr) = lookup(&node, &sid).await {
-            addr.do_send(session::Close);
+            addr.do_send(messages::Close);
         }
         return Ok(HttpResponse::PayloadTooLarge().body("payload too large\n"));
     }

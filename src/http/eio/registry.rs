@@ -13,8 +13,9 @@ use switchboard_actors::{
 use tokio::sync::oneshot;
 
 use super::{
+    messages::{Poll, Polled, Polling, Post, Refused},
     remote::EioWire,
-    session::{EioSession, Poll, Polled, Polling, Post, Refused},
+    session::EioSession,
 };
 
 /// Remember a new session. Sender: the handshake handler. No reply.

@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::session::Refused;
+use super::messages::Refused;
 
 /// An `edge` frame between nodes.
 #[derive(Debug, Serialize, Deserialize)]

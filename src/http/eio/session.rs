@@ -17,8 +17,8 @@ use std::{
 };
 
 use actix::{
-    Actor, ActorContext, ActorFutureExt, Addr, AsyncContext, Context, Handler, Message,
-    StreamHandler, WrapFuture,
+    Actor, ActorContext, ActorFutureExt, Addr, AsyncContext, Context, Handler, StreamHandler,
+    WrapFuture,
 };
 use switchboard_actors::{
     link,
@@ -27,7 +27,12 @@ use switchboard_actors::{
 };
 use tokio::sync::{mpsc, oneshot};
 
-use super::registry::{EioRegistry, Remove};
+use super::{
+    messages::{
+        Close, Handshake, Poll, Polled, Polling, Post, Refused, Timing, WsAttach, WsFrame, WsGone,
+    },
+    registry::{EioRegistry, Remove},
+};
 use crate::{
     http::{ratelimit::TokenBucket, NodeState},
     protocol::rooms::{
@@ -35,83 +40,6 @@ use crate::{
         events, sio,
     },
 };
-
-/// The session's liveness settings.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Timing {
-    /// Ping interval announced to the client.
-    pub(crate) ping_interval: Duration,
-    /// Ping timeout announced to the client.
-    pub(crate) ping_timeout: Duration,
-}
-
-/// What a parked long-poll is answered with.
-#[derive(Debug)]
-pub(crate) enum Polled {
-    /// A payload of packets.
-    Payload(String),
-}
-
-/// Why a poll or post was refused (HTTP 400 with the Engine.IO error code).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub(crate) enum Refused {
-    /// A second long-poll while one is open, or polling after an upgrade.
-    BadRequest,
-    /// The session is closed.
-    Closed,
-    /// The payload could not be parsed.
-    BadPayload,
-}
-
-/// A long-poll GET. Reply: the packets to send now, or where they will come from. The wait
-/// happens outside the actor, so a session that closes still answers its parked poll.
-#[derive(Debug, Message)]
-#[rtype(result = "Result<Polling, Refused>")]
-pub(crate) struct Poll;
-
-/// The answer to a [`Poll`].
-#[derive(Debug)]
-pub(crate) enum Polling {
-    /// Packets are ready.
-    Ready(String),
-    /// Nothing yet: the payload will be sent here.
-    Parked(oneshot::Receiver<Polled>),
-}
-
-/// The polling handshake's response: the open packet and anything already queued.
-#[derive(Debug, Message)]
-#[rtype(result = "String")]
-pub(crate) struct Handshake;
-
-/// A polling POST body. Reply: `Ok` once its packets are handled.
-#[derive(Debug, Message)]
-#[rtype(result = "Result<(), Refused>")]
-pub(crate) struct Post(pub String);
-
-/// A WebSocket for this session: the transport itself (`probe: false`) or an upgrade probe.
-#[derive(Debug, Message)]
-#[rtype(result = "()")]
-pub(crate) struct WsAttach {
-    /// Where to write frames.
-    pub(crate) tx: mpsc::Sender<String>,
-    /// Whether it is an upgrade from polling that still has to be probed.
-    pub(crate) probe: bool,
-}
-
-/// A text frame from the session's WebSocket.
-#[derive(Debug, Message)]
-#[rtype(result = "()")]
-pub(crate) struct WsFrame(pub String);
-
-/// End the session (a request broke its limits).
-#[derive(Debug, Message)]
-#[rtype(result = "()")]
-pub(crate) struct Close;
-
-/// The session's WebSocket closed.
-#[derive(Debug, Message)]
-#[rtype(result = "()")]
-pub(crate) struct WsGone;
 
 /// One Engine.IO session. See the module docs.
 pub(crate) struct EioSession {
@@ -231,8 +159,14 @@ impl EioSession {
         self.send(eio::encode(Kind::Message, &sio_packet), ctx);
     }
 
+    /// Sends an event (its JSON array) as one Engine.IO message packet (`42[…]`), built in one
+    /// buffer.
     fn emit(&mut self, event_json: String, ctx: &mut Context<Self>) {
-        self.send_message(sio::encode(sio::Kind::Event, &event_json), ctx);
+        let mut packet = String::with_capacity(event_json.len() + 2);
+        packet.push(Kind::Message.digit());
+        packet.push(sio::Kind::Event.digit());
+        packet.push_str(&event_json);
+        self.send(packet, ctx);
     }
 
     /// Starts the Socket.IO socket of the default namespace and acknowledges it.

@@ -65,19 +65,25 @@ pub fn decode(text: &str) -> Option<Packet<'_>> {
     Some(Packet { kind, nsp, id, data: &rest[digits..] })
 }
 
+impl Kind {
+    /// The type digit.
+    pub fn digit(self) -> char {
+        match self {
+            Kind::Connect => '0',
+            Kind::Disconnect => '1',
+            Kind::Event => '2',
+            Kind::Ack => '3',
+            Kind::Error => '4',
+            Kind::BinaryEvent => '5',
+            Kind::BinaryAck => '6',
+        }
+    }
+}
+
 /// The default namespace's packet `kind` (digit) followed by `data`.
 pub fn encode(kind: Kind, data: &str) -> String {
-    let digit = match kind {
-        Kind::Connect => '0',
-        Kind::Disconnect => '1',
-        Kind::Event => '2',
-        Kind::Ack => '3',
-        Kind::Error => '4',
-        Kind::BinaryEvent => '5',
-        Kind::BinaryAck => '6',
-    };
     let mut out = String::with_capacity(data.len() + 1);
-    out.push(digit);
+    out.push(kind.digit());
     out.push_str(data);
     out
 }

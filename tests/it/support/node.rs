@@ -174,26 +174,23 @@ impl Drop for Node {
 
 /// GETs `path` from `addr`: the status code and body, or `None` if nothing answers.
 pub async fn http_get(addr: SocketAddr, path: &str) -> Option<(u16, String)> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(addr).await.ok()?;
-    let req = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-    stream.write_all(req.as_bytes()).await.ok()?;
-    let mut buf = String::new();
-    tokio::time::timeout(PATIENCE, stream.read_to_string(&mut buf)).await.ok()?.ok()?;
-    let status = buf.split_whitespace().nth(1).and_then(|s| s.parse().ok())?;
-    let body = buf.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
-    Some((status, body))
+    request(addr, format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")).await
 }
 
 /// POSTs `body` to `path` on `addr`: the status code and body, or `None` if nothing answers.
 pub async fn http_post(addr: SocketAddr, path: &str, body: &str) -> Option<(u16, String)> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(addr).await.ok()?;
-    let req = format!(
-        "POST {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n{body}",
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n",
         body.len()
     );
-    stream.write_all(req.as_bytes()).await.ok()?;
+    request(addr, head + body).await
+}
+
+/// Sends one raw HTTP/1.1 request and reads the whole response.
+async fn request(addr: SocketAddr, raw: String) -> Option<(u16, String)> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.ok()?;
+    stream.write_all(raw.as_bytes()).await.ok()?;
     let mut buf = String::new();
     tokio::time::timeout(PATIENCE, stream.read_to_string(&mut buf)).await.ok()?.ok()?;
     let status = buf.split_whitespace().nth(1).and_then(|s| s.parse().ok())?;
