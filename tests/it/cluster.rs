@@ -281,7 +281,7 @@ mod rooms {
 
     use super::{NOTICED_WITHIN, QUIET};
     use crate::{
-        rooms::{ten_thousand_signals, whole_room_flow, whole_room_flow_at, BURST},
+        rooms::{ten_thousand_signals, whole_room_flow, BURST},
         support::{
             sio::{SioDriver, Transports},
             Nginx, Node, Redis,
@@ -328,7 +328,7 @@ mod rooms {
         let nodes = ["n1", "n2", "n3"].map(|id| Node::clustered(&redis, id, &QUIET));
         let nginx = Nginx::start(&[&nodes[0], &nodes[1], &nodes[2]]);
         let url = format!("http://{}", nginx.addr);
-        whole_room_flow_at([&url; 4], [4, 2, 4, 2], Transports::Default, true);
+        whole_room_flow([&url; 4], [4, 2, 4, 2], Transports::Default);
     }
 
     #[test]
@@ -413,5 +413,57 @@ mod rooms {
         assert_eq!(d.expect("late", "room-exists"), json!(["r"]));
         d.emit("a", "signal-send", json!(["r", o, {"n": 1}]));
         assert_eq!(d.expect("o", "signal-receive"), json!(["r", a, {"n": 1}]));
+    }
+
+    /// An upgrade that reaches another node than the session's is relayed there: probe, upgrade
+    /// and then the session's traffic flow through the other node's WebSocket.
+    #[tokio::test]
+    async fn a_websocket_upgrade_on_another_node_is_relayed_to_the_session() {
+        use futures_util::SinkExt;
+        use tokio_tungstenite::tungstenite::Message;
+
+        let redis = Redis::start();
+        let n1 = Node::clustered(&redis, "n1", &QUIET);
+        let n2 = Node::clustered(&redis, "n2", &QUIET);
+        let (status, open) =
+            crate::support::node::http_get(n1.addr, "/socket.io/?EIO=4&transport=polling")
+                .await
+                .unwrap();
+        assert_eq!(status, 200);
+        let open: serde_json::Value = serde_json::from_str(&open[1..]).unwrap();
+        let sid = open["sid"].as_str().unwrap();
+        let url = format!("ws://{}/socket.io/?EIO=4&transport=websocket&sid={sid}", n2.addr);
+        let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+        ws.send(Message::text("2probe")).await.unwrap();
+        assert_eq!(recv_text(&mut ws).await, "3probe");
+        ws.send(Message::text("5")).await.unwrap();
+        ws.send(Message::text("40")).await.unwrap();
+        let connected = recv_text(&mut ws).await;
+        assert!(connected.starts_with("40{\"sid\":"), "{connected}");
+        ws.send(Message::text(r#"42["room-create","relayed"]"#)).await.unwrap();
+        assert_eq!(recv_text(&mut ws).await, r#"42["room-created","relayed"]"#);
+        assert!(n2.forwarded_polls() >= 1, "the upgrade was relayed by n2");
+    }
+
+    async fn recv_text<S>(ws: &mut S) -> String
+    where
+        S: futures_util::Stream<
+                Item = Result<
+                    tokio_tungstenite::tungstenite::Message,
+                    tokio_tungstenite::tungstenite::Error,
+                >,
+            > + Unpin,
+    {
+        use futures_util::StreamExt;
+        loop {
+            let message = tokio::time::timeout(crate::support::PATIENCE, ws.next())
+                .await
+                .expect("a frame in time")
+                .expect("open")
+                .expect("valid");
+            if let tokio_tungstenite::tungstenite::Message::Text(text) = message {
+                return text.to_string();
+            }
+        }
     }
 }

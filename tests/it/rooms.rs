@@ -12,24 +12,14 @@ use crate::support::{
 /// Every event of §3.3 and the §3.4 fixes, with clients of `versions` (owner, a, b, c), each
 /// connected to its URL (one node, several nodes of a cluster, or a balancer in front of them).
 pub(crate) fn whole_room_flow(urls: [&str; 4], versions: [u8; 4], transports: Transports) {
-    whole_room_flow_at(urls, versions, transports, false);
-}
-
-/// [`whole_room_flow`]; `behind_balancer`: upgrades may fail (the client keeps polling).
-pub(crate) fn whole_room_flow_at(
-    urls: [&str; 4],
-    versions: [u8; 4],
-    transports: Transports,
-    behind_balancer: bool,
-) {
     let mut d = SioDriver::start();
     let o = d.connect("o", versions[0], urls[0], transports);
     let a = d.connect("a", versions[1], urls[1], transports);
     let b = d.connect("b", versions[2], urls[2], transports);
     let c = d.connect("c", versions[3], urls[3], transports);
-    if matches!(transports, Transports::Default) && !behind_balancer {
-        // On one node every upgrade succeeds. Behind a round-robin balancer the WebSocket
-        // may reach another node than the session's; that client simply keeps polling.
+    if matches!(transports, Transports::Default) {
+        // Every upgrade succeeds, also behind a round-robin balancer: a WebSocket that reaches
+        // another node than the session's is relayed to it.
         for client in ["o", "a", "b", "c"] {
             d.expect_upgrade(client);
         }

@@ -150,7 +150,7 @@ pub(super) async fn get(
             let existing = match &sid {
                 Some(sid) => match lookup(&node, sid).await {
                     Some(addr) => Some(addr),
-                    None => return Ok(refuse(1, "Session ID unknown")),
+                    None => return proxied_websocket(&req, body, &node, sid).await,
                 },
                 None => None,
             };
@@ -227,6 +227,65 @@ pub(super) async fn preflight(req: HttpRequest) -> HttpResponse {
         .insert_header(("Access-Control-Allow-Methods", "GET, POST, OPTIONS"))
         .insert_header(("Access-Control-Allow-Headers", "content-type"))
         .finish()
+}
+
+/// A WebSocket upgrade for a session held by another node: relay it there through Redis.
+async fn proxied_websocket(
+    req: &HttpRequest,
+    body: web::Payload,
+    node: &Arc<NodeState>,
+    sid: &str,
+) -> actix_web::Result<HttpResponse> {
+    let Some(holder) = remote::node_of(sid).map(switchboard_actors::NodeId::new) else {
+        return Ok(refuse(1, "Session ID unknown"));
+    };
+    let Some(cluster) = node.core.cluster().cloned().filter(|c| *c.node() != holder) else {
+        return Ok(refuse(1, "Session ID unknown"));
+    };
+    let capacity = node.config.limits.outbound_queue;
+    let open = registry::OpenProxy { node: holder.clone(), sid: sid.to_owned(), capacity };
+    let Ok(Some((proxy, mut rx))) = node.eio.send(open).await else {
+        return Ok(HttpResponse::ServiceUnavailable().body("cluster unavailable\n"));
+    };
+    node.metrics.eio_forwarded.fetch_add(1, Ordering::Relaxed);
+    let max = node.config.limits.max_frame_bytes;
+    let (response, mut ws, stream) = actix_ws::handle(req, body)?;
+    let mut stream =
+        stream.max_frame_size(max).aggregate_continuations().max_continuation_size(max);
+    let mut writer = ws.clone();
+    actix_web::rt::spawn(async move {
+        while let Some(frame) = rx.recv().await {
+            if writer.text(frame).await.is_err() {
+                return;
+            }
+        }
+        let _ = writer.close(None).await;
+    });
+    let (registry, sid) = (node.eio.clone(), sid.to_owned());
+    actix_web::rt::spawn(async move {
+        while let Some(message) = stream.recv().await {
+            match message {
+                Ok(AggregatedMessage::Text(text)) => {
+                    let frame = remote::EioWire::WsIn { sid: sid.clone(), text: text.to_string() };
+                    if cluster
+                        .send(&holder, switchboard_actors::cluster::Topic::Edge, &frame)
+                        .is_err()
+                    {
+                        break;
+                    }
+                }
+                Ok(AggregatedMessage::Ping(bytes)) => {
+                    if ws.pong(&bytes).await.is_err() {
+                        break;
+                    }
+                }
+                Ok(AggregatedMessage::Binary(_) | AggregatedMessage::Pong(_)) => {}
+                Ok(AggregatedMessage::Close(_)) | Err(_) => break,
+            }
+        }
+        registry.do_send(registry::CloseProxy { proxy, node: holder, sid });
+    });
+    Ok(response)
 }
 
 /// Opens the WebSocket transport: a new session, or an upgrade of `existing`.

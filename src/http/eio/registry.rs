@@ -10,10 +10,10 @@ use switchboard_actors::{
     cluster::{Cluster, Inbox, Topic},
     NodeId,
 };
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 
 use super::{
-    messages::{Poll, Polled, Polling, Post, Refused},
+    messages::{Poll, Polled, Polling, Post, Refused, WsAttach, WsFrame, WsGone},
     remote::EioWire,
     session::EioSession,
 };
@@ -62,6 +62,31 @@ pub(crate) struct Forward {
     pub(crate) body: Option<String>,
 }
 
+/// Relay a WebSocket upgrade for session `sid` on node `node`. Reply: the proxy number and
+/// where the session's frames for the client will arrive, or `None` if it cannot be relayed.
+#[derive(Debug, Message)]
+#[rtype(result = "Option<(u64, mpsc::Receiver<String>)>")]
+pub(crate) struct OpenProxy {
+    /// The session's node.
+    pub(crate) node: NodeId,
+    /// The session.
+    pub(crate) sid: String,
+    /// How many frames may wait for the client.
+    pub(crate) capacity: usize,
+}
+
+/// The client of proxy `proxy` went away. Sender: the proxy's reader. No reply.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub(crate) struct CloseProxy {
+    /// The proxy.
+    pub(crate) proxy: u64,
+    /// The session's node, told.
+    pub(crate) node: NodeId,
+    /// The session.
+    pub(crate) sid: String,
+}
+
 /// The sessions. See the module docs.
 #[derive(Debug, Default)]
 pub struct EioRegistry {
@@ -69,6 +94,8 @@ pub struct EioRegistry {
     cluster: Option<Cluster>,
     pending: HashMap<u64, oneshot::Sender<Result<String, Refused>>>,
     next_req: u64,
+    /// WebSockets this node relays for sessions elsewhere: where their frames go.
+    proxies: HashMap<u64, mpsc::Sender<String>>,
 }
 
 impl EioRegistry {
@@ -139,6 +166,56 @@ impl Handler<Remove> for EioRegistry {
     }
 }
 
+impl EioRegistry {
+    /// A WebSocket for local session `sid` reached `origin`: attach it as that node's proxy.
+    fn open_proxied(&mut self, origin: NodeId, sid: String, proxy: u64, ctx: &mut Context<Self>) {
+        let (Some(session), Some(cluster)) = (self.sessions.get(&sid), self.cluster.clone()) else {
+            if let Some(cluster) = &self.cluster {
+                let _ = cluster.send(&origin, Topic::Edge, &EioWire::WsClose { proxy });
+            }
+            return;
+        };
+        let (tx, mut rx) = mpsc::channel::<String>(1024);
+        session.do_send(WsAttach { tx, probe: true });
+        let relay = async move {
+            let mut frames = Vec::new();
+            while rx.recv_many(&mut frames, 256).await > 0 {
+                let out = EioWire::WsOut { proxy, frames: std::mem::take(&mut frames) };
+                if cluster.send(&origin, Topic::Edge, &out).is_err() {
+                    break;
+                }
+            }
+            let _ = cluster.send(&origin, Topic::Edge, &EioWire::WsClose { proxy });
+        };
+        ctx.spawn(relay.into_actor(self));
+    }
+}
+
+impl Handler<OpenProxy> for EioRegistry {
+    type Result = Option<(u64, mpsc::Receiver<String>)>;
+
+    fn handle(&mut self, msg: OpenProxy, _ctx: &mut Context<Self>) -> Self::Result {
+        let cluster = self.cluster.as_ref()?;
+        self.next_req += 1;
+        let proxy = self.next_req;
+        cluster.send(&msg.node, Topic::Edge, &EioWire::WsOpen { sid: msg.sid, proxy }).ok()?;
+        let (tx, rx) = mpsc::channel(msg.capacity);
+        self.proxies.insert(proxy, tx);
+        Some((proxy, rx))
+    }
+}
+
+impl Handler<CloseProxy> for EioRegistry {
+    type Result = ();
+
+    fn handle(&mut self, msg: CloseProxy, _ctx: &mut Context<Self>) {
+        self.proxies.remove(&msg.proxy);
+        if let Some(cluster) = &self.cluster {
+            let _ = cluster.send(&msg.node, Topic::Edge, &EioWire::WsClosed { sid: msg.sid });
+        }
+    }
+}
+
 impl Handler<UseCluster> for EioRegistry {
     type Result = ();
 
@@ -181,6 +258,27 @@ impl Handler<Inbox> for EioRegistry {
                 if let Some(tx) = self.pending.remove(&req) {
                     let _ = tx.send(result);
                 }
+            }
+            Ok(EioWire::WsOpen { sid, proxy }) => self.open_proxied(msg.origin, sid, proxy, ctx),
+            Ok(EioWire::WsIn { sid, text }) => {
+                if let Some(session) = self.sessions.get(&sid) {
+                    session.do_send(WsFrame(text));
+                }
+            }
+            Ok(EioWire::WsClosed { sid }) => {
+                if let Some(session) = self.sessions.get(&sid) {
+                    session.do_send(WsGone);
+                }
+            }
+            Ok(EioWire::WsOut { proxy, frames }) => {
+                let Some(tx) = self.proxies.get(&proxy) else { return };
+                // A client that cannot keep up is dropped, as a local one would be.
+                if frames.into_iter().any(|frame| tx.try_send(frame).is_err()) {
+                    self.proxies.remove(&proxy);
+                }
+            }
+            Ok(EioWire::WsClose { proxy }) => {
+                self.proxies.remove(&proxy);
             }
             Err(e) => log::warn!("bad edge frame from {}: {e}", msg.origin),
         }
