@@ -229,6 +229,18 @@ pub(super) async fn preflight(req: HttpRequest) -> HttpResponse {
         .finish()
 }
 
+/// Writes the session's frames to the client in order; closes the socket when they end.
+fn spawn_writer(mut ws: actix_ws::Session, mut frames: mpsc::Receiver<String>) {
+    actix_web::rt::spawn(async move {
+        while let Some(frame) = frames.recv().await {
+            if ws.text(frame).await.is_err() {
+                return;
+            }
+        }
+        let _ = ws.close(None).await;
+    });
+}
+
 /// A WebSocket upgrade for a session held by another node: relay it there through Redis.
 async fn proxied_websocket(
     req: &HttpRequest,
@@ -244,7 +256,7 @@ async fn proxied_websocket(
     };
     let capacity = node.config.limits.outbound_queue;
     let open = registry::OpenProxy { node: holder.clone(), sid: sid.to_owned(), capacity };
-    let Ok(Some((proxy, mut rx))) = node.eio.send(open).await else {
+    let Ok(Some((proxy, rx))) = node.eio.send(open).await else {
         return Ok(HttpResponse::ServiceUnavailable().body("cluster unavailable\n"));
     };
     node.metrics.eio_forwarded.fetch_add(1, Ordering::Relaxed);
@@ -252,15 +264,7 @@ async fn proxied_websocket(
     let (response, mut ws, stream) = actix_ws::handle(req, body)?;
     let mut stream =
         stream.max_frame_size(max).aggregate_continuations().max_continuation_size(max);
-    let mut writer = ws.clone();
-    actix_web::rt::spawn(async move {
-        while let Some(frame) = rx.recv().await {
-            if writer.text(frame).await.is_err() {
-                return;
-            }
-        }
-        let _ = writer.close(None).await;
-    });
+    spawn_writer(ws.clone(), rx);
     let (registry, sid) = (node.eio.clone(), sid.to_owned());
     actix_web::rt::spawn(async move {
         while let Some(message) = stream.recv().await {
@@ -306,17 +310,9 @@ fn websocket(
         None => new_session(&node, &node.eio, version).1,
     };
     // As deep as the client's event queue: a client that falls further behind is too slow.
-    let (tx, mut rx) = mpsc::channel::<String>(node.config.limits.outbound_queue);
+    let (tx, rx) = mpsc::channel::<String>(node.config.limits.outbound_queue);
     addr.do_send(WsAttach { tx, probe });
-    let mut writer = ws.clone();
-    actix_web::rt::spawn(async move {
-        while let Some(frame) = rx.recv().await {
-            if writer.text(frame).await.is_err() {
-                return;
-            }
-        }
-        let _ = writer.close(None).await;
-    });
+    spawn_writer(ws.clone(), rx);
     actix_web::rt::spawn(async move {
         while let Some(message) = stream.recv().await {
             match message {
