@@ -4,7 +4,7 @@
 //! `Register`, `Unregister`, `OpenCall`, `Notify` from connections and `CallEnded` from calls
 //! homed here (handled in `handlers.rs`); starts a `CallActor` per call opened by one of its clients; pushes events to
 //! clients' links. In a cluster it also owns this node's side of every cross-node conversation
-//! (see [`super::remote`]): names are claimed in Redis, other nodes' clients are kept in a
+//! (see `remote.rs`): names are claimed in Redis, other nodes' clients are kept in a
 //! [`Replica`], and a call with a member elsewhere is homed on the caller's node.
 //!
 //! Rosters are coalesced: a change marks the roster dirty, and waiting clients get at most one
