@@ -205,3 +205,30 @@ async fn the_state_machine_refuses_out_of_order_signals_with_9002() {
     a.expect_nothing_pending().await;
     b.expect_nothing_pending().await;
 }
+
+#[tokio::test]
+async fn a_burst_of_changes_reaches_a_waiting_client_as_at_most_one_clu_per_interval() {
+    const INTERVAL: std::time::Duration = std::time::Duration::from_millis(500);
+    const JOINERS: usize = 40;
+    // The watcher reads only at the end: long pings keep it connected meanwhile.
+    let node = Node::with_args(&["--roster-interval-ms", "500", "--ping-interval-ms", "600000"]);
+    let mut watcher = Client::register(&node, "watcher").await;
+    let started = std::time::Instant::now();
+    let names: Vec<String> = (0..JOINERS).map(|i| format!("j{i}")).collect();
+    let _joiners =
+        futures_util::future::join_all(names.iter().map(|n| Client::register(&node, n))).await;
+    // Count the rosters the watcher gets until one lists everybody.
+    let mut rosters = 0;
+    loop {
+        let message = watcher.expect("clu").await;
+        rosters += 1;
+        if message["list"].as_array().is_some_and(|l| l.len() == JOINERS + 1) {
+            break;
+        }
+    }
+    // One leading roster, then at most one per interval that passed (and one trailing).
+    let intervals = started.elapsed().as_millis() / INTERVAL.as_millis();
+    let allowed = intervals as usize + 2;
+    assert!(rosters <= allowed, "{rosters} rosters in {:?} (allowed {allowed})", started.elapsed());
+    assert!(rosters < JOINERS, "{JOINERS} changes were not coalesced ({rosters} rosters)");
+}
