@@ -112,6 +112,10 @@ async fn metrics(node: web::Data<NodeState>) -> HttpResponse {
         body.push_str("# HELP switchboard_cluster_up Whether Redis answered the last heartbeat.\n");
         body.push_str("# TYPE switchboard_cluster_up gauge\n");
         body.push_str(&format!("switchboard_cluster_up {up}\n"));
+        let peers = node.core.cluster().map_or(0, |c| c.peers());
+        body.push_str("# HELP switchboard_cluster_peers Other nodes this node sees alive.\n");
+        body.push_str("# TYPE switchboard_cluster_peers gauge\n");
+        body.push_str(&format!("switchboard_cluster_peers {peers}\n"));
     }
     HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(body)
 }

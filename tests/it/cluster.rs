@@ -110,6 +110,7 @@ async fn a_killed_node_is_noticed_within_5s_and_its_names_are_freed() {
     roster_lists(&mut a, &["alice", "carol"]).await;
     let noticed = killed.elapsed();
     assert!(noticed < NOTICED_WITHIN, "noticed after {noticed:?}");
+    assert!(n1.get("/metrics").await.1.contains("switchboard_cluster_peers 1\n"));
     roster_lists(&mut c, &["alice", "carol"]).await;
     // The dead node's name is free again, on any node, and callable.
     let mut bob = Client::register(&n3, "bob").await;

@@ -112,6 +112,7 @@ struct Inner {
     out: mpsc::Sender<Out>,
     conn: watch::Receiver<Option<ConnectionManager>>,
     healthy: AtomicBool,
+    peers: std::sync::atomic::AtomicUsize,
 }
 
 /// The node's handle on the cluster. Cheap to clone; `Send + Sync`, so connection actors on
@@ -150,6 +151,7 @@ impl Cluster {
             out: out_tx,
             conn: conn_rx,
             healthy: AtomicBool::new(false),
+            peers: std::sync::atomic::AtomicUsize::new(0),
         };
         (Self { inner: Arc::new(inner) }, Plumbing { out: out_rx, conn: conn_tx })
     }
@@ -167,6 +169,15 @@ impl Cluster {
     /// Whether Redis answered the last heartbeat.
     pub fn is_healthy(&self) -> bool {
         self.inner.healthy.load(Ordering::Relaxed)
+    }
+
+    /// How many peer nodes this node currently sees alive.
+    pub fn peers(&self) -> usize {
+        self.inner.peers.load(Ordering::Relaxed)
+    }
+
+    fn set_peers(&self, peers: usize) {
+        self.inner.peers.store(peers, Ordering::Relaxed);
     }
 
     fn set_healthy(&self, healthy: bool) {
