@@ -14,6 +14,7 @@
 //! - [`call`]: `CallActor`, one per 1:1 call: the NEW → PENDING → ACTIVE → CLOSED machine.
 //! - [`cluster`]: the Redis bridge: node inboxes, cluster-wide names, peer liveness.
 //! - [`rooms`]: the `rooms` dialect's rooms: `RoomsActor`, `RoomSessionActor`.
+//! - [`signals`]: the `signals` dialect's vocabulary (work in progress).
 //! - [`node`]: [`Core`], the handles the edge is given.
 //!
 //! # Ordering
@@ -35,6 +36,7 @@ pub mod link;
 pub mod node;
 pub mod payload;
 pub mod rooms;
+pub mod signals;
 
 pub use command::{CallSignal, Command, CommandKind};
 pub use error::{ClientError, CloseReason, ErrorKind};

@@ -6,6 +6,7 @@
 
 pub mod cmd;
 pub mod rooms;
+pub mod signals;
 
 use bytestring::ByteString;
 use switchboard_actors::{ClientError, CloseReason, Command, Event};

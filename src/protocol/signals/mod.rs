@@ -1,0 +1,16 @@
+//! The `signals` dialect (seed 002): client frames `{action, data}`, acks `{c, s, b}`, and
+//! p2p signals forwarded to the peer as the bare `data` object.
+//!
+//! Work in progress (issue 5): the codec is complete and tested; the endpoint, room rules and
+//! actors come next.
+//!
+//! - [`decode`]: a frame → a validated [`Signal`](switchboard_actors::signals::Signal), or the
+//!   error ack to send (2001 invalid signal, 2002 unsupported channel), whose `b.req` is the
+//!   signal as sent.
+//! - [`ack`]: acks, success and error.
+
+pub mod ack;
+pub mod decode;
+
+#[cfg(test)]
+mod tests;
