@@ -1,8 +1,11 @@
 //! The `signals` dialect's vocabulary (seed 002, PROTOCOLS.md §2): rooms with a channel
 //! (`p2p`, `m2m`, `a2m`, `p2m`), users with several sessions, and the signals they send.
 //!
-//! Work in progress (issue 5): this is the vocabulary the edge's codec decodes into; the room
-//! rules and actors come next. Nothing routes `signals` traffic yet.
+//! Work in progress (issue 5): the vocabulary the edge's codec decodes into, and the room rules
+//! ([`state`]); the actors, the endpoint and the cluster come next. Nothing routes `signals`
+//! traffic yet.
+
+pub mod state;
 
 use std::{fmt, sync::Arc};
 

@@ -1,0 +1,709 @@
+//! The `signals` rooms of one node, as pure state: every signal returns what each session is
+//! told, in order. Rules from PROTOCOLS.md §2.3 (and the decisions the seed leaves open, each
+//! marked *Decision*):
+//!
+//! - JOIN creates the room only with `op.roomCreating` (4022 if it exists, 4001 if it does not
+//!   and is not being created); a JOIN of a session already in the room is answered again and
+//!   changes nothing (clients resend JOIN when an ack is late). The creator publishes; in `p2p`
+//!   every member publishes, at most two users (*Decision*: a third gets 4051, "room is full");
+//!   in `m2m`/`a2m`/`p2m` later members watch until the owner accepts their publish request.
+//! - The owner is the oldest publisher; ownership passes on as publishers leave.
+//! - Any change to the publishers (join, leave, kick, promotion, `ve`/`ae`) pushes
+//!   `PUBLISH_LIST_CHANGED` to every participant.
+//! - p2p OFFER/ANSWER/ICE are relayed as sent to every session of a target user, or to one
+//!   session. In `m2m`/`a2m` they (and WATCH) need the media plane: 500 until it exists.
+
+use std::collections::HashMap;
+
+use super::{Action, Channel, Peer, Signal, To};
+use crate::{ids::RoomId, payload::Payload};
+
+/// Why a signal was refused; the dialect turns each into its code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// 4001: no such room.
+    RoomNotFound,
+    /// 4002: the sender (or the named member) is not in the room.
+    NotRoomMember,
+    /// 4003: the p2p target is not in the room.
+    RecipientNotMember,
+    /// 4022: the room exists already.
+    RoomExists,
+    /// 4023: already a publisher.
+    AlreadyPublisher,
+    /// 4024: the target session has left the room.
+    UserLeft,
+    /// 4051: not allowed (publishers only, owner only, or no room for another publisher).
+    PermissionDenied,
+    /// 2002: the room's channel is not the signal's.
+    UnsupportedChannel,
+    /// 500: the signal needs the media plane, which this node does not run yet.
+    NoMediaPlane,
+}
+
+/// A participant's role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Sends media.
+    Publisher,
+    /// Watches.
+    Viewer,
+}
+
+/// A publisher as listed to participants.
+#[derive(Debug, Clone)]
+pub struct Listed {
+    /// The session.
+    pub peer: Peer,
+    /// Its session info as it sent it.
+    pub ss: Payload,
+    /// Video enabled.
+    pub ve: bool,
+    /// Audio enabled.
+    pub ae: bool,
+}
+
+/// What one session is told.
+#[derive(Debug, Clone)]
+pub enum Reply {
+    /// JOIN succeeded.
+    Joined {
+        /// The room.
+        rid: RoomId,
+        /// Its publishers.
+        pps: Vec<Listed>,
+        /// The joiner's role.
+        role: Role,
+        /// The room's engine, as its creator gave it.
+        eg: Option<Payload>,
+    },
+    /// A HEARTBEAT ack.
+    Heartbeat {
+        /// The room.
+        rid: RoomId,
+        /// Its publishers.
+        pps: Vec<Listed>,
+        /// The heartbeat id, echoed.
+        bid: Option<Payload>,
+    },
+    /// The publishers changed.
+    PublishListChanged {
+        /// The room.
+        rid: RoomId,
+        /// Its publishers now.
+        pps: Vec<Listed>,
+    },
+    /// A signal from another session, to pass on exactly as sent.
+    Forward(Payload),
+    /// The signal was refused.
+    Refused {
+        /// Which signal.
+        action: Action,
+        /// Why.
+        refusal: Refusal,
+        /// The signal as sent.
+        req: Payload,
+    },
+}
+
+/// What one signal causes: replies for sessions, in order.
+pub type Out = Vec<(Peer, Reply)>;
+
+/// Publisher limits per channel.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Most publishers in an `m2m` room.
+    pub m2m_publishers: usize,
+    /// Most publishers in an `a2m` room.
+    pub a2m_publishers: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self { m2m_publishers: 9, a2m_publishers: 9 }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Member {
+    peer: Peer,
+    ss: Payload,
+    /// Publisher since this tick (ownership goes to the oldest), or a viewer.
+    publisher_since: Option<u64>,
+    ve: bool,
+    ae: bool,
+}
+
+#[derive(Debug)]
+struct Room {
+    ch: Channel,
+    eg: Option<Payload>,
+    members: Vec<Member>,
+}
+
+impl Room {
+    fn listed(&self) -> Vec<Listed> {
+        let mut publishers: Vec<&Member> =
+            self.members.iter().filter(|m| m.publisher_since.is_some()).collect();
+        publishers.sort_by_key(|m| m.publisher_since);
+        publishers
+            .into_iter()
+            .map(|m| Listed { peer: m.peer.clone(), ss: m.ss.clone(), ve: m.ve, ae: m.ae })
+            .collect()
+    }
+
+    fn owner(&self) -> Option<&Peer> {
+        self.members
+            .iter()
+            .filter(|m| m.publisher_since.is_some())
+            .min_by_key(|m| m.publisher_since)
+            .map(|m| &m.peer)
+    }
+
+    fn member(&self, peer: &Peer) -> Option<&Member> {
+        self.members.iter().find(|m| m.peer == *peer)
+    }
+
+    fn publisher_users(&self) -> Vec<&str> {
+        let mut users: Vec<&str> = self
+            .members
+            .iter()
+            .filter(|m| m.publisher_since.is_some())
+            .map(|m| &*m.peer.user)
+            .collect();
+        users.sort_unstable();
+        users.dedup();
+        users
+    }
+
+    /// The sessions `to` names in this room.
+    fn targets(&self, to: &To) -> Vec<Peer> {
+        self.members
+            .iter()
+            .filter(|m| match to {
+                To::User(user) => m.peer.user == *user,
+                To::Session(peer) => m.peer == *peer,
+            })
+            .map(|m| m.peer.clone())
+            .collect()
+    }
+
+    fn changed(&self, rid: &RoomId) -> Out {
+        let pps = self.listed();
+        self.members
+            .iter()
+            .map(|m| {
+                let reply = Reply::PublishListChanged { rid: rid.clone(), pps: pps.clone() };
+                (m.peer.clone(), reply)
+            })
+            .collect()
+    }
+}
+
+/// Every `signals` room of this node. See the module docs.
+#[derive(Debug, Default)]
+pub struct SignalRooms {
+    rooms: HashMap<RoomId, Room>,
+    limits: Limits,
+    tick: u64,
+}
+
+fn refuse(signal: &Signal, refusal: Refusal) -> Out {
+    let reply = Reply::Refused { action: signal.action, refusal, req: signal.raw.clone() };
+    vec![(signal.from.clone(), reply)]
+}
+
+impl SignalRooms {
+    /// Rooms under `limits`.
+    pub fn new(limits: Limits) -> Self {
+        Self { rooms: HashMap::new(), limits, tick: 0 }
+    }
+
+    /// Applies one signal.
+    pub fn apply(&mut self, signal: &Signal) -> Out {
+        match signal.action {
+            Action::Join => self.join(signal),
+            Action::Leave => self.leave(signal),
+            Action::Update => self.update(signal),
+            Action::Heartbeat => self.heartbeat(signal),
+            Action::Offer | Action::Answer | Action::Ice | Action::Watch => self.relay(signal),
+            Action::Kick => self.kick(signal),
+            Action::PublishRequest => self.publish_request(signal),
+            Action::PublishAccept => self.publish_answer(signal, true),
+            Action::PublishReject => self.publish_answer(signal, false),
+        }
+    }
+
+    /// Session `peer` is gone (disconnected, or silent past the heartbeat timeout): it leaves
+    /// every room it is in, as if it had sent LEAVE.
+    pub fn disconnect(&mut self, peer: &Peer) -> Out {
+        let rids: Vec<RoomId> = self
+            .rooms
+            .iter()
+            .filter(|(_, r)| r.member(peer).is_some())
+            .map(|(rid, _)| rid.clone())
+            .collect();
+        rids.into_iter().flat_map(|rid| self.remove(&rid, &[peer.clone()])).collect()
+    }
+
+    /// The members of room `rid`.
+    pub fn members(&self, rid: &RoomId) -> Vec<Peer> {
+        self.rooms
+            .get(rid)
+            .map(|r| r.members.iter().map(|m| m.peer.clone()).collect())
+            .unwrap_or_default()
+    }
+
+    fn next_tick(&mut self) -> u64 {
+        self.tick += 1;
+        self.tick
+    }
+
+    fn join(&mut self, signal: &Signal) -> Out {
+        let tick = self.next_tick();
+        let rid = &signal.rid;
+        let from = &signal.from;
+        let member = |role: Role| Member {
+            peer: from.clone(),
+            ss: signal.ss.clone(),
+            publisher_since: (role == Role::Publisher).then_some(tick),
+            ve: signal.ve.unwrap_or(true),
+            ae: signal.ae.unwrap_or(true),
+        };
+        let Some(room) = self.rooms.get_mut(rid) else {
+            if !signal.creating {
+                return refuse(signal, Refusal::RoomNotFound);
+            }
+            let room = Room {
+                ch: signal.ch,
+                eg: signal.eg.clone(),
+                members: vec![member(Role::Publisher)],
+            };
+            let joined = Reply::Joined {
+                rid: rid.clone(),
+                pps: room.listed(),
+                role: Role::Publisher,
+                eg: room.eg.clone(),
+            };
+            self.rooms.insert(rid.clone(), room);
+            return vec![(from.clone(), joined)];
+        };
+        if room.ch != signal.ch {
+            return refuse(signal, Refusal::UnsupportedChannel);
+        }
+        if let Some(existing) = room.member(from) {
+            // A repeated JOIN (the client's watchdog): answer again, change nothing.
+            let role =
+                if existing.publisher_since.is_some() { Role::Publisher } else { Role::Viewer };
+            let joined =
+                Reply::Joined { rid: rid.clone(), pps: room.listed(), role, eg: room.eg.clone() };
+            return vec![(from.clone(), joined)];
+        }
+        if signal.creating {
+            return refuse(signal, Refusal::RoomExists);
+        }
+        let role = match room.ch {
+            Channel::P2p => {
+                let users = room.publisher_users();
+                if users.len() >= 2 && !users.contains(&&*from.user) {
+                    return refuse(signal, Refusal::PermissionDenied);
+                }
+                Role::Publisher
+            }
+            Channel::M2m | Channel::A2m | Channel::P2m => Role::Viewer,
+        };
+        room.members.push(member(role));
+        let joined =
+            Reply::Joined { rid: rid.clone(), pps: room.listed(), role, eg: room.eg.clone() };
+        let mut out = vec![(from.clone(), joined)];
+        if role == Role::Publisher {
+            out.extend(room.changed(rid));
+        }
+        out
+    }
+
+    /// Removes `peers` from room `rid`; publishers leaving push the new list to the others.
+    fn remove(&mut self, rid: &RoomId, peers: &[Peer]) -> Out {
+        let Some(room) = self.rooms.get_mut(rid) else { return Vec::new() };
+        let had_publisher =
+            room.members.iter().any(|m| peers.contains(&m.peer) && m.publisher_since.is_some());
+        room.members.retain(|m| !peers.contains(&m.peer));
+        if room.members.is_empty() {
+            self.rooms.remove(rid);
+            return Vec::new();
+        }
+        if had_publisher {
+            room.changed(rid)
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// The room of `signal`, with the sender a member, or the refusal.
+    fn checked(&self, signal: &Signal) -> Result<&Room, Refusal> {
+        let room = self.rooms.get(&signal.rid).ok_or(Refusal::RoomNotFound)?;
+        if room.ch != signal.ch {
+            return Err(Refusal::UnsupportedChannel);
+        }
+        room.member(&signal.from).ok_or(Refusal::NotRoomMember)?;
+        Ok(room)
+    }
+
+    fn leave(&mut self, signal: &Signal) -> Out {
+        if let Err(refusal) = self.checked(signal) {
+            return refuse(signal, refusal);
+        }
+        // LEAVE has no success ack.
+        self.remove(&signal.rid, &[signal.from.clone()])
+    }
+
+    fn update(&mut self, signal: &Signal) -> Out {
+        let room = match self.checked(signal) {
+            Ok(room) => room,
+            Err(refusal) => return refuse(signal, refusal),
+        };
+        if room.member(&signal.from).is_some_and(|m| m.publisher_since.is_none()) {
+            return refuse(signal, Refusal::PermissionDenied);
+        }
+        let Some(room) = self.rooms.get_mut(&signal.rid) else { return Vec::new() };
+        if let Some(m) = room.members.iter_mut().find(|m| m.peer == signal.from) {
+            m.ve = signal.ve.unwrap_or(m.ve);
+            m.ae = signal.ae.unwrap_or(m.ae);
+        }
+        room.changed(&signal.rid)
+    }
+
+    fn heartbeat(&mut self, signal: &Signal) -> Out {
+        let room = match self.checked(signal) {
+            Ok(room) => room,
+            Err(refusal) => return refuse(signal, refusal),
+        };
+        if !signal.send_ack {
+            return Vec::new();
+        }
+        let ack = Reply::Heartbeat {
+            rid: signal.rid.clone(),
+            pps: room.listed(),
+            bid: signal.bid.clone(),
+        };
+        vec![(signal.from.clone(), ack)]
+    }
+
+    fn relay(&mut self, signal: &Signal) -> Out {
+        let room = match self.checked(signal) {
+            Ok(room) => room,
+            Err(refusal) => return refuse(signal, refusal),
+        };
+        if room.ch != Channel::P2p {
+            return refuse(signal, Refusal::NoMediaPlane);
+        }
+        let Some(to) = &signal.to else { return refuse(signal, Refusal::RecipientNotMember) };
+        let targets: Vec<Peer> =
+            room.targets(to).into_iter().filter(|p| *p != signal.from).collect();
+        if targets.is_empty() {
+            // A session that is gone while its user is still here has left; anyone else was
+            // never a member.
+            let user_here = match to {
+                To::Session(peer) => room.members.iter().any(|m| m.peer.user == peer.user),
+                To::User(_) => false,
+            };
+            let refusal = if user_here && signal.action == Action::Answer {
+                Refusal::UserLeft
+            } else {
+                Refusal::RecipientNotMember
+            };
+            return refuse(signal, refusal);
+        }
+        targets.into_iter().map(|peer| (peer, Reply::Forward(signal.raw.clone()))).collect()
+    }
+
+    fn kick(&mut self, signal: &Signal) -> Out {
+        let room = match self.checked(signal) {
+            Ok(room) => room,
+            Err(refusal) => return refuse(signal, refusal),
+        };
+        if room.owner() != Some(&signal.from) {
+            return refuse(signal, Refusal::PermissionDenied);
+        }
+        let Some(to) = &signal.to else { return refuse(signal, Refusal::RecipientNotMember) };
+        let kicked: Vec<Peer> =
+            room.targets(to).into_iter().filter(|p| *p != signal.from).collect();
+        if kicked.is_empty() {
+            return refuse(signal, Refusal::RecipientNotMember);
+        }
+        // *Decision*: the kicked sessions receive the KICK itself, then are out of the room.
+        let mut out: Out =
+            kicked.iter().map(|p| (p.clone(), Reply::Forward(signal.raw.clone()))).collect();
+        out.extend(self.remove(&signal.rid, &kicked));
+        out
+    }
+
+    fn publish_request(&mut self, signal: &Signal) -> Out {
+        let room = match self.checked(signal) {
+            Ok(room) => room,
+            Err(refusal) => return refuse(signal, refusal),
+        };
+        if room.member(&signal.from).is_some_and(|m| m.publisher_since.is_some()) {
+            return refuse(signal, Refusal::AlreadyPublisher);
+        }
+        match room.owner() {
+            Some(owner) => vec![(owner.clone(), Reply::Forward(signal.raw.clone()))],
+            None => refuse(signal, Refusal::PermissionDenied),
+        }
+    }
+
+    fn publish_answer(&mut self, signal: &Signal, accept: bool) -> Out {
+        let room = match self.checked(signal) {
+            Ok(room) => room,
+            Err(refusal) => return refuse(signal, refusal),
+        };
+        if room.owner() != Some(&signal.from) {
+            return refuse(signal, Refusal::PermissionDenied);
+        }
+        let target = match &signal.to {
+            Some(To::Session(peer)) => room.member(peer).map(|m| m.peer.clone()),
+            Some(To::User(user)) => {
+                room.members.iter().find(|m| m.peer.user == *user).map(|m| m.peer.clone())
+            }
+            None => None,
+        };
+        let Some(target) = target else { return refuse(signal, Refusal::NotRoomMember) };
+        let forward = (target.clone(), Reply::Forward(signal.raw.clone()));
+        if !accept {
+            return vec![forward];
+        }
+        if room.member(&target).is_some_and(|m| m.publisher_since.is_some()) {
+            return refuse(signal, Refusal::AlreadyPublisher);
+        }
+        let limit = match room.ch {
+            Channel::M2m => self.limits.m2m_publishers,
+            Channel::A2m => self.limits.a2m_publishers,
+            Channel::P2p | Channel::P2m => 1,
+        };
+        if room.listed().len() >= limit {
+            return refuse(signal, Refusal::PermissionDenied);
+        }
+        let tick = self.next_tick();
+        let Some(room) = self.rooms.get_mut(&signal.rid) else { return Vec::new() };
+        if let Some(m) = room.members.iter_mut().find(|m| m.peer == target) {
+            m.publisher_since = Some(tick);
+        }
+        let mut out = vec![forward];
+        out.extend(room.changed(&signal.rid));
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn peer(user: &str, session: &str) -> Peer {
+        Peer { user: user.into(), session: session.into() }
+    }
+
+    fn sig(action: Action, ch: Channel, from: &Peer, to: Option<To>) -> Signal {
+        Signal {
+            action,
+            ch,
+            rid: RoomId::new("r"),
+            from: from.clone(),
+            ss: Payload::string(&from.to_string()),
+            to,
+            ve: None,
+            ae: None,
+            creating: false,
+            eg: None,
+            bid: None,
+            send_ack: false,
+            raw: Payload::string(&format!("{action:?} from {from}")),
+        }
+    }
+
+    fn create(ch: Channel, from: &Peer) -> Signal {
+        Signal { creating: true, ..sig(Action::Join, ch, from, None) }
+    }
+
+    fn refusal(out: &Out) -> Option<Refusal> {
+        match out.as_slice() {
+            [(_, Reply::Refused { refusal, .. })] => Some(*refusal),
+            _ => None,
+        }
+    }
+
+    fn kinds(out: &Out) -> Vec<String> {
+        out.iter()
+            .map(|(to, r)| {
+                let what = match r {
+                    Reply::Joined { role, .. } => format!("joined:{role:?}"),
+                    Reply::Heartbeat { .. } => "heartbeat".into(),
+                    Reply::PublishListChanged { pps, .. } => format!("plc:{}", pps.len()),
+                    Reply::Forward(raw) => format!("fwd:{}", raw.get()),
+                    Reply::Refused { refusal, .. } => format!("refused:{refusal:?}"),
+                };
+                format!("{to}={what}")
+            })
+            .collect()
+    }
+
+    #[test]
+    fn p2p_call_setup_relays_to_every_session_of_a_user_or_one_session() {
+        let mut rooms = SignalRooms::default();
+        let (a, b1, b2) = (peer("a", "1"), peer("b", "1"), peer("b", "2"));
+        assert_eq!(
+            refusal(&rooms.apply(&sig(Action::Join, Channel::P2p, &b1, None))),
+            Some(Refusal::RoomNotFound)
+        );
+        assert_eq!(kinds(&rooms.apply(&create(Channel::P2p, &a))), ["a/1=joined:Publisher"]);
+        assert_eq!(refusal(&rooms.apply(&create(Channel::P2p, &b1))), Some(Refusal::RoomExists));
+        let out = rooms.apply(&sig(Action::Join, Channel::P2p, &b1, None));
+        assert_eq!(kinds(&out), ["b/1=joined:Publisher", "a/1=plc:2", "b/1=plc:2"]);
+        rooms.apply(&sig(Action::Join, Channel::P2p, &b2, None));
+        // A third user does not fit in a p2p room; a wrong channel is refused.
+        let c = peer("c", "1");
+        assert_eq!(
+            refusal(&rooms.apply(&sig(Action::Join, Channel::P2p, &c, None))),
+            Some(Refusal::PermissionDenied)
+        );
+        assert_eq!(
+            refusal(&rooms.apply(&sig(Action::Join, Channel::M2m, &c, None))),
+            Some(Refusal::UnsupportedChannel)
+        );
+        // The callee offers to the caller's user; the caller answers one session.
+        let out = rooms.apply(&sig(Action::Offer, Channel::P2p, &b1, Some(To::User("a".into()))));
+        assert_eq!(kinds(&out), ["a/1=fwd:\"Offer from b/1\""]);
+        let out =
+            rooms.apply(&sig(Action::Answer, Channel::P2p, &a, Some(To::Session(b1.clone()))));
+        assert_eq!(kinds(&out), ["b/1=fwd:\"Answer from a/1\""]);
+        let out = rooms.apply(&sig(Action::Ice, Channel::P2p, &a, Some(To::User("b".into()))));
+        assert_eq!(out.len(), 2, "every session of b");
+        // Targets that are not there.
+        let ghost = Some(To::Session(peer("b", "9")));
+        assert_eq!(
+            refusal(&rooms.apply(&sig(Action::Answer, Channel::P2p, &a, ghost.clone()))),
+            Some(Refusal::UserLeft)
+        );
+        assert_eq!(
+            refusal(&rooms.apply(&sig(Action::Ice, Channel::P2p, &a, ghost))),
+            Some(Refusal::RecipientNotMember)
+        );
+        let nobody = Some(To::User("z".into()));
+        assert_eq!(
+            refusal(&rooms.apply(&sig(Action::Offer, Channel::P2p, &a, nobody))),
+            Some(Refusal::RecipientNotMember)
+        );
+        assert_eq!(
+            refusal(&rooms.apply(&sig(
+                Action::Offer,
+                Channel::P2p,
+                &c,
+                Some(To::User("a".into()))
+            ))),
+            Some(Refusal::NotRoomMember)
+        );
+    }
+
+    #[test]
+    fn joins_are_idempotent_and_leaves_pass_ownership_on() {
+        let mut rooms = SignalRooms::default();
+        let (o, p, v) = (peer("o", "1"), peer("p", "1"), peer("v", "1"));
+        rooms.apply(&create(Channel::M2m, &o));
+        assert_eq!(
+            kinds(&rooms.apply(&sig(Action::Join, Channel::M2m, &v, None))),
+            ["v/1=joined:Viewer"]
+        );
+        assert_eq!(
+            kinds(&rooms.apply(&sig(Action::Join, Channel::M2m, &v, None))),
+            ["v/1=joined:Viewer"]
+        );
+        assert_eq!(rooms.members(&RoomId::new("r")).len(), 2);
+        // p asks to publish: the request goes to the owner, who accepts.
+        rooms.apply(&sig(Action::Join, Channel::M2m, &p, None));
+        let out = rooms.apply(&sig(Action::PublishRequest, Channel::M2m, &p, None));
+        assert_eq!(kinds(&out), ["o/1=fwd:\"PublishRequest from p/1\""]);
+        assert_eq!(
+            refusal(&rooms.apply(&sig(
+                Action::PublishAccept,
+                Channel::M2m,
+                &v,
+                Some(To::Session(p.clone()))
+            ))),
+            Some(Refusal::PermissionDenied)
+        );
+        let out = rooms.apply(&sig(
+            Action::PublishAccept,
+            Channel::M2m,
+            &o,
+            Some(To::Session(p.clone())),
+        ));
+        assert_eq!(kinds(&out)[0], "p/1=fwd:\"PublishAccept from o/1\"");
+        assert!(kinds(&out)[1..].iter().all(|k| k.ends_with("plc:2")), "{:?}", kinds(&out));
+        assert_eq!(
+            refusal(&rooms.apply(&sig(Action::PublishRequest, Channel::M2m, &p, None))),
+            Some(Refusal::AlreadyPublisher)
+        );
+        // A reject is forwarded only.
+        let out = rooms.apply(&sig(
+            Action::PublishReject,
+            Channel::M2m,
+            &o,
+            Some(To::Session(v.clone())),
+        ));
+        assert_eq!(kinds(&out), ["v/1=fwd:\"PublishReject from o/1\""]);
+        // The owner leaves (no ack): p, the next oldest publisher, owns the room now.
+        let out = rooms.apply(&sig(Action::Leave, Channel::M2m, &o, None));
+        assert_eq!(kinds(&out), ["v/1=plc:1", "p/1=plc:1"]);
+        let out = rooms.apply(&sig(Action::PublishRequest, Channel::M2m, &v, None));
+        assert_eq!(kinds(&out), ["p/1=fwd:\"PublishRequest from v/1\""]);
+        assert_eq!(
+            refusal(&rooms.apply(&sig(Action::Leave, Channel::M2m, &o, None))),
+            Some(Refusal::NotRoomMember)
+        );
+        // The last members leave: the room is gone.
+        rooms.disconnect(&p);
+        rooms.disconnect(&v);
+        assert_eq!(
+            refusal(&rooms.apply(&sig(Action::Leave, Channel::M2m, &v, None))),
+            Some(Refusal::RoomNotFound)
+        );
+    }
+
+    #[test]
+    fn updates_heartbeats_kicks_and_the_media_plane() {
+        let mut rooms = SignalRooms::default();
+        let (o, v, w) = (peer("o", "1"), peer("v", "1"), peer("v", "2"));
+        rooms.apply(&create(Channel::M2m, &o));
+        rooms.apply(&sig(Action::Join, Channel::M2m, &v, None));
+        rooms.apply(&sig(Action::Join, Channel::M2m, &w, None));
+        // Only publishers update; everyone hears the new list.
+        assert_eq!(
+            refusal(&rooms.apply(&sig(Action::Update, Channel::M2m, &v, None))),
+            Some(Refusal::PermissionDenied)
+        );
+        let update = Signal { ve: Some(false), ..sig(Action::Update, Channel::M2m, &o, None) };
+        let out = rooms.apply(&update);
+        assert_eq!(out.len(), 3);
+        assert!(
+            matches!(&out[0].1, Reply::PublishListChanged { pps, .. } if !pps[0].ve && pps[0].ae)
+        );
+        // Heartbeats are acked on request.
+        assert!(rooms.apply(&sig(Action::Heartbeat, Channel::M2m, &v, None)).is_empty());
+        let beat = Signal { send_ack: true, ..sig(Action::Heartbeat, Channel::M2m, &v, None) };
+        assert_eq!(kinds(&rooms.apply(&beat)), ["v/1=heartbeat"]);
+        // The media plane is not there yet: an honest 500.
+        assert_eq!(
+            refusal(&rooms.apply(&sig(Action::Offer, Channel::M2m, &o, None))),
+            Some(Refusal::NoMediaPlane)
+        );
+        let watch = sig(Action::Watch, Channel::M2m, &v, Some(To::Session(o.clone())));
+        assert_eq!(refusal(&rooms.apply(&watch)), Some(Refusal::NoMediaPlane));
+        // Only the owner kicks; a user kick takes all its sessions, who get the KICK.
+        assert_eq!(
+            refusal(&rooms.apply(&sig(Action::Kick, Channel::M2m, &v, Some(To::User("o".into()))))),
+            Some(Refusal::PermissionDenied)
+        );
+        let out = rooms.apply(&sig(Action::Kick, Channel::M2m, &o, Some(To::User("v".into()))));
+        assert_eq!(kinds(&out), ["v/1=fwd:\"Kick from o/1\"", "v/2=fwd:\"Kick from o/1\""]);
+        assert_eq!(rooms.members(&RoomId::new("r")), [o.clone()]);
+    }
+}
