@@ -243,7 +243,7 @@ impl SignalRooms {
             .filter(|(_, r)| r.member(peer).is_some())
             .map(|(rid, _)| rid.clone())
             .collect();
-        rids.into_iter().flat_map(|rid| self.remove(&rid, &[peer.clone()])).collect()
+        rids.into_iter().flat_map(|rid| self.remove(&rid, std::slice::from_ref(peer))).collect()
     }
 
     /// The members of room `rid`.
@@ -354,7 +354,7 @@ impl SignalRooms {
             return refuse(signal, refusal);
         }
         // LEAVE has no success ack.
-        self.remove(&signal.rid, &[signal.from.clone()])
+        self.remove(&signal.rid, std::slice::from_ref(&signal.from))
     }
 
     fn update(&mut self, signal: &Signal) -> Out {
@@ -704,6 +704,6 @@ mod tests {
         );
         let out = rooms.apply(&sig(Action::Kick, Channel::M2m, &o, Some(To::User("v".into()))));
         assert_eq!(kinds(&out), ["v/1=fwd:\"Kick from o/1\"", "v/2=fwd:\"Kick from o/1\""]);
-        assert_eq!(rooms.members(&RoomId::new("r")), [o.clone()]);
+        assert_eq!(rooms.members(&RoomId::new("r")), [o]);
     }
 }
