@@ -8,8 +8,10 @@
 //!   error ack to send (2001 invalid signal, 2002 unsupported channel), whose `b.req` is the
 //!   signal as sent.
 //! - [`ack`]: acks, success and error.
+//! - [`codes`]: the core's refusals as the seed's error codes.
 
 pub mod ack;
+pub mod codes;
 pub mod decode;
 
 #[cfg(test)]

@@ -1,0 +1,40 @@
+//! The `signals` error codes (PROTOCOLS.md §2.4) for the core's refusals, and their messages.
+
+use switchboard_actors::signals::state::Refusal;
+
+/// The code and message of an error ack for `refusal`.
+pub fn code(refusal: Refusal) -> (u16, &'static str) {
+    match refusal {
+        Refusal::RoomNotFound => (4001, "room not found"),
+        Refusal::NotRoomMember => (4002, "not a member of the room"),
+        Refusal::RecipientNotMember => (4003, "the recipient is not in the room"),
+        Refusal::RoomExists => (4022, "the room already exists"),
+        Refusal::AlreadyPublisher => (4023, "already a publisher"),
+        Refusal::UserLeft => (4024, "the user has left the room"),
+        Refusal::PermissionDenied => (4051, "permission not found"),
+        Refusal::UnsupportedChannel => (2002, "the signal is not supported in this channel"),
+        Refusal::NoMediaPlane => (500, "the media plane is not enabled on this server"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_refusal_has_a_seed_code() {
+        let all = [
+            Refusal::RoomNotFound,
+            Refusal::NotRoomMember,
+            Refusal::RecipientNotMember,
+            Refusal::RoomExists,
+            Refusal::AlreadyPublisher,
+            Refusal::UserLeft,
+            Refusal::PermissionDenied,
+            Refusal::UnsupportedChannel,
+            Refusal::NoMediaPlane,
+        ];
+        let codes: Vec<u16> = all.into_iter().map(|r| code(r).0).collect();
+        assert_eq!(codes, [4001, 4002, 4003, 4022, 4023, 4024, 4051, 2002, 500]);
+    }
+}
