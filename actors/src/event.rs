@@ -65,6 +65,9 @@ pub enum Event {
     Error(ClientError),
     /// A `rooms` event (only `rooms` sockets receive these).
     Room(crate::rooms::RoomEvent),
+    /// A `signals` reply (only `signals` sessions receive these; node-local for now).
+    #[serde(skip)]
+    Signals(crate::signals::state::Reply),
 }
 
 /// The phase of a 1:1 call session, as clients see it.

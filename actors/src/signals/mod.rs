@@ -5,7 +5,12 @@
 //! ([`state`]); the actors, the endpoint and the cluster come next. Nothing routes `signals`
 //! traffic yet.
 
+pub mod actor;
+pub mod session;
 pub mod state;
+
+pub use actor::SignalRoomsActor;
+pub use session::SignalSessionActor;
 
 use std::{fmt, sync::Arc};
 

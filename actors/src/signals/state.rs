@@ -95,6 +95,18 @@ pub enum Reply {
     },
     /// A signal from another session, to pass on exactly as sent.
     Forward(Payload),
+    /// The frame was not a valid signal (or named a channel the signal does not support):
+    /// refused by the dialect's codec before it reached any room.
+    Invalid {
+        /// Whether the signal was valid but not for its channel (2002) rather than invalid.
+        unsupported: bool,
+        /// The signal's name, if the frame got that far.
+        name: String,
+        /// The signal as sent (raw JSON).
+        req: String,
+        /// What was wrong.
+        msg: String,
+    },
     /// The signal was refused.
     Refused {
         /// Which signal.
@@ -540,6 +552,7 @@ mod tests {
                     Reply::PublishListChanged { pps, .. } => format!("plc:{}", pps.len()),
                     Reply::Forward(raw) => format!("fwd:{}", raw.get()),
                     Reply::Refused { refusal, .. } => format!("refused:{refusal:?}"),
+                    Reply::Invalid { msg, .. } => format!("invalid:{msg}"),
                 };
                 format!("{to}={what}")
             })

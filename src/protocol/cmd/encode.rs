@@ -50,9 +50,9 @@ pub fn encode(event: &Event) -> ByteString {
             }
         }
         Event::Error(error) => Obj::new("error", 0).num("code", error_code(*error).into()).finish(),
-        // `rooms` events only ever go to `rooms` sockets; should one reach a `cmd` client, it
+        // Other dialects' events only ever go to their own sockets; should one reach a `cmd` client, it
         // reads as the generic internal error rather than a frame it cannot parse.
-        Event::Room(_) => Obj::new("error", 0).num("code", 9400).finish(),
+        Event::Room(_) | Event::Signals(_) => Obj::new("error", 0).num("code", 9400).finish(),
     };
     text.into()
 }

@@ -1,0 +1,199 @@
+//! `SignalSessionActor`: one per `signals` connection. The first valid signal binds the
+//! connection to its session (`ss.userId` + `ss.sessionId`); later signals must carry the same
+//! session. A session silent for longer than the heartbeat timeout is treated as gone (its
+//! rooms are told) and the connection is closed.
+//!
+//! Work in progress (issue 5): not routed by the edge yet.
+
+use std::time::{Duration, Instant};
+
+use actix::{Actor, ActorContext, Addr, AsyncContext, Context, Handler, Message};
+
+use super::{
+    actor::{Apply, Gone},
+    state::Reply,
+    Peer, Signal, SignalRoomsActor,
+};
+use crate::{error::CloseReason, event::Event, link::ClientLink};
+
+/// A signal refused by the dialect's codec: what the client is told.
+#[derive(Debug, Clone)]
+pub struct Invalid {
+    /// 2002 rather than 2001.
+    pub unsupported: bool,
+    /// The signal's name, if known.
+    pub name: String,
+    /// The signal as sent.
+    pub req: String,
+    /// What was wrong.
+    pub msg: String,
+}
+
+/// A decoded frame from the client.
+///
+/// Sender: the edge's reader, with `do_send`, in order. Handler: `SignalSessionActor`.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct SignalInbound(pub Result<Signal, Invalid>);
+
+/// The transport is gone. Sender: the edge. Handler: `SignalSessionActor`, which stops.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct Closed;
+
+/// One `signals` connection. See the module docs.
+#[derive(Debug)]
+pub struct SignalSessionActor {
+    link: ClientLink,
+    rooms: Addr<SignalRoomsActor>,
+    heartbeat_timeout: Duration,
+    peer: Option<Peer>,
+    last_heard: Instant,
+}
+
+impl SignalSessionActor {
+    /// A connection reached through `link`, whose session is gone after `heartbeat_timeout`
+    /// of silence.
+    pub fn new(
+        link: ClientLink,
+        rooms: Addr<SignalRoomsActor>,
+        heartbeat_timeout: Duration,
+    ) -> Self {
+        Self { link, rooms, heartbeat_timeout, peer: None, last_heard: Instant::now() }
+    }
+
+    fn tell(&self, reply: Reply) {
+        let _ = self.link.push(Event::Signals(reply));
+    }
+
+    fn check_heartbeat(&mut self, ctx: &mut Context<Self>) {
+        if self.peer.is_some() && self.last_heard.elapsed() > self.heartbeat_timeout {
+            log::info!("{}: no signal within the heartbeat timeout, closing", self.link.conn());
+            self.link.close(CloseReason::PingTimeout);
+            ctx.stop();
+        }
+    }
+}
+
+impl Actor for SignalSessionActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        let period = (self.heartbeat_timeout / 4).max(Duration::from_millis(50));
+        ctx.run_interval(period, Self::check_heartbeat);
+    }
+
+    fn stopped(&mut self, _ctx: &mut Context<Self>) {
+        if let Some(peer) = self.peer.take() {
+            self.rooms.do_send(Gone { peer, conn: self.link.conn() });
+        }
+    }
+}
+
+impl Handler<SignalInbound> for SignalSessionActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: SignalInbound, _ctx: &mut Context<Self>) {
+        let signal = match msg.0 {
+            Ok(signal) => signal,
+            Err(Invalid { unsupported, name, req, msg }) => {
+                self.tell(Reply::Invalid { unsupported, name, req, msg });
+                return;
+            }
+        };
+        match &self.peer {
+            Some(peer) if *peer != signal.from => {
+                let msg = format!("this connection is session {peer}; open one per session");
+                let req = signal.raw.get().to_owned();
+                let name = signal.action.signal().to_owned();
+                self.tell(Reply::Invalid { unsupported: false, name, req, msg });
+                return;
+            }
+            Some(_) => {}
+            None => self.peer = Some(signal.from.clone()),
+        }
+        self.last_heard = Instant::now();
+        self.rooms.do_send(Apply { signal, link: self.link.clone() });
+    }
+}
+
+impl Handler<Closed> for SignalSessionActor {
+    type Result = ();
+
+    fn handle(&mut self, _msg: Closed, ctx: &mut Context<Self>) {
+        ctx.stop();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use actix::Actor;
+
+    use super::*;
+    use crate::{
+        ids::{ConnId, RoomId},
+        link::{self, Outbound},
+        payload::Payload,
+        signals::{state::Limits, Action, Channel, To},
+    };
+
+    fn signal(action: Action, from: &Peer, to: Option<To>, creating: bool) -> Signal {
+        Signal {
+            action,
+            ch: Channel::P2p,
+            rid: RoomId::new("r"),
+            from: from.clone(),
+            ss: Payload::string(&from.to_string()),
+            to,
+            ve: None,
+            ae: None,
+            creating,
+            eg: None,
+            bid: None,
+            send_ack: false,
+            raw: Payload::string(&format!("{action:?} from {from}")),
+        }
+    }
+
+    async fn reply(rx: &mut link::LinkReceiver) -> Reply {
+        let next = tokio::time::timeout(Duration::from_secs(5), rx.next()).await;
+        match next.expect("a reply in time") {
+            Some(Outbound::Event(Event::Signals(reply))) => reply,
+            other => panic!("expected a signals reply, got {other:?}"),
+        }
+    }
+
+    #[actix_rt::test]
+    async fn a_p2p_call_through_the_actors_and_a_silent_session_is_gone() {
+        let rooms = SignalRoomsActor::new(Limits::default()).start();
+        let (la, mut ra) = link::channel(ConnId(1), 64);
+        let (lb, mut rb) = link::channel(ConnId(2), 64);
+        let a = SignalSessionActor::new(la, rooms.clone(), Duration::from_millis(300)).start();
+        let b = SignalSessionActor::new(lb, rooms.clone(), Duration::from_secs(60)).start();
+        let (pa, pb) = (
+            Peer { user: "a".into(), session: "1".into() },
+            Peer { user: "b".into(), session: "1".into() },
+        );
+        a.do_send(SignalInbound(Ok(signal(Action::Join, &pa, None, true))));
+        assert!(matches!(reply(&mut ra).await, Reply::Joined { .. }));
+        b.do_send(SignalInbound(Ok(signal(Action::Join, &pb, None, false))));
+        assert!(matches!(reply(&mut rb).await, Reply::Joined { ref pps, .. } if pps.len() == 2));
+        assert!(matches!(reply(&mut ra).await, Reply::PublishListChanged { .. }));
+        assert!(matches!(reply(&mut rb).await, Reply::PublishListChanged { .. }));
+        // The callee offers; the caller receives the signal as sent.
+        b.do_send(SignalInbound(Ok(signal(Action::Offer, &pb, Some(To::User("a".into())), false))));
+        assert!(
+            matches!(reply(&mut ra).await, Reply::Forward(raw) if raw.get() == "\"Offer from b/1\"")
+        );
+        // One connection, one session: another session's signal is refused.
+        b.do_send(SignalInbound(Ok(signal(Action::Leave, &pa, None, false))));
+        assert!(matches!(reply(&mut rb).await, Reply::Invalid { unsupported: false, .. }));
+        // a says nothing more: past its heartbeat timeout it is closed and b is told.
+        let closed =
+            tokio::time::timeout(Duration::from_secs(5), ra.next()).await.expect("in time");
+        assert!(matches!(closed, Some(Outbound::Close(CloseReason::PingTimeout))));
+        assert!(
+            matches!(reply(&mut rb).await, Reply::PublishListChanged { ref pps, .. } if pps.len() == 1)
+        );
+    }
+}
