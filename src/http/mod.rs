@@ -125,5 +125,5 @@ async fn cmd(
     body: web::Payload,
     node: web::Data<NodeState>,
 ) -> actix_web::Result<HttpResponse> {
-    ws::accept(&req, body, node.into_inner(), Arc::new(Cmd))
+    ws::accept_cmd(&req, body, node.into_inner(), Arc::new(Cmd))
 }

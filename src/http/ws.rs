@@ -1,8 +1,9 @@
 //! One WebSocket connection at the edge: the upgrade, a reader task and a writer task.
 //!
-//! - The **reader** decodes each text frame with the connection's dialect and hands it to the
-//!   `ConnectionActor`, awaiting the reply before reading the next, so a client's commands are
-//!   handled in order and a fast sender is slowed by TCP backpressure instead of growing a queue.
+//! - The **reader** hands each text frame to the connection's [`Endpoint`] (which decodes it
+//!   with its dialect for its actor), awaiting it before reading the next, so a client's frames
+//!   are handled in order and a fast sender is slowed by TCP backpressure instead of growing a
+//!   queue.
 //!   It answers pings, reports pongs, enforces the rate limit, and turns framing failures
 //!   (oversized, invalid UTF-8, binary) into closes with the dialect's close code.
 //! - The **writer** drains the client's bounded `ClientLink` queue in order, encoding each event
@@ -12,9 +13,13 @@
 //! the client held.
 
 use std::{
+    rc::Rc,
     sync::{atomic::Ordering, Arc},
     time::Duration,
 };
+
+use bytestring::ByteString;
+use futures_util::future::LocalBoxFuture;
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use actix_ws::{AggregatedMessage, AggregatedMessageStream, ProtocolError, Session};
@@ -32,13 +37,88 @@ const CLOSE_GRACE: Duration = Duration::from_secs(1);
 /// How long a client has to answer the server's close frame with its own.
 const CLOSE_HANDSHAKE: Duration = Duration::from_secs(3);
 
-/// Upgrades `req` to a WebSocket speaking `dialect`, or refuses it with 503 when the node is full
-/// or draining.
-pub(super) fn accept(
+/// The actor side of one WebSocket: what its reader and writer hand frames and news to, and
+/// how its events become frames. One per connection, shared by its two tasks (same thread).
+pub(super) trait Endpoint: 'static {
+    /// The dialect's name, for logs.
+    fn name(&self) -> &'static str;
+    /// Hands one text frame to the actor; resolves once it is taken (`false`: actor gone).
+    fn text(&self, text: &str) -> LocalBoxFuture<'static, bool>;
+    /// The client answered a ping.
+    fn pong(&self);
+    /// The connection ended (closed by the server for `reason`, if it did).
+    fn gone(&self, reason: Option<CloseReason>);
+    /// An event as a text frame.
+    fn encode(&self, event: &Event) -> ByteString;
+    /// The close code for a server-initiated close.
+    fn close_code(&self, reason: CloseReason) -> u16;
+}
+
+/// The largest WebSocket frame and the largest message (continuations aggregated) accepted.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct FrameLimits {
+    /// Largest frame.
+    pub(super) frame: usize,
+    /// Largest message.
+    pub(super) message: usize,
+}
+
+/// The `cmd` endpoint: frames decoded with the `cmd` dialect for a `ConnectionActor`.
+struct CmdEndpoint {
+    actor: actix::Addr<ConnectionActor>,
+    dialect: Arc<dyn Dialect>,
+}
+
+impl Endpoint for CmdEndpoint {
+    fn name(&self) -> &'static str {
+        self.dialect.name()
+    }
+
+    fn text(&self, text: &str) -> LocalBoxFuture<'static, bool> {
+        // Awaited: a client's commands are handled, and answered, one at a time.
+        let sent = self.actor.send(Inbound(self.dialect.decode(text)));
+        Box::pin(async move { sent.await.is_ok() })
+    }
+
+    fn pong(&self) {
+        self.actor.do_send(Pong);
+    }
+
+    fn gone(&self, reason: Option<CloseReason>) {
+        self.actor.do_send(Disconnected { reason });
+    }
+
+    fn encode(&self, event: &Event) -> ByteString {
+        self.dialect.encode(event)
+    }
+
+    fn close_code(&self, reason: CloseReason) -> u16 {
+        self.dialect.close_code(reason)
+    }
+}
+
+/// Upgrades `req` to a WebSocket speaking `dialect` to a new `ConnectionActor`.
+pub(super) fn accept_cmd(
     req: &HttpRequest,
     body: web::Payload,
     node: Arc<NodeState>,
     dialect: Arc<dyn Dialect>,
+) -> actix_web::Result<HttpResponse> {
+    let max = node.config.limits.max_frame_bytes;
+    let core = node.core.clone();
+    accept(req, body, node, FrameLimits { frame: max, message: max }, move |link| {
+        Rc::new(CmdEndpoint { actor: core.connect(link), dialect }) as Rc<dyn Endpoint>
+    })
+}
+
+/// Upgrades `req` to a WebSocket whose actor `start` creates for the client's link, or refuses
+/// it with 503 when the node is full or draining.
+pub(super) fn accept(
+    req: &HttpRequest,
+    body: web::Payload,
+    node: Arc<NodeState>,
+    frames: FrameLimits,
+    start: impl FnOnce(ClientLink) -> Rc<dyn Endpoint>,
 ) -> actix_web::Result<HttpResponse> {
     let limits = &node.config.limits;
     let open = node.metrics.connections_open.fetch_add(1, Ordering::Relaxed);
@@ -50,27 +130,26 @@ pub(super) fn accept(
     let guard = OpenGuard(node.clone());
     let (response, session, stream) = actix_ws::handle(req, body)?;
     let stream = stream
-        .max_frame_size(limits.max_frame_bytes)
+        .max_frame_size(frames.frame)
         .aggregate_continuations()
-        .max_continuation_size(limits.max_frame_bytes);
+        .max_continuation_size(frames.message);
 
     let id = ConnId(node.next_conn.fetch_add(1, Ordering::Relaxed));
     node.metrics.connections_total.fetch_add(1, Ordering::Relaxed);
-    log::debug!("{id}: {} client connected", dialect.name());
     let (link, outbound) = link::channel(id, limits.outbound_queue);
-    let actor = node.core.connect(link.clone());
+    let endpoint = start(link.clone());
+    log::debug!("{id}: {} client connected", endpoint.name());
     let writer_done = Arc::new(Notify::new());
     let rate = TokenBucket::new(limits.rate_per_sec, limits.rate_burst);
     actix_web::rt::spawn(write(
         outbound,
         session.clone(),
-        dialect.clone(),
-        actor.clone(),
+        endpoint.clone(),
         writer_done.clone(),
         node,
     ));
     actix_web::rt::spawn(async move {
-        read(stream, session, dialect, actor, link, rate, writer_done).await;
+        read(stream, session, endpoint, link, rate, writer_done).await;
         drop(guard);
     });
     Ok(response)
@@ -88,8 +167,7 @@ impl Drop for OpenGuard {
 async fn read(
     mut stream: AggregatedMessageStream,
     mut session: Session,
-    dialect: Arc<dyn Dialect>,
-    actor: actix::Addr<ConnectionActor>,
+    endpoint: Rc<dyn Endpoint>,
     link: ClientLink,
     mut rate: TokenBucket,
     writer_done: Arc<Notify>,
@@ -110,7 +188,7 @@ async fn read(
             Some(Ok(AggregatedMessage::Text(text))) => {
                 if !rate.allow() {
                     Some(CloseReason::RateLimited)
-                } else if actor.send(Inbound(dialect.decode(&text))).await.is_err() {
+                } else if !endpoint.text(&text).await {
                     break;
                 } else {
                     None
@@ -124,7 +202,7 @@ async fn read(
                 None
             }
             Some(Ok(AggregatedMessage::Pong(_))) => {
-                actor.do_send(Pong);
+                endpoint.pong();
                 None
             }
             Some(Ok(AggregatedMessage::Close(reason))) => {
@@ -147,7 +225,7 @@ async fn read(
             break;
         }
     }
-    actor.do_send(Disconnected { reason: None });
+    endpoint.gone(None);
 }
 
 /// After the server's close frame, reads (and drops) until the client's close frame arrives,
@@ -191,8 +269,7 @@ fn close_reason(error: &ProtocolError) -> CloseReason {
 async fn write(
     mut outbound: LinkReceiver,
     mut session: Session,
-    dialect: Arc<dyn Dialect>,
-    actor: actix::Addr<ConnectionActor>,
+    endpoint: Rc<dyn Endpoint>,
     done: Arc<Notify>,
     node: Arc<NodeState>,
 ) {
@@ -210,7 +287,7 @@ async fn write(
                 if matches!(event, Event::Error(_)) {
                     metrics.errors_out.fetch_add(1, Ordering::Relaxed);
                 }
-                let frame = dialect.encode(&event);
+                let frame = endpoint.encode(&event);
                 tokio::select! {
                     biased;
                     () = outbound.overflow() => break Some(CloseReason::SlowConsumer),
@@ -229,11 +306,11 @@ async fn write(
     if let Some(reason) = reason {
         metrics.closed(reason);
         let close = actix_ws::CloseReason {
-            code: dialect.close_code(reason).into(),
+            code: endpoint.close_code(reason).into(),
             description: Some(reason.describe().into()),
         };
         let _ = tokio::time::timeout(CLOSE_GRACE, session.close(Some(close))).await;
     }
     done.notify_one();
-    actor.do_send(Disconnected { reason });
+    endpoint.gone(reason);
 }
