@@ -23,6 +23,42 @@ pub struct Config {
     pub timing: Timing,
     /// Joining a cluster of nodes through Redis.
     pub cluster: ClusterSection,
+    /// The `signals` dialect (`/signals`).
+    pub signals: SignalsSection,
+}
+
+/// The `signals` dialect's settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SignalsSection {
+    /// STUN/TURN URLs sent to clients in the JOIN ack (`icfg.is`).
+    pub ice_servers: Vec<String>,
+    /// A session silent (no signal, heartbeats included) for longer than this is gone, in ms.
+    pub heartbeat_timeout_ms: u64,
+    /// Interval of the server's keepalive pings to idle clients, in ms.
+    pub keepalive_ms: u64,
+    /// Largest WebSocket frame; larger ones close with 1009.
+    pub max_frame_bytes: usize,
+    /// Largest message (frames of one message together); larger ones close with 1009.
+    pub max_message_bytes: usize,
+    /// Most publishers in an `m2m` room.
+    pub m2m_publishers: usize,
+    /// Most publishers in an `a2m` room.
+    pub a2m_publishers: usize,
+}
+
+impl Default for SignalsSection {
+    fn default() -> Self {
+        Self {
+            ice_servers: Vec::new(),
+            heartbeat_timeout_ms: 10_000,
+            keepalive_ms: 540_000,
+            max_frame_bytes: 32 * 1024,
+            max_message_bytes: 128 * 1024,
+            m2m_publishers: 9,
+            a2m_publishers: 9,
+        }
+    }
 }
 
 /// Joining a cluster of nodes through Redis.
@@ -92,6 +128,7 @@ impl Default for Config {
             limits: Limits::default(),
             timing: Timing::default(),
             cluster: ClusterSection::default(),
+            signals: SignalsSection::default(),
         }
     }
 }
@@ -195,6 +232,9 @@ pub struct Flags {
     /// Engine.IO ping timeout (rooms dialect), in ms.
     #[arg(long, env = "SWITCHBOARD_EIO_PING_TIMEOUT_MS")]
     pub eio_ping_timeout_ms: Option<u64>,
+    /// signals: a session silent this long is gone, in ms.
+    #[arg(long, env = "SWITCHBOARD_SIGNALS_HEARTBEAT_TIMEOUT_MS")]
+    pub signals_heartbeat_timeout_ms: Option<u64>,
     /// Redis to join a cluster through (empty: single node).
     #[arg(long, env = "SWITCHBOARD_REDIS_URL")]
     pub redis_url: Option<String>,
@@ -242,6 +282,7 @@ impl Config {
             drain_timeout_ms => timing.drain_timeout_ms,
             eio_ping_interval_ms => timing.eio_ping_interval_ms,
             eio_ping_timeout_ms => timing.eio_ping_timeout_ms,
+            signals_heartbeat_timeout_ms => signals.heartbeat_timeout_ms,
             redis_url => cluster.redis_url,
             redis_prefix => cluster.prefix,
             heartbeat_interval_ms => cluster.heartbeat_interval_ms,
@@ -271,6 +312,20 @@ impl Config {
             "timing.roster_interval_ms must be at most 10000",
         )?;
         check(self.workers <= 256, "workers must be at most 256")?;
+        let sig = &self.signals;
+        check(
+            sig.heartbeat_timeout_ms >= 100,
+            "signals.heartbeat_timeout_ms must be at least 100",
+        )?;
+        check(sig.keepalive_ms >= 100, "signals.keepalive_ms must be at least 100")?;
+        check(
+            sig.max_frame_bytes >= 1024 && sig.max_message_bytes >= sig.max_frame_bytes,
+            "signals.max_frame_bytes must be at least 1024 and at most signals.max_message_bytes",
+        )?;
+        check(
+            sig.m2m_publishers >= 1 && sig.a2m_publishers >= 1,
+            "publisher limits must be at least 1",
+        )?;
         check(
             self.timing.eio_ping_interval_ms >= 100 && self.timing.eio_ping_timeout_ms >= 100,
             "timing.eio_ping_interval_ms and eio_ping_timeout_ms must be at least 100",

@@ -38,6 +38,10 @@ pub async fn run(config: Config, listener: TcpListener) -> std::io::Result<()> {
             directory: DirectoryConfig { roster_interval: config.roster_interval() },
             cluster: config.cluster(),
             edge: Some(eio.clone().recipient()),
+            signals: switchboard_actors::signals::state::Limits {
+                m2m_publishers: config.signals.m2m_publishers,
+                a2m_publishers: config.signals.a2m_publishers,
+            },
         },
     );
     if let Some(cluster) = core.cluster() {

@@ -20,6 +20,8 @@ pub struct CoreConfig {
     pub directory: DirectoryConfig,
     /// The cluster to join; `None` runs a single node with nothing else needed.
     pub cluster: Option<ClusterConfig>,
+    /// `signals` rooms' publisher limits.
+    pub signals: crate::signals::state::Limits,
     /// Where frames of topic `edge` go: the edge's own cross-node requests.
     pub edge: Option<actix::Recipient<crate::cluster::Inbox>>,
 }
@@ -34,6 +36,8 @@ pub struct Core {
     pub directory: Addr<DirectoryActor>,
     /// The node's rooms (`rooms` dialect).
     pub rooms: Addr<RoomsActor>,
+    /// The node's `signals` rooms (node-local for now).
+    pub signals: Addr<crate::signals::SignalRoomsActor>,
     cluster: Option<(Cluster, Addr<BridgeActor>)>,
     config: CoreConfig,
 }
@@ -45,7 +49,9 @@ impl Core {
         let Some(cluster_config) = config.cluster.clone() else {
             let directory = DirectoryActor::new(node.clone(), config.directory.clone(), None);
             let rooms = RoomsActor::new(node.clone(), None).start();
-            return Self { node, directory: directory.start(), rooms, cluster: None, config };
+            let signals = crate::signals::SignalRoomsActor::new(config.signals).start();
+            let directory = directory.start();
+            return Self { node, directory, rooms, signals, cluster: None, config };
         };
         let member = node.incarnation();
         log::info!("node {node}: joins its cluster as {member}");
@@ -60,7 +66,8 @@ impl Core {
             edge: config.edge.clone(),
             members: vec![directory.clone().recipient(), rooms.clone().recipient()],
         });
-        Self { node, directory, rooms, cluster: Some((cluster, bridge)), config }
+        let signals = crate::signals::SignalRoomsActor::new(config.signals).start();
+        Self { node, directory, rooms, signals, cluster: Some((cluster, bridge)), config }
     }
 
     /// Starts the actor of a new connection reached through `link`, on the current arbiter.
@@ -75,6 +82,18 @@ impl Core {
         link: ClientLink,
     ) -> Addr<crate::rooms::RoomSessionActor> {
         crate::rooms::RoomSessionActor::new(id, link, self.rooms.clone()).start()
+    }
+
+    /// Starts the actor of a new `signals` connection reached through `link`.
+    pub fn connect_signals(
+        &self,
+        link: ClientLink,
+        heartbeat_timeout: std::time::Duration,
+        keepalive: std::time::Duration,
+    ) -> Addr<crate::signals::SignalSessionActor> {
+        crate::signals::SignalSessionActor::new(link, self.signals.clone(), heartbeat_timeout)
+            .with_keepalive(keepalive)
+            .start()
     }
 
     /// The node's handle on its cluster, if clustered.

@@ -2,9 +2,10 @@
 
 mod eio;
 mod ratelimit;
+mod signals;
+mod ws;
 
 pub use eio::{EioRegistry as EioSessions, UseCluster};
-mod ws;
 
 use std::sync::{
     atomic::{AtomicBool, AtomicU64, Ordering},
@@ -82,6 +83,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/readyz", web::get().to(readyz))
         .route("/metrics", web::get().to(metrics))
         .route("/cmd", web::get().to(cmd))
+        .route("/signals", web::get().to(signals::accept))
         .route("/socket.io/", web::get().to(eio::get))
         .route("/socket.io/", web::post().to(eio::post))
         .route("/socket.io/", web::method(actix_web::http::Method::OPTIONS).to(eio::preflight));

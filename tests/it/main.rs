@@ -12,3 +12,4 @@ mod cmd_load;
 mod hostile;
 mod node;
 mod rooms;
+mod signals;

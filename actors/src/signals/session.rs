@@ -47,6 +47,7 @@ pub struct SignalSessionActor {
     link: ClientLink,
     rooms: Addr<SignalRoomsActor>,
     heartbeat_timeout: Duration,
+    keepalive: Option<Duration>,
     peer: Option<Peer>,
     last_heard: Instant,
 }
@@ -59,7 +60,20 @@ impl SignalSessionActor {
         rooms: Addr<SignalRoomsActor>,
         heartbeat_timeout: Duration,
     ) -> Self {
-        Self { link, rooms, heartbeat_timeout, peer: None, last_heard: Instant::now() }
+        Self {
+            link,
+            rooms,
+            heartbeat_timeout,
+            keepalive: None,
+            peer: None,
+            last_heard: Instant::now(),
+        }
+    }
+
+    /// Also pings the client every `interval`, so proxies with idle timeouts keep the socket.
+    pub fn with_keepalive(mut self, interval: Duration) -> Self {
+        self.keepalive = Some(interval);
+        self
     }
 
     fn tell(&self, reply: Reply) {
@@ -81,6 +95,11 @@ impl Actor for SignalSessionActor {
     fn started(&mut self, ctx: &mut Context<Self>) {
         let period = (self.heartbeat_timeout / 4).max(Duration::from_millis(50));
         ctx.run_interval(period, Self::check_heartbeat);
+        if let Some(interval) = self.keepalive {
+            ctx.run_interval(interval, |this, _| {
+                let _ = this.link.ping();
+            });
+        }
     }
 
     fn stopped(&mut self, _ctx: &mut Context<Self>) {

@@ -122,7 +122,7 @@ pub enum Reply {
 pub type Out = Vec<(Peer, Reply)>;
 
 /// Publisher limits per channel.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// Most publishers in an `m2m` room.
     pub m2m_publishers: usize,

@@ -1,0 +1,89 @@
+//! The `signals` endpoint, `GET /signals`: a WebSocket whose frames are decoded with the
+//! `signals` codec for a `SignalSessionActor`, with the seed's transport limits (32 KB frames,
+//! 128 KB messages, both configurable) and a server keepalive.
+
+use std::{rc::Rc, sync::Arc, time::Duration};
+
+use actix::Addr;
+use actix_web::{web, HttpRequest, HttpResponse};
+use bytestring::ByteString;
+use futures_util::future::LocalBoxFuture;
+use switchboard_actors::{
+    signals::{
+        session::{Closed, Invalid, SignalInbound},
+        SignalSessionActor,
+    },
+    CloseReason, Event,
+};
+
+use super::{
+    ws::{self, Endpoint, FrameLimits},
+    NodeState,
+};
+use crate::protocol::{
+    cmd::codes::close_code,
+    signals::{
+        decode::{decode, UNSUPPORTED_CHANNEL},
+        encode::{encode, IceConfig},
+    },
+};
+
+struct SignalsEndpoint {
+    actor: Addr<SignalSessionActor>,
+    ice: Arc<IceConfig>,
+}
+
+impl Endpoint for SignalsEndpoint {
+    fn name(&self) -> &'static str {
+        "signals"
+    }
+
+    fn text(&self, text: &str) -> LocalBoxFuture<'static, bool> {
+        let inbound = decode(text).map_err(|r| Invalid {
+            unsupported: r.code == UNSUPPORTED_CHANNEL,
+            name: r.name,
+            req: r.req,
+            msg: r.msg,
+        });
+        let sent = self.actor.send(SignalInbound(inbound));
+        Box::pin(async move { sent.await.is_ok() })
+    }
+
+    fn pong(&self) {}
+
+    fn gone(&self, _reason: Option<CloseReason>) {
+        self.actor.do_send(Closed);
+    }
+
+    fn encode(&self, event: &Event) -> ByteString {
+        match event {
+            Event::Signals(reply) => encode(reply, &self.ice).into(),
+            // Only `signals` replies are ever pushed to a `signals` session.
+            _ => ByteString::from_static(r#"{"c":500,"s":"","b":{"req":null,"msg":"internal"}}"#),
+        }
+    }
+
+    fn close_code(&self, reason: CloseReason) -> u16 {
+        close_code(reason)
+    }
+}
+
+/// `GET /signals`.
+pub(super) async fn accept(
+    req: HttpRequest,
+    body: web::Payload,
+    node: web::Data<NodeState>,
+) -> actix_web::Result<HttpResponse> {
+    let node = node.into_inner();
+    let settings = &node.config.signals;
+    let frames =
+        FrameLimits { frame: settings.max_frame_bytes, message: settings.max_message_bytes };
+    let heartbeat = Duration::from_millis(settings.heartbeat_timeout_ms);
+    let keepalive = Duration::from_millis(settings.keepalive_ms);
+    let ice = Arc::new(IceConfig { servers: settings.ice_servers.clone() });
+    let core = node.core.clone();
+    ws::accept(&req, body, node, frames, move |link| {
+        let actor = core.connect_signals(link, heartbeat, keepalive);
+        Rc::new(SignalsEndpoint { actor, ice }) as Rc<dyn Endpoint>
+    })
+}

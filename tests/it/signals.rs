@@ -1,0 +1,193 @@
+//! The `signals` dialect (seed 002) at `/signals` with real WebSocket clients: the p2p flow,
+//! multi-session users, error acks, heartbeats. (Work in progress: single node; m2m/a2m
+//! membership and the publish flow are covered by the core's unit tests.)
+
+use serde_json::{json, Value};
+
+use crate::support::{Client, Node};
+
+fn ss(user: &str, session: &str) -> Value {
+    json!({"userId": user, "sessionId": session, "category": "stream", "host": "Web", "deviceId": "d"})
+}
+
+fn data(s: &str, user: &str, session: &str, extra: Value) -> Value {
+    let mut data = json!({"s": s, "ch": "p2p", "ss": ss(user, session), "rid": "r1"});
+    if let (Some(data), Some(extra)) = (data.as_object_mut(), extra.as_object()) {
+        data.extend(extra.clone());
+    }
+    data
+}
+
+async fn session(node: &Node) -> Client {
+    Client::connect_url(&node.ws("/signals")).await
+}
+
+/// Sends `data` under `action` and returns the data as sent.
+async fn signal(client: &mut Client, action: &str, data: Value) -> Value {
+    client.send(json!({"action": action, "data": data.clone()})).await;
+    data
+}
+
+#[tokio::test]
+async fn a_p2p_call_between_two_users_one_of_them_on_two_devices() {
+    let node = Node::with_args(&[
+        "--config",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it/signals.toml"),
+    ]);
+    let (mut a, mut b1, mut b2) =
+        (session(&node).await, session(&node).await, session(&node).await);
+
+    // The caller creates the room.
+    let create = json!({"op": {"roomCreating": true}, "ve": true, "ae": true});
+    signal(&mut a, "join", data("JOIN", "a", "a1", create)).await;
+    let ack = a.recv().await;
+    assert_eq!((ack["c"].as_u64(), ack["s"].as_str()), (Some(200), Some("JOIN")));
+    assert_eq!(ack["b"]["rid"], "r1");
+    assert_eq!(ack["b"]["pt"], "publisher");
+    assert_eq!(ack["b"]["icfg"], json!({"is": ["stun:stun.example.org:3478"]}));
+    assert_eq!(
+        ack["b"]["pps"],
+        json!([{"id": "a", "sessionId": "a1", "video": true, "audio": true,
+        "category": "stream", "host": "Web", "deviceId": "d"}])
+    );
+
+    // The callee joins and learns the caller; everybody hears the new publisher list.
+    signal(&mut b1, "join", data("JOIN", "b", "b1", json!({}))).await;
+    let ack = b1.recv().await;
+    assert_eq!(ack["s"], "JOIN");
+    assert_eq!(ack["b"]["pps"].as_array().map(Vec::len), Some(2));
+    for client in [&mut a, &mut b1] {
+        let changed = client.recv().await;
+        assert_eq!(changed["s"], "PUBLISH_LIST_CHANGED");
+        assert_eq!(changed["b"]["pps"].as_array().map(Vec::len), Some(2));
+    }
+
+    // The callee sends the offer to the caller's user; it arrives bare, byte for byte.
+    let offer = signal(
+        &mut b1,
+        "offer",
+        data("OFFER", "b", "b1", json!({"to": "a", "sdp": "v=0\r\no=- 1 2 IN IP4 0.0.0.0\r\n"})),
+    )
+    .await;
+    assert_eq!(a.recv().await, offer);
+    let answer =
+        data("ANSWER", "a", "a1", json!({"to": {"userId": "b", "sessionId": "b1"}, "sdp": "v=0"}));
+    let answer = signal(&mut a, "answer", answer).await;
+    assert_eq!(b1.recv().await, answer);
+
+    // b's second device joins; ICE to the user reaches both of b's sessions.
+    signal(&mut b2, "join", data("JOIN", "b", "b2", json!({}))).await;
+    assert_eq!(b2.recv().await["s"], "JOIN");
+    for client in [&mut a, &mut b1, &mut b2] {
+        assert_eq!(client.recv().await["s"], "PUBLISH_LIST_CHANGED");
+    }
+    let ice = signal(
+        &mut a,
+        "iceCandidate",
+        data("ICE", "a", "a1", json!({"to": "b", "sdp": "candidate:1 1 udp 1 1.2.3.4 5 typ host"})),
+    )
+    .await;
+    assert_eq!(b1.recv().await, ice);
+    assert_eq!(b2.recv().await, ice);
+    let ice = signal(
+        &mut b2,
+        "iceCandidate",
+        data("ICE", "b", "b2", json!({"to": "a", "sdp": "candidate:2"})),
+    )
+    .await;
+    assert_eq!(a.recv().await, ice);
+
+    // A heartbeat asking for an ack gets the list and its id back.
+    signal(&mut a, "heartbeat", data("HEARTBEAT", "a", "a1", json!({"bid": 7, "send_ack": true})))
+        .await;
+    let beat = a.recv().await;
+    assert_eq!((beat["s"].as_str(), beat["b"]["bid"].as_u64()), (Some("HEARTBEAT"), Some(7)));
+
+    // b1 leaves (no ack): the others hear the new list.
+    signal(&mut b1, "leave", data("LEAVE", "b", "b1", json!({}))).await;
+    for client in [&mut a, &mut b2] {
+        let changed = client.recv().await;
+        assert_eq!(changed["b"]["pps"].as_array().map(Vec::len), Some(2));
+    }
+}
+
+#[tokio::test]
+async fn every_error_ack_carries_the_original_signal() {
+    let node = Node::start();
+    let mut a = session(&node).await;
+    let mut b = session(&node).await;
+    // Joining a room nobody created.
+    let sent = signal(&mut a, "join", data("JOIN", "a", "a1", json!({}))).await;
+    let ack = a.recv().await;
+    assert_eq!((ack["c"].as_u64(), &ack["b"]["req"]), (Some(4001), &sent), "{ack}");
+    signal(&mut a, "join", data("JOIN", "a", "a1", json!({"op": {"roomCreating": true}}))).await;
+    assert_eq!(a.recv().await["c"], 200);
+    for (action, sent, code) in [
+        ("join", data("JOIN", "b", "b1", json!({"op": {"roomCreating": true}})), 4022),
+        ("offer", data("OFFER", "b", "b1", json!({"to": "a", "sdp": "v=0"})), 4002),
+        (
+            "watch",
+            data("WATCH", "b", "b1", json!({"to": {"userId": "a", "sessionId": "a1"}})),
+            2002,
+        ),
+        ("offer", data("OFFER", "b", "b1", json!({"sdp": "v=0"})), 2001),
+    ] {
+        let sent = signal(&mut b, action, sent).await;
+        let ack = b.recv().await;
+        assert_eq!((ack["c"].as_u64(), &ack["b"]["req"]), (Some(code), &sent), "{ack}");
+        assert!(ack["b"]["msg"].as_str().is_some_and(|m| !m.is_empty()));
+    }
+    // Unknown targets, once in the room.
+    signal(&mut b, "join", data("JOIN", "b", "b1", json!({}))).await;
+    assert_eq!(b.recv().await["s"], "JOIN");
+    assert_eq!(b.recv().await["s"], "PUBLISH_LIST_CHANGED");
+    assert_eq!(a.recv().await["s"], "PUBLISH_LIST_CHANGED");
+    let sent =
+        signal(&mut b, "offer", data("OFFER", "b", "b1", json!({"to": "nobody", "sdp": "v=0"})))
+            .await;
+    let ack = b.recv().await;
+    assert_eq!((ack["c"].as_u64(), &ack["b"]["req"]), (Some(4003), &sent));
+    let sent = signal(
+        &mut b,
+        "answer",
+        data(
+            "ANSWER",
+            "b",
+            "b1",
+            json!({"to": {"userId": "a", "sessionId": "gone"}, "sdp": "v=0"}),
+        ),
+    )
+    .await;
+    let ack = b.recv().await;
+    assert_eq!((ack["c"].as_u64(), &ack["b"]["req"]), (Some(4024), &sent));
+    // Not JSON at all: 2001, and the connection stays.
+    b.send_text("{not json").await;
+    let ack = b.recv().await;
+    assert_eq!((ack["c"].as_u64(), ack["b"]["req"].as_str()), (Some(2001), Some("{not json")));
+    signal(&mut b, "heartbeat", data("HEARTBEAT", "b", "b1", json!({"send_ack": true}))).await;
+    assert_eq!(b.recv().await["s"], "HEARTBEAT");
+}
+
+#[tokio::test]
+async fn a_silent_session_is_gone_after_the_heartbeat_timeout() {
+    let node = Node::with_args(&["--signals-heartbeat-timeout-ms", "500"]);
+    let (mut a, mut b) = (session(&node).await, session(&node).await);
+    signal(&mut a, "join", data("JOIN", "a", "a1", json!({"op": {"roomCreating": true}}))).await;
+    assert_eq!(a.recv().await["s"], "JOIN");
+    signal(&mut b, "join", data("JOIN", "b", "b1", json!({}))).await;
+    assert_eq!(b.recv().await["s"], "JOIN");
+    assert_eq!(a.recv().await["s"], "PUBLISH_LIST_CHANGED");
+    assert_eq!(b.recv().await["s"], "PUBLISH_LIST_CHANGED");
+    // a heartbeats as clients do (here every 100 ms, not 3 s); b says nothing and is closed,
+    // and a is told.
+    let mut beat = tokio::time::interval(std::time::Duration::from_millis(100));
+    let mut pps = 2;
+    while pps == 2 {
+        beat.tick().await;
+        signal(&mut a, "heartbeat", data("HEARTBEAT", "a", "a1", json!({"send_ack": true}))).await;
+        let message = a.recv().await;
+        pps = message["b"]["pps"].as_array().map_or(0, Vec::len);
+    }
+    assert_eq!(pps, 1);
+    assert_eq!(b.expect_end().await, crate::support::client::Ended::Close(1001));
+}
