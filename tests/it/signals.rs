@@ -191,3 +191,85 @@ async fn a_silent_session_is_gone_after_the_heartbeat_timeout() {
     assert_eq!(pps, 1);
     assert_eq!(b.expect_end().await, crate::support::client::Ended::Close(1001));
 }
+
+fn m2m(s: &str, user: &str, extra: Value) -> Value {
+    let mut value = data(s, user, &format!("{user}1"), extra);
+    value["ch"] = json!("m2m");
+    value["rid"] = json!("m1");
+    value
+}
+
+fn to(user: &str) -> Value {
+    json!({"to": {"userId": user, "sessionId": format!("{user}1")}})
+}
+
+#[tokio::test]
+async fn the_publish_flow_kick_and_ownership_hand_over_in_an_m2m_room() {
+    let node = Node::start();
+    let (mut o, mut v, mut w) = (session(&node).await, session(&node).await, session(&node).await);
+    signal(&mut o, "join", m2m("JOIN", "o", json!({"op": {"roomCreating": true}}))).await;
+    assert_eq!(o.recv().await["b"]["pt"], "publisher");
+    signal(&mut v, "join", m2m("JOIN", "v", json!({}))).await;
+    let ack = v.recv().await;
+    assert_eq!(
+        (ack["b"]["pt"].as_str(), ack["b"]["pps"].as_array().map(Vec::len)),
+        (Some("viewer"), Some(1))
+    );
+
+    // A viewer may not update its media, nor kick; nobody gets media without the media plane.
+    let sent = signal(&mut v, "updateVideo", m2m("UPDATE", "v", json!({"ve": false}))).await;
+    let ack = v.recv().await;
+    assert_eq!((ack["c"].as_u64(), &ack["b"]["req"]), (Some(4051), &sent));
+    let sent = signal(&mut v, "kick", m2m("KICK", "v", json!({"to": "o"}))).await;
+    assert_eq!(v.recv().await["c"], 4051, "{sent}");
+    let sent = signal(&mut o, "offer", m2m("OFFER", "o", json!({"sdp": "v=0"}))).await;
+    let ack = o.recv().await;
+    assert_eq!((ack["c"].as_u64(), &ack["b"]["req"]), (Some(500), &sent));
+    assert!(ack["b"]["msg"].as_str().unwrap().contains("media plane"), "{ack}");
+
+    // The viewer asks to publish; the owner gets the request as sent and accepts.
+    let request = signal(
+        &mut v,
+        "publishRequest",
+        m2m("PUBLISH_REQUEST", "v", json!({"ve": true, "ae": true})),
+    )
+    .await;
+    assert_eq!(o.recv().await, request);
+    let accept = signal(&mut o, "publishAccept", m2m("PUBLISH_ACCEPT", "o", to("v"))).await;
+    assert_eq!(v.recv().await, accept);
+    for client in [&mut o, &mut v] {
+        let changed = client.recv().await;
+        assert_eq!(
+            (changed["s"].as_str(), changed["b"]["pps"].as_array().map(Vec::len)),
+            (Some("PUBLISH_LIST_CHANGED"), Some(2))
+        );
+    }
+    let sent = signal(&mut v, "publishRequest", m2m("PUBLISH_REQUEST", "v", json!({}))).await;
+    let ack = v.recv().await;
+    assert_eq!((ack["c"].as_u64(), &ack["b"]["req"]), (Some(4023), &sent));
+
+    // The owner leaves: v, the next oldest publisher, owns the room.
+    signal(&mut o, "leave", m2m("LEAVE", "o", json!({}))).await;
+    assert_eq!(v.recv().await["b"]["pps"].as_array().map(Vec::len), Some(1));
+    signal(&mut w, "join", m2m("JOIN", "w", json!({}))).await;
+    assert_eq!(w.recv().await["b"]["pt"], "viewer");
+    let request = signal(&mut w, "publishRequest", m2m("PUBLISH_REQUEST", "w", json!({}))).await;
+    assert_eq!(v.recv().await, request);
+    let reject = signal(&mut v, "publishReject", m2m("PUBLISH_REJECT", "v", to("w"))).await;
+    assert_eq!(w.recv().await, reject);
+    // The owner kicks w: w gets the KICK, and is out of the room.
+    let kick = signal(&mut v, "kick", m2m("KICK", "v", json!({"to": "w"}))).await;
+    assert_eq!(w.recv().await, kick);
+    let sent = signal(&mut w, "heartbeat", m2m("HEARTBEAT", "w", json!({"send_ack": true}))).await;
+    let ack = w.recv().await;
+    assert_eq!((ack["c"].as_u64(), &ack["b"]["req"]), (Some(4002), &sent));
+}
+
+#[tokio::test]
+async fn frames_over_32_kb_close_with_1009() {
+    let node = Node::start();
+    let mut a = session(&node).await;
+    let big = data("JOIN", "a", "a1", json!({"pad": "x".repeat(33 * 1024)}));
+    signal(&mut a, "join", big).await;
+    assert_eq!(a.expect_end().await, crate::support::client::Ended::Close(1009));
+}
