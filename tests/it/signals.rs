@@ -170,7 +170,7 @@ async fn every_error_ack_carries_the_original_signal() {
 
 #[tokio::test]
 async fn a_silent_session_is_gone_after_the_heartbeat_timeout() {
-    let node = Node::with_args(&["--signals-heartbeat-timeout-ms", "500"]);
+    let node = Node::with_args(&["--signals-heartbeat-timeout-ms", "1000"]);
     let (mut a, mut b) = (session(&node).await, session(&node).await);
     signal(&mut a, "join", data("JOIN", "a", "a1", json!({"op": {"roomCreating": true}}))).await;
     assert_eq!(a.recv().await["s"], "JOIN");
