@@ -199,3 +199,23 @@ pub struct Signal {
     /// The whole signal as sent: an error ack's `b.req`, and what a p2p peer receives.
     pub raw: Payload,
 }
+
+/// A p2p signal in room `r` from `from`, whose raw form names it (`"Offer from a/1"`), for tests.
+#[cfg(test)]
+pub(crate) fn test_signal(action: Action, from: &Peer, to: Option<To>) -> Signal {
+    Signal {
+        action,
+        ch: Channel::P2p,
+        rid: RoomId::new("r"),
+        from: from.clone(),
+        ss: Payload::string(&from.to_string()),
+        to,
+        ve: None,
+        ae: None,
+        creating: false,
+        eg: None,
+        bid: None,
+        send_ack: false,
+        raw: Payload::string(&format!("{action:?} from {from}")),
+    }
+}

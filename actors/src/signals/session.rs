@@ -150,28 +150,13 @@ mod tests {
 
     use super::*;
     use crate::{
-        ids::{ConnId, RoomId},
+        ids::ConnId,
         link::{self, Outbound},
-        payload::Payload,
-        signals::{state::Limits, Action, Channel, To},
+        signals::{state::Limits, Action, To},
     };
 
     fn signal(action: Action, from: &Peer, to: Option<To>, creating: bool) -> Signal {
-        Signal {
-            action,
-            ch: Channel::P2p,
-            rid: RoomId::new("r"),
-            from: from.clone(),
-            ss: Payload::string(&from.to_string()),
-            to,
-            ve: None,
-            ae: None,
-            creating,
-            eg: None,
-            bid: None,
-            send_ack: false,
-            raw: Payload::string(&format!("{action:?} from {from}")),
-        }
+        Signal { creating, ..crate::signals::test_signal(action, from, to) }
     }
 
     async fn reply(rx: &mut link::LinkReceiver) -> Reply {
