@@ -1,0 +1,104 @@
+//! What the `signals` room rules answer: replies for sessions, and why a signal is refused.
+
+use super::{Action, Peer};
+use crate::{ids::RoomId, payload::Payload};
+
+/// Why a signal was refused; the dialect turns each into its code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// 4001: no such room.
+    RoomNotFound,
+    /// 4002: the sender (or the named member) is not in the room.
+    NotRoomMember,
+    /// 4003: the p2p target is not in the room.
+    RecipientNotMember,
+    /// 4022: the room exists already.
+    RoomExists,
+    /// 4023: already a publisher.
+    AlreadyPublisher,
+    /// 4024: the target session has left the room.
+    UserLeft,
+    /// 4051: not allowed (publishers only, owner only, or no room for another publisher).
+    PermissionDenied,
+    /// 2002: the room's channel is not the signal's.
+    UnsupportedChannel,
+    /// 500: the signal needs the media plane, which this node does not run yet.
+    NoMediaPlane,
+}
+
+/// A participant's role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Sends media.
+    Publisher,
+    /// Watches.
+    Viewer,
+}
+
+/// A publisher as listed to participants.
+#[derive(Debug, Clone)]
+pub struct Listed {
+    /// The session.
+    pub peer: Peer,
+    /// Its session info as it sent it.
+    pub ss: Payload,
+    /// Video enabled.
+    pub ve: bool,
+    /// Audio enabled.
+    pub ae: bool,
+}
+
+/// What one session is told.
+#[derive(Debug, Clone)]
+pub enum Reply {
+    /// JOIN succeeded.
+    Joined {
+        /// The room.
+        rid: RoomId,
+        /// Its publishers.
+        pps: Vec<Listed>,
+        /// The joiner's role.
+        role: Role,
+        /// The room's engine, as its creator gave it.
+        eg: Option<Payload>,
+    },
+    /// A HEARTBEAT ack.
+    Heartbeat {
+        /// The room.
+        rid: RoomId,
+        /// Its publishers.
+        pps: Vec<Listed>,
+        /// The heartbeat id, echoed.
+        bid: Option<Payload>,
+    },
+    /// The publishers changed.
+    PublishListChanged {
+        /// The room.
+        rid: RoomId,
+        /// Its publishers now.
+        pps: Vec<Listed>,
+    },
+    /// A signal from another session, to pass on exactly as sent.
+    Forward(Payload),
+    /// The frame was not a valid signal (or named a channel the signal does not support):
+    /// refused by the dialect's codec before it reached any room.
+    Invalid {
+        /// Whether the signal was valid but not for its channel (2002) rather than invalid.
+        unsupported: bool,
+        /// The signal's name, if the frame got that far.
+        name: String,
+        /// The signal as sent (raw JSON).
+        req: String,
+        /// What was wrong.
+        msg: String,
+    },
+    /// The signal was refused.
+    Refused {
+        /// Which signal.
+        action: Action,
+        /// Why.
+        refusal: Refusal,
+        /// The signal as sent.
+        req: Payload,
+    },
+}
