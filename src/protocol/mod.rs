@@ -5,6 +5,7 @@
 //! tested with golden fixtures.
 
 pub mod cmd;
+pub mod json;
 pub mod rooms;
 pub mod signals;
 

@@ -22,7 +22,7 @@ use actix::{
 };
 use switchboard_actors::{
     link,
-    rooms::{Gone, RoomInbound, RoomSessionActor},
+    rooms::{Gone, RoomEvent, RoomInbound, RoomSessionActor},
     ConnId, Event, LinkReceiver, Outbound, SocketId,
 };
 use tokio::sync::{mpsc, oneshot};
@@ -159,13 +159,12 @@ impl EioSession {
         self.send(eio::encode(Kind::Message, &sio_packet), ctx);
     }
 
-    /// Sends an event (its JSON array) as one Engine.IO message packet (`42[…]`), built in one
-    /// buffer.
-    fn emit(&mut self, event_json: String, ctx: &mut Context<Self>) {
-        let mut packet = String::with_capacity(event_json.len() + 2);
+    /// Sends `event` as one Engine.IO message packet (`42[…]`), written into one buffer.
+    fn emit(&mut self, event: &RoomEvent, ctx: &mut Context<Self>) {
+        let mut packet = String::with_capacity(64);
         packet.push(Kind::Message.digit());
         packet.push(sio::Kind::Event.digit());
-        packet.push_str(&event_json);
+        events::encode_into(&mut packet, event);
         self.send(packet, ctx);
     }
 
@@ -249,7 +248,7 @@ impl EioSession {
 
     fn on_socket_packet(&mut self, data: &str, ctx: &mut Context<Self>) {
         let Some(packet) = sio::decode(data) else {
-            self.emit(events::encode(&error("malformed Socket.IO packet")), ctx);
+            self.emit(&error("malformed Socket.IO packet"), ctx);
             return;
         };
         if packet.nsp != "/" {
@@ -270,7 +269,7 @@ impl EioSession {
                 socket.do_send(RoomInbound(events::decode(packet.data)));
             }
             sio::Kind::BinaryEvent | sio::Kind::BinaryAck => {
-                self.emit(events::encode(&error("binary packets are not supported")), ctx);
+                self.emit(&error("binary packets are not supported"), ctx);
             }
             sio::Kind::Ack | sio::Kind::Error => {}
         }
@@ -326,8 +325,8 @@ impl EioSession {
 /// How long a closed polling session waits for the poll that fetches its close packet.
 const CLOSE_LINGER: Duration = Duration::from_secs(3);
 
-fn error(message: &str) -> switchboard_actors::rooms::RoomEvent {
-    switchboard_actors::rooms::RoomEvent::Error(message.to_owned())
+fn error(message: &str) -> RoomEvent {
+    RoomEvent::Error(message.to_owned())
 }
 
 impl Actor for EioSession {
@@ -375,7 +374,7 @@ impl Actor for EioSession {
 impl StreamHandler<Outbound> for EioSession {
     fn handle(&mut self, item: Outbound, ctx: &mut Context<Self>) {
         match item {
-            Outbound::Event(Event::Room(event)) => self.emit(events::encode(&event), ctx),
+            Outbound::Event(Event::Room(event)) => self.emit(&event, ctx),
             Outbound::Event(_) | Outbound::Ping => {}
             Outbound::Close(reason) => {
                 log::info!("eio {}: closing: {}", self.sid, reason.describe());

@@ -5,6 +5,8 @@ use std::fmt::Write as _;
 
 use serde_json::value::RawValue;
 
+pub(super) use crate::protocol::json::push_str;
+
 /// An object under construction; always starts with the `cmd` field.
 pub(super) struct Obj(String);
 
@@ -52,23 +54,4 @@ impl Obj {
         self.0.push('}');
         self.0
     }
-}
-
-/// Writes `s` as a JSON string literal.
-pub(super) fn push_str(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
 }

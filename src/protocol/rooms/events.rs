@@ -2,6 +2,8 @@
 //! positional; `data` of `signal-send` is opaque and relayed byte for byte.
 
 use serde_json::value::RawValue;
+
+use crate::protocol::json::push_str;
 use switchboard_actors::{
     rooms::{RoomCommand, RoomEvent},
     Payload, RoomId, SocketId,
@@ -46,50 +48,72 @@ pub fn decode(data: &str) -> Result<RoomCommand, String> {
     }
 }
 
-fn quoted(s: &str) -> String {
-    // Serialising a str cannot fail.
-    serde_json::to_string(s).unwrap_or_default()
-}
-
 /// Encodes `event` as the JSON array of an event packet.
 pub fn encode(event: &RoomEvent) -> String {
-    let call = |name: &str, args: &[String]| {
-        let mut out = format!("[\"{name}\"");
+    let mut out = String::new();
+    encode_into(&mut out, event);
+    out
+}
+
+/// Appends `event`'s JSON array to `out` (after a packet prefix, say): the frame is built in
+/// one buffer, and a signal's `data` is copied once, verbatim.
+pub fn encode_into(out: &mut String, event: &RoomEvent) {
+    let mut call = |name: &str, args: &[Arg<'_>]| {
+        out.push_str("[\"");
+        out.push_str(name);
+        out.push('"');
         for arg in args {
             out.push(',');
-            out.push_str(arg);
+            match arg {
+                Arg::Str(s) => push_str(out, s),
+                Arg::Raw(raw) => out.push_str(raw),
+                Arg::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+                Arg::List(items) => {
+                    out.push('[');
+                    for (i, item) in items.iter().enumerate() {
+                        if i > 0 {
+                            out.push(',');
+                        }
+                        push_str(out, item.as_str());
+                    }
+                    out.push(']');
+                }
+            }
         }
         out.push(']');
-        out
     };
+    use Arg::{Bool, List, Raw, Str};
     match event {
-        RoomEvent::Exists(room) => call("room-exists", &[quoted(room.as_str())]),
-        RoomEvent::NotExists(room) => call("room-not-exists", &[quoted(room.as_str())]),
-        RoomEvent::NotInRoom(room) => call("not-in-room", &[quoted(room.as_str())]),
-        RoomEvent::Created(room) => call("room-created", &[quoted(room.as_str())]),
+        RoomEvent::Exists(room) => call("room-exists", &[Str(room.as_str())]),
+        RoomEvent::NotExists(room) => call("room-not-exists", &[Str(room.as_str())]),
+        RoomEvent::NotInRoom(room) => call("not-in-room", &[Str(room.as_str())]),
+        RoomEvent::Created(room) => call("room-created", &[Str(room.as_str())]),
         RoomEvent::Joined { room, owner, clients } => {
-            let list: Vec<String> = clients.iter().map(|c| quoted(c.as_str())).collect();
-            let clients = format!("[{}]", list.join(","));
-            call("room-joined", &[quoted(room.as_str()), quoted(owner.as_str()), clients])
+            call("room-joined", &[Str(room.as_str()), Str(owner.as_str()), List(clients)])
         }
-        RoomEvent::Left { room, kicked } => {
-            call("room-left", &[quoted(room.as_str()), kicked.to_string()])
-        }
+        RoomEvent::Left { room, kicked } => call("room-left", &[Str(room.as_str()), Bool(*kicked)]),
         RoomEvent::TargetNotFound { room, target } => {
-            call("target-not-found", &[quoted(room.as_str()), quoted(target.as_str())])
+            call("target-not-found", &[Str(room.as_str()), Str(target.as_str())])
         }
-        RoomEvent::Signal { room, sender, data } => call(
-            "signal-receive",
-            &[quoted(room.as_str()), quoted(sender.as_str()), data.get().to_owned()],
-        ),
+        RoomEvent::Signal { room, sender, data } => {
+            call("signal-receive", &[Str(room.as_str()), Str(sender.as_str()), Raw(data.get())])
+        }
         RoomEvent::ClientJoined { room, id } => {
-            call("client-joined", &[quoted(room.as_str()), quoted(id.as_str())])
+            call("client-joined", &[Str(room.as_str()), Str(id.as_str())])
         }
         RoomEvent::ClientLeft { room, id } => {
-            call("client-left", &[quoted(room.as_str()), quoted(id.as_str())])
+            call("client-left", &[Str(room.as_str()), Str(id.as_str())])
         }
-        RoomEvent::Error(message) => call("error", &[quoted(message)]),
+        RoomEvent::Error(message) => call("error", &[Str(message)]),
     }
+}
+
+/// One argument of an emitted event.
+enum Arg<'a> {
+    Str(&'a str),
+    Raw(&'a str),
+    Bool(bool),
+    List(&'a [SocketId]),
 }
 
 #[cfg(test)]
