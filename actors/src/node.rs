@@ -9,6 +9,7 @@ use crate::{
     ids::NodeId,
     link::ClientLink,
     rooms::RoomsActor,
+    signals::SignalRoomsActor,
 };
 
 /// The core's configuration, as the edge builds it from the node's config.
@@ -36,8 +37,8 @@ pub struct Core {
     pub directory: Addr<DirectoryActor>,
     /// The node's rooms (`rooms` dialect).
     pub rooms: Addr<RoomsActor>,
-    /// The node's `signals` rooms (node-local for now).
-    pub signals: Addr<crate::signals::SignalRoomsActor>,
+    /// The node's `signals` rooms.
+    pub signals: Addr<SignalRoomsActor>,
     cluster: Option<(Cluster, Addr<BridgeActor>)>,
     config: CoreConfig,
 }
@@ -49,7 +50,7 @@ impl Core {
         let Some(cluster_config) = config.cluster.clone() else {
             let directory = DirectoryActor::new(node.clone(), config.directory.clone(), None);
             let rooms = RoomsActor::new(node.clone(), None).start();
-            let signals = crate::signals::SignalRoomsActor::new(config.signals).start();
+            let signals = SignalRoomsActor::new(node.clone(), None, config.signals).start();
             let directory = directory.start();
             return Self { node, directory, rooms, signals, cluster: None, config };
         };
@@ -59,14 +60,19 @@ impl Core {
         let directory =
             DirectoryActor::new(member.clone(), config.directory.clone(), Some(cluster.clone()))
                 .start();
-        let rooms = RoomsActor::new(member, Some(cluster.clone())).start();
+        let rooms = RoomsActor::new(member.clone(), Some(cluster.clone())).start();
+        let signals = SignalRoomsActor::new(member, Some(cluster.clone()), config.signals).start();
         let bridge = bridge.start(Routes {
             cmd: directory.clone().recipient(),
             rooms: rooms.clone().recipient(),
+            signals: signals.clone().recipient(),
             edge: config.edge.clone(),
-            members: vec![directory.clone().recipient(), rooms.clone().recipient()],
+            members: vec![
+                directory.clone().recipient(),
+                rooms.clone().recipient(),
+                signals.clone().recipient(),
+            ],
         });
-        let signals = crate::signals::SignalRoomsActor::new(config.signals).start();
         Self { node, directory, rooms, signals, cluster: Some((cluster, bridge)), config }
     }
 

@@ -37,6 +37,8 @@ pub struct Routes {
     pub cmd: Recipient<Inbox>,
     /// Frames of topic `rooms`.
     pub rooms: Recipient<Inbox>,
+    /// Frames of topic `signals`.
+    pub signals: Recipient<Inbox>,
     /// Frames of topic `edge`, if the edge takes any.
     pub edge: Option<Recipient<Inbox>>,
     /// Every actor told of membership changes.
@@ -428,6 +430,7 @@ fn route(me: &NodeId, raw: &[u8], routes: &Routes, bridge: &Addr<BridgeActor>) {
     match topic {
         Topic::Cmd => routes.cmd.do_send(msg),
         Topic::Rooms => routes.rooms.do_send(msg),
+        Topic::Signals => routes.signals.do_send(msg),
         Topic::Edge => match &routes.edge {
             Some(edge) => edge.do_send(msg),
             None => log::debug!("node {me}: edge frame from {} dropped", msg.origin),

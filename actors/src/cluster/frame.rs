@@ -16,6 +16,8 @@ pub enum Topic {
     Cmd,
     /// The `rooms` dialect's rooms.
     Rooms,
+    /// The `signals` dialect's rooms.
+    Signals,
     /// The edge's own traffic (Engine.IO requests answered by the node holding the session).
     Edge,
 }
@@ -26,6 +28,7 @@ impl Topic {
             Topic::Node => "node",
             Topic::Cmd => "cmd",
             Topic::Rooms => "rooms",
+            Topic::Signals => "signals",
             Topic::Edge => "edge",
         }
     }
@@ -35,6 +38,7 @@ impl Topic {
             "node" => Some(Topic::Node),
             "cmd" => Some(Topic::Cmd),
             "rooms" => Some(Topic::Rooms),
+            "signals" => Some(Topic::Signals),
             "edge" => Some(Topic::Edge),
             _ => None,
         }

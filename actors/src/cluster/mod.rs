@@ -274,6 +274,23 @@ impl Cluster {
         self.invoke::<i64>(inv).await.map(drop)
     }
 
+    /// Releases claim `seq` as [`Cluster::release`] does; while Redis cannot be reached, keeps
+    /// trying in the background (every second, for 30 s) and resolves at once.
+    pub async fn release_or_retry(&self, namespace: &str, name: &str, seq: u64) {
+        if self.release(namespace, name, seq).await.is_ok() {
+            return;
+        }
+        let (cluster, namespace, name) = (self.clone(), namespace.to_owned(), name.to_owned());
+        tokio::spawn(async move {
+            for _ in 0..30 {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                if cluster.release(&namespace, &name, seq).await.is_ok() {
+                    return;
+                }
+            }
+        });
+    }
+
     /// The node holding `name` in `namespace`, if any.
     pub async fn lookup(
         &self,

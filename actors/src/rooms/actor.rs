@@ -126,19 +126,7 @@ impl RoomsActor {
         };
         let release = async move {
             for (room, seq) in closed {
-                if cluster.release(NAMESPACE, room.as_str(), seq).await.is_ok() {
-                    continue;
-                }
-                // Redis is down: keep trying in the background; the events go out now.
-                let cluster = cluster.clone();
-                actix::spawn(async move {
-                    for _ in 0..30 {
-                        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-                        if cluster.release(NAMESPACE, room.as_str(), seq).await.is_ok() {
-                            return;
-                        }
-                    }
-                });
+                cluster.release_or_retry(NAMESPACE, room.as_str(), seq).await;
             }
         };
         ctx.wait(release.into_actor(self).map(move |(), this, _| this.deliver_now(out)));

@@ -1,23 +1,28 @@
 //! The `signals` dialect's vocabulary (seed 002, PROTOCOLS.md §2): rooms with a channel
 //! (`p2p`, `m2m`, `a2m`, `p2m`), users with several sessions, and the signals they send.
 //!
-//! Work in progress (issue 5): the vocabulary the edge's codec decodes into, and the room rules
-//! ([`state`]); the actors, the endpoint and the cluster come next. Nothing routes `signals`
-//! traffic yet.
+//! - [`state`]: the room rules, pure.
+//! - [`SignalRoomsActor`]: the node's rooms, and in a cluster one room space across nodes.
+//! - [`SignalSessionActor`]: one per connection.
 
 pub mod actor;
+mod away;
+mod remote;
 pub mod session;
 pub mod state;
+mod wire;
 
 pub use actor::SignalRoomsActor;
 pub use session::SignalSessionActor;
 
 use std::{fmt, sync::Arc};
 
+use serde::{Deserialize, Serialize};
+
 use crate::{ids::RoomId, payload::Payload};
 
 /// A room's type, which decides its rules and which signals it takes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Channel {
     /// Two users calling each other; signals are relayed between them.
     P2p,
@@ -53,7 +58,7 @@ impl Channel {
 }
 
 /// One session of one user (a device, or a screenshare).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Peer {
     /// The user.
     pub user: Arc<str>,
@@ -68,7 +73,7 @@ impl fmt::Display for Peer {
 }
 
 /// Who a signal is for.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum To {
     /// Every session of a user (p2p only).
     User(Arc<str>),
@@ -77,7 +82,7 @@ pub enum To {
 }
 
 /// What a signal asks; each is one API route (`action`) and one signal name (`s`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Action {
     /// `join` / `JOIN`
     Join,
@@ -170,7 +175,7 @@ impl Action {
 }
 
 /// A decoded, validated signal.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Signal {
     /// What it asks.
     pub action: Action,

@@ -2,12 +2,12 @@
 //! connection to its session (`ss.userId` + `ss.sessionId`); later signals must carry the same
 //! session. A session silent for longer than the heartbeat timeout is treated as gone (its
 //! rooms are told) and the connection is closed.
-//!
-//! Work in progress (issue 5): not routed by the edge yet.
 
 use std::time::{Duration, Instant};
 
-use actix::{Actor, ActorContext, Addr, AsyncContext, Context, Handler, Message};
+use actix::{
+    Actor, ActorContext, ActorFutureExt, Addr, AsyncContext, Context, Handler, Message, WrapFuture,
+};
 
 use super::{
     actor::{Apply, Gone},
@@ -112,7 +112,7 @@ impl Actor for SignalSessionActor {
 impl Handler<SignalInbound> for SignalSessionActor {
     type Result = ();
 
-    fn handle(&mut self, msg: SignalInbound, _ctx: &mut Context<Self>) {
+    fn handle(&mut self, msg: SignalInbound, ctx: &mut Context<Self>) {
         let signal = match msg.0 {
             Ok(signal) => signal,
             Err(Invalid { unsupported, name, req, msg }) => {
@@ -132,7 +132,9 @@ impl Handler<SignalInbound> for SignalSessionActor {
             None => self.peer = Some(signal.from.clone()),
         }
         self.last_heard = Instant::now();
-        self.rooms.do_send(Apply { signal, link: self.link.clone() });
+        // The next signal waits until this one is applied (or handed to its room's home).
+        let applied = self.rooms.send(Apply { signal, link: self.link.clone() });
+        ctx.wait(applied.into_actor(self).map(|_, _, _| ()));
     }
 }
 
@@ -169,7 +171,8 @@ mod tests {
 
     #[actix_rt::test]
     async fn a_p2p_call_through_the_actors_and_a_silent_session_is_gone() {
-        let rooms = SignalRoomsActor::new(Limits::default()).start();
+        let node = crate::ids::NodeId::new("n");
+        let rooms = SignalRoomsActor::new(node, None, Limits::default()).start();
         let (la, mut ra) = link::channel(ConnId(1), 64);
         let (lb, mut rb) = link::channel(ConnId(2), 64);
         let a = SignalSessionActor::new(la, rooms.clone(), Duration::from_millis(300)).start();

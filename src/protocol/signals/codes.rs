@@ -14,6 +14,7 @@ pub fn code(refusal: Refusal) -> (u16, &'static str) {
         Refusal::PermissionDenied => (4051, "permission not found"),
         Refusal::UnsupportedChannel => (2002, "the signal is not supported in this channel"),
         Refusal::NoMediaPlane => (500, "the media plane is not enabled on this server"),
+        Refusal::Unavailable => (500, "the room cannot be reached right now; try again"),
     }
 }
 
@@ -33,8 +34,9 @@ mod tests {
             Refusal::PermissionDenied,
             Refusal::UnsupportedChannel,
             Refusal::NoMediaPlane,
+            Refusal::Unavailable,
         ];
         let codes: Vec<u16> = all.into_iter().map(|r| code(r).0).collect();
-        assert_eq!(codes, [4001, 4002, 4003, 4022, 4023, 4024, 4051, 2002, 500]);
+        assert_eq!(codes, [4001, 4002, 4003, 4022, 4023, 4024, 4051, 2002, 500, 500]);
     }
 }

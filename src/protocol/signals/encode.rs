@@ -19,8 +19,8 @@ pub struct IceConfig {
 /// Encodes one reply as a text frame.
 pub fn encode(reply: &Reply, ice: &IceConfig) -> String {
     match reply {
-        Reply::Forward(raw) => raw.get().to_owned(),
-        Reply::Joined { rid, pps, role, eg } => {
+        Reply::Forward(raw) | Reply::Kicked { req: raw, .. } => raw.get().to_owned(),
+        Reply::Joined { rid, pps, role, eg, .. } => {
             let pt = match role {
                 Role::Publisher => "publisher",
                 Role::Viewer => "viewer",
@@ -90,7 +90,7 @@ fn listed(p: &Listed) -> Value {
 mod tests {
     use serde_json::{json, value::RawValue};
     use switchboard_actors::{
-        signals::{state::Refusal, Action, Peer},
+        signals::{state::Refusal, Action, Channel, Peer},
         RoomId,
     };
 
@@ -114,6 +114,7 @@ mod tests {
         let joined = Reply::Joined {
             rid: RoomId::new("r1"),
             pps: vec![publisher.clone()],
+            ch: Channel::M2m,
             role: Role::Viewer,
             eg: Some(raw(r#""native""#)),
         };

@@ -13,10 +13,12 @@
 //! - p2p OFFER/ANSWER/ICE are relayed as sent to every session of a target user, or to one
 //!   session. In `m2m`/`a2m` they (and WATCH) need the media plane: 500 until it exists.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
+mod rehome;
 mod reply;
 
+pub use rehome::{Evicted, Survivor};
 pub use reply::{Listed, Refusal, Reply, Role};
 
 use super::{Action, Channel, Peer, Signal, To};
@@ -55,6 +57,9 @@ struct Room {
     ch: Channel,
     eg: Option<Payload>,
     members: Vec<Member>,
+    /// For a room rebuilt after its home died: the tick its survivors' publisher ranks count
+    /// from, so publishers rejoining later slot in by their old order.
+    adopted_base: Option<u64>,
 }
 
 impl Room {
@@ -104,6 +109,16 @@ impl Room {
             .collect()
     }
 
+    fn joined(&self, rid: &RoomId, role: Role) -> Reply {
+        Reply::Joined {
+            rid: rid.clone(),
+            pps: self.listed(),
+            ch: self.ch,
+            role,
+            eg: self.eg.clone(),
+        }
+    }
+
     fn changed(&self, rid: &RoomId) -> Out {
         let pps = self.listed();
         self.members
@@ -122,6 +137,10 @@ pub struct SignalRooms {
     rooms: HashMap<RoomId, Room>,
     limits: Limits,
     tick: u64,
+    /// Rooms that emptied since the last [`SignalRooms::take_closed`].
+    closed: Vec<RoomId>,
+    /// The rooms each session is in.
+    index: HashMap<Peer, HashSet<RoomId>>,
 }
 
 fn refuse(signal: &Signal, refusal: Refusal) -> Out {
@@ -132,7 +151,7 @@ fn refuse(signal: &Signal, refusal: Refusal) -> Out {
 impl SignalRooms {
     /// Rooms under `limits`.
     pub fn new(limits: Limits) -> Self {
-        Self { rooms: HashMap::new(), limits, tick: 0 }
+        Self { limits, ..Self::default() }
     }
 
     /// Applies one signal.
@@ -153,12 +172,7 @@ impl SignalRooms {
     /// Session `peer` is gone (disconnected, or silent past the heartbeat timeout): it leaves
     /// every room it is in, as if it had sent LEAVE.
     pub fn disconnect(&mut self, peer: &Peer) -> Out {
-        let rids: Vec<RoomId> = self
-            .rooms
-            .iter()
-            .filter(|(_, r)| r.member(peer).is_some())
-            .map(|(rid, _)| rid.clone())
-            .collect();
+        let rids = self.index.get(peer).cloned().unwrap_or_default();
         rids.into_iter().flat_map(|rid| self.remove(&rid, std::slice::from_ref(peer))).collect()
     }
 
@@ -168,6 +182,34 @@ impl SignalRooms {
             .get(rid)
             .map(|r| r.members.iter().map(|m| m.peer.clone()).collect())
             .unwrap_or_default()
+    }
+
+    /// Whether room `rid` exists here.
+    pub fn contains(&self, rid: &RoomId) -> bool {
+        self.rooms.contains_key(rid)
+    }
+
+    /// Whether session `peer` is in any room here.
+    pub fn has_peer(&self, peer: &Peer) -> bool {
+        self.index.contains_key(peer)
+    }
+
+    fn indexed(&mut self, peer: &Peer, rid: &RoomId) {
+        self.index.entry(peer.clone()).or_default().insert(rid.clone());
+    }
+
+    fn unindexed(&mut self, peer: &Peer, rid: &RoomId) {
+        if let Some(rooms) = self.index.get_mut(peer) {
+            rooms.remove(rid);
+            if rooms.is_empty() {
+                self.index.remove(peer);
+            }
+        }
+    }
+
+    /// The rooms that emptied (and so closed) since the last call.
+    pub fn take_closed(&mut self) -> Vec<RoomId> {
+        std::mem::take(&mut self.closed)
     }
 
     fn next_tick(&mut self) -> u64 {
@@ -194,14 +236,11 @@ impl SignalRooms {
                 ch: signal.ch,
                 eg: signal.eg.clone(),
                 members: vec![member(Role::Publisher)],
+                adopted_base: None,
             };
-            let joined = Reply::Joined {
-                rid: rid.clone(),
-                pps: room.listed(),
-                role: Role::Publisher,
-                eg: room.eg.clone(),
-            };
+            let joined = room.joined(rid, Role::Publisher);
             self.rooms.insert(rid.clone(), room);
+            self.indexed(from, rid);
             return vec![(from.clone(), joined)];
         };
         if room.ch != signal.ch {
@@ -211,9 +250,7 @@ impl SignalRooms {
             // A repeated JOIN (the client's watchdog): answer again, change nothing.
             let role =
                 if existing.publisher_since.is_some() { Role::Publisher } else { Role::Viewer };
-            let joined =
-                Reply::Joined { rid: rid.clone(), pps: room.listed(), role, eg: room.eg.clone() };
-            return vec![(from.clone(), joined)];
+            return vec![(from.clone(), room.joined(rid, role))];
         }
         if signal.creating {
             return refuse(signal, Refusal::RoomExists);
@@ -229,12 +266,11 @@ impl SignalRooms {
             Channel::M2m | Channel::A2m | Channel::P2m => Role::Viewer,
         };
         room.members.push(member(role));
-        let joined =
-            Reply::Joined { rid: rid.clone(), pps: room.listed(), role, eg: room.eg.clone() };
-        let mut out = vec![(from.clone(), joined)];
+        let mut out = vec![(from.clone(), room.joined(rid, role))];
         if role == Role::Publisher {
             out.extend(room.changed(rid));
         }
+        self.indexed(from, rid);
         out
     }
 
@@ -244,15 +280,19 @@ impl SignalRooms {
         let had_publisher =
             room.members.iter().any(|m| peers.contains(&m.peer) && m.publisher_since.is_some());
         room.members.retain(|m| !peers.contains(&m.peer));
-        if room.members.is_empty() {
+        let out = if room.members.is_empty() {
             self.rooms.remove(rid);
-            return Vec::new();
-        }
-        if had_publisher {
+            self.closed.push(rid.clone());
+            Vec::new()
+        } else if had_publisher {
             room.changed(rid)
         } else {
             Vec::new()
+        };
+        for peer in peers {
+            self.unindexed(peer, rid);
         }
+        out
     }
 
     /// The room of `signal`, with the sender a member, or the refusal.
@@ -348,8 +388,8 @@ impl SignalRooms {
             return refuse(signal, Refusal::RecipientNotMember);
         }
         // *Decision*: the kicked sessions receive the KICK itself, then are out of the room.
-        let mut out: Out =
-            kicked.iter().map(|p| (p.clone(), Reply::Forward(signal.raw.clone()))).collect();
+        let kick = || Reply::Kicked { rid: signal.rid.clone(), req: signal.raw.clone() };
+        let mut out: Out = kicked.iter().map(|p| (p.clone(), kick())).collect();
         out.extend(self.remove(&signal.rid, &kicked));
         out
     }

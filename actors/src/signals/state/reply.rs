@@ -1,10 +1,12 @@
 //! What the `signals` room rules answer: replies for sessions, and why a signal is refused.
 
-use super::{Action, Peer};
+use serde::{Deserialize, Serialize};
+
+use super::{Action, Channel, Peer};
 use crate::{ids::RoomId, payload::Payload};
 
 /// Why a signal was refused; the dialect turns each into its code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Refusal {
     /// 4001: no such room.
     RoomNotFound,
@@ -24,10 +26,13 @@ pub enum Refusal {
     UnsupportedChannel,
     /// 500: the signal needs the media plane, which this node does not run yet.
     NoMediaPlane,
+    /// 500: the room's home could not be reached (Redis is down, or the room is moving to a
+    /// new home after its node died); the client may try again.
+    Unavailable,
 }
 
 /// A participant's role.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Role {
     /// Sends media.
     Publisher,
@@ -36,7 +41,7 @@ pub enum Role {
 }
 
 /// A publisher as listed to participants.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Listed {
     /// The session.
     pub peer: Peer,
@@ -49,7 +54,7 @@ pub struct Listed {
 }
 
 /// What one session is told.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum Reply {
     /// JOIN succeeded.
     Joined {
@@ -57,6 +62,8 @@ pub enum Reply {
         rid: RoomId,
         /// Its publishers.
         pps: Vec<Listed>,
+        /// The room's channel.
+        ch: Channel,
         /// The joiner's role.
         role: Role,
         /// The room's engine, as its creator gave it.
@@ -80,6 +87,13 @@ pub enum Reply {
     },
     /// A signal from another session, to pass on exactly as sent.
     Forward(Payload),
+    /// The owner's KICK, passed on exactly as sent: the session is out of the room.
+    Kicked {
+        /// The room.
+        rid: RoomId,
+        /// The KICK as the owner sent it.
+        req: Payload,
+    },
     /// The frame was not a valid signal (or named a channel the signal does not support):
     /// refused by the dialect's codec before it reached any room.
     Invalid {

@@ -29,6 +29,7 @@ fn kinds(out: &Out) -> Vec<String> {
                 Reply::Heartbeat { .. } => "heartbeat".into(),
                 Reply::PublishListChanged { pps, .. } => format!("plc:{}", pps.len()),
                 Reply::Forward(raw) => format!("fwd:{}", raw.get()),
+                Reply::Kicked { req, .. } => format!("kicked:{}", req.get()),
                 Reply::Refused { refusal, .. } => format!("refused:{refusal:?}"),
                 Reply::Invalid { msg, .. } => format!("invalid:{msg}"),
             };
@@ -178,6 +179,6 @@ fn updates_heartbeats_kicks_and_the_media_plane() {
         Some(Refusal::PermissionDenied)
     );
     let out = rooms.apply(&sig(Action::Kick, Channel::M2m, &o, Some(To::User("v".into()))));
-    assert_eq!(kinds(&out), ["v/1=fwd:\"Kick from o/1\"", "v/2=fwd:\"Kick from o/1\""]);
+    assert_eq!(kinds(&out), ["v/1=kicked:\"Kick from o/1\"", "v/2=kicked:\"Kick from o/1\""]);
     assert_eq!(rooms.members(&RoomId::new("r")), [o]);
 }
