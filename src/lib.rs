@@ -18,7 +18,7 @@ pub mod protocol;
 
 use std::net::TcpListener;
 
-use actix_web::{web, App, HttpServer};
+use actix_web::{middleware::DefaultHeaders, web, App, HttpServer};
 use switchboard_actors::{
     connection::ConnectionConfig, directory::DirectoryConfig, Core, CoreConfig, NodeId,
 };
@@ -47,6 +47,7 @@ pub async fn run(config: Config, listener: TcpListener) -> std::io::Result<()> {
     if let Some(cluster) = core.cluster() {
         eio.do_send(http::UseCluster(cluster.clone()));
     }
+    let node_header = node.to_string();
     let workers = match config.workers {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,
@@ -55,13 +56,16 @@ pub async fn run(config: Config, listener: TcpListener) -> std::io::Result<()> {
     log::info!("node {node}: effective config {:?}", config.redacted());
     let state = web::Data::new(http::NodeState::new(core, config, eio));
     let app_state = state.clone();
-    let server =
-        HttpServer::new(move || App::new().app_data(app_state.clone()).configure(http::routes))
-            .workers(workers)
-            .disable_signals()
-            .shutdown_timeout(1)
-            .listen(listener)?
-            .run();
+    let server = HttpServer::new(move || {
+        // Which node answered: behind a load balancer, operators (and tests) can tell.
+        let served_by = DefaultHeaders::new().add((http::NODE_HEADER, node_header.clone()));
+        App::new().wrap(served_by).app_data(app_state.clone()).configure(http::routes)
+    })
+    .workers(workers)
+    .disable_signals()
+    .shutdown_timeout(1)
+    .listen(listener)?
+    .run();
     let handle = server.handle();
     actix_web::rt::spawn(async move {
         stop_signal().await;

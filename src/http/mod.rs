@@ -17,6 +17,9 @@ use switchboard_actors::Core;
 
 use crate::{config::Config, metrics::Metrics, protocol::cmd::Cmd};
 
+/// The response header naming the node that answered (its configured id).
+pub const NODE_HEADER: &str = "x-switchboard-node";
+
 /// What every HTTP worker of one node shares.
 #[derive(Debug)]
 pub struct NodeState {

@@ -24,6 +24,8 @@ pub struct Client {
     pub rx: Rx,
     /// Its sId, once registered through [`Client::register`].
     pub name: String,
+    /// The node that accepted it (its `x-switchboard-node` header).
+    pub node: String,
 }
 
 /// The sending half of a client.
@@ -56,15 +58,18 @@ impl Client {
 
     /// Connects to a `cmd` endpoint by URL (a node, or a load balancer in front of nodes).
     pub async fn connect_url(url: &str) -> Self {
-        let (ws, _) = tokio::time::timeout(PATIENCE, tokio_tungstenite::connect_async(url))
+        let (ws, response) = tokio::time::timeout(PATIENCE, tokio_tungstenite::connect_async(url))
             .await
             .expect("connect in time")
             .expect("WebSocket handshake");
+        let node = response.headers().get("x-switchboard-node").expect("the node's header");
+        let node = node.to_str().expect("an ASCII node id").to_owned();
         let (sink, stream) = ws.split();
         Self {
             tx: Tx(sink),
             rx: Rx { stream, name: String::new(), roster: None, unparsed_roster: None },
             name: String::new(),
+            node,
         }
     }
 

@@ -14,6 +14,8 @@ pub struct Node {
     child: Child,
     /// Where it listens.
     pub addr: SocketAddr,
+    /// Its node id, as it logged it.
+    id: String,
     log: std::sync::Mutex<mpsc::Receiver<String>>,
 }
 
@@ -52,13 +54,15 @@ impl Node {
                 }
             }
         });
-        let addr = loop {
+        let (id, addr) = loop {
             let line = log.recv_timeout(PATIENCE).expect("the node logs its address in time");
-            if let Some((_, addr)) = line.split_once("listening on ") {
-                break addr.trim().parse().expect("a socket address");
+            // `… node <id>: listening on <addr>`
+            if let Some((head, addr)) = line.split_once(": listening on ") {
+                let id = head.rsplit_once("node ").map_or("", |(_, id)| id).to_owned();
+                break (id, addr.trim().parse().expect("a socket address"));
             }
         };
-        Self { child, addr, log: std::sync::Mutex::new(log) }
+        Self { child, addr, id, log: std::sync::Mutex::new(log) }
     }
 
     /// Starts node `id` of the cluster beside `redis`, with extra flags.
@@ -69,6 +73,11 @@ impl Node {
         let node = Self::with_args(&all);
         node.wait_for_log("cluster reachable");
         node
+    }
+
+    /// Its node id.
+    pub fn id(&self) -> &str {
+        &self.id
     }
 
     /// Kills the process at once (SIGKILL): no drain, no deregistration.

@@ -1,41 +1,29 @@
-//! The `signals` dialect (seed 002) at `/signals` with real WebSocket clients: the p2p flow,
-//! multi-session users, error acks, heartbeats. (Work in progress: single node; m2m/a2m
-//! membership and the publish flow are covered by the core's unit tests.)
+//! Every `signals` flow, each run on one node and on three nodes behind nginx (where
+//! consecutive sessions land on different nodes): the p2p call with multi-session users, every
+//! error code of PROTOCOLS.md §2.4, the heartbeat timeout, the publish flow, kick and ownership
+//! hand-over.
 
-use serde_json::{json, Value};
+use serde_json::json;
 
-use crate::support::{Client, Node};
+use super::{data, m2m, on_one_node_and_three, signal, to, Place, CONFIG};
 
-fn ss(user: &str, session: &str) -> Value {
-    json!({"userId": user, "sessionId": session, "category": "stream", "host": "Web", "deviceId": "d"})
-}
+/// Clients here do not heartbeat (except where that is the point): a long timeout.
+const ARGS: [&str; 2] = ["--signals-heartbeat-timeout-ms", "60000"];
 
-fn data(s: &str, user: &str, session: &str, extra: Value) -> Value {
-    let mut data = json!({"s": s, "ch": "p2p", "ss": ss(user, session), "rid": "r1"});
-    if let (Some(data), Some(extra)) = (data.as_object_mut(), extra.as_object()) {
-        data.extend(extra.clone());
-    }
-    data
-}
+on_one_node_and_three!(
+    p2p_call_between_two_users_one_of_them_on_two_devices,
+    ["--config", CONFIG, ARGS[0], ARGS[1]]
+);
+on_one_node_and_three!(every_error_code_and_every_error_ack_carries_the_original_signal, ARGS);
+on_one_node_and_three!(
+    a_silent_session_is_gone_after_the_heartbeat_timeout,
+    ["--signals-heartbeat-timeout-ms", "1000"]
+);
+on_one_node_and_three!(the_publish_flow_kick_and_ownership_hand_over_in_an_m2m_room, ARGS);
 
-async fn session(node: &Node) -> Client {
-    Client::connect_url(&node.ws("/signals")).await
-}
-
-/// Sends `data` under `action` and returns the data as sent.
-async fn signal(client: &mut Client, action: &str, data: Value) -> Value {
-    client.send(json!({"action": action, "data": data.clone()})).await;
-    data
-}
-
-#[tokio::test]
-async fn a_p2p_call_between_two_users_one_of_them_on_two_devices() {
-    let node = Node::with_args(&[
-        "--config",
-        concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it/signals.toml"),
-    ]);
+async fn p2p_call_between_two_users_one_of_them_on_two_devices(place: &Place) {
     let (mut a, mut b1, mut b2) =
-        (session(&node).await, session(&node).await, session(&node).await);
+        (place.session().await, place.session().await, place.session().await);
 
     // The caller creates the room.
     let create = json!({"op": {"roomCreating": true}, "ve": true, "ae": true});
@@ -111,11 +99,9 @@ async fn a_p2p_call_between_two_users_one_of_them_on_two_devices() {
     }
 }
 
-#[tokio::test]
-async fn every_error_ack_carries_the_original_signal() {
-    let node = Node::start();
-    let mut a = session(&node).await;
-    let mut b = session(&node).await;
+async fn every_error_code_and_every_error_ack_carries_the_original_signal(place: &Place) {
+    let mut a = place.session().await;
+    let mut b = place.session().await;
     // Joining a room nobody created.
     let sent = signal(&mut a, "join", data("JOIN", "a", "a1", json!({}))).await;
     let ack = a.recv().await;
@@ -168,10 +154,8 @@ async fn every_error_ack_carries_the_original_signal() {
     assert_eq!(b.recv().await["s"], "HEARTBEAT");
 }
 
-#[tokio::test]
-async fn a_silent_session_is_gone_after_the_heartbeat_timeout() {
-    let node = Node::with_args(&["--signals-heartbeat-timeout-ms", "1000"]);
-    let (mut a, mut b) = (session(&node).await, session(&node).await);
+async fn a_silent_session_is_gone_after_the_heartbeat_timeout(place: &Place) {
+    let (mut a, mut b) = (place.session().await, place.session().await);
     signal(&mut a, "join", data("JOIN", "a", "a1", json!({"op": {"roomCreating": true}}))).await;
     assert_eq!(a.recv().await["s"], "JOIN");
     signal(&mut b, "join", data("JOIN", "b", "b1", json!({}))).await;
@@ -192,21 +176,9 @@ async fn a_silent_session_is_gone_after_the_heartbeat_timeout() {
     assert_eq!(b.expect_end().await, crate::support::client::Ended::Close(1001));
 }
 
-fn m2m(s: &str, user: &str, extra: Value) -> Value {
-    let mut value = data(s, user, &format!("{user}1"), extra);
-    value["ch"] = json!("m2m");
-    value["rid"] = json!("m1");
-    value
-}
-
-fn to(user: &str) -> Value {
-    json!({"to": {"userId": user, "sessionId": format!("{user}1")}})
-}
-
-#[tokio::test]
-async fn the_publish_flow_kick_and_ownership_hand_over_in_an_m2m_room() {
-    let node = Node::start();
-    let (mut o, mut v, mut w) = (session(&node).await, session(&node).await, session(&node).await);
+async fn the_publish_flow_kick_and_ownership_hand_over_in_an_m2m_room(place: &Place) {
+    let (mut o, mut v, mut w) =
+        (place.session().await, place.session().await, place.session().await);
     signal(&mut o, "join", m2m("JOIN", "o", json!({"op": {"roomCreating": true}}))).await;
     assert_eq!(o.recv().await["b"]["pt"], "publisher");
     signal(&mut v, "join", m2m("JOIN", "v", json!({}))).await;
@@ -267,8 +239,8 @@ async fn the_publish_flow_kick_and_ownership_hand_over_in_an_m2m_room() {
 
 #[tokio::test]
 async fn frames_over_32_kb_close_with_1009() {
-    let node = Node::start();
-    let mut a = session(&node).await;
+    let place = Place::one(&[]);
+    let mut a = place.session().await;
     let big = data("JOIN", "a", "a1", json!({"pad": "x".repeat(33 * 1024)}));
     signal(&mut a, "join", big).await;
     assert_eq!(a.expect_end().await, crate::support::client::Ended::Close(1009));
