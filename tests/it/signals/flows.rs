@@ -245,3 +245,47 @@ async fn frames_over_32_kb_close_with_1009() {
     signal(&mut a, "join", big).await;
     assert_eq!(a.expect_end().await, crate::support::client::Ended::Close(1009));
 }
+
+/// Sends `text` as one text message fragmented into frames of `piece` bytes.
+async fn send_fragmented(client: &mut crate::support::Client, text: &str, piece: usize) {
+    use tokio_tungstenite::tungstenite::{
+        protocol::frame::{
+            coding::{Data, OpCode},
+            Frame,
+        },
+        Message,
+    };
+    let chunks: Vec<&[u8]> = text.as_bytes().chunks(piece).collect();
+    for (i, chunk) in chunks.iter().enumerate() {
+        let opcode = if i == 0 { OpCode::Data(Data::Text) } else { OpCode::Data(Data::Continue) };
+        let frame = Frame::message(chunk.to_vec(), opcode, i + 1 == chunks.len());
+        client.send_message(Message::Frame(frame)).await;
+    }
+}
+
+#[tokio::test]
+async fn messages_up_to_128_kb_in_32_kb_frames_are_read_and_bigger_ones_close_with_1009() {
+    let place = Place::one(&[]);
+    let mut a = place.session().await;
+    let pad = "x".repeat(100 * 1024);
+    let join = data("JOIN", "a", "a1", json!({"op": {"roomCreating": true}, "pad": pad}));
+    let frame = json!({"action": "join", "data": join}).to_string();
+    send_fragmented(&mut a, &frame, 30 * 1024).await;
+    assert_eq!(a.recv().await["c"], 200);
+    let pad = "x".repeat(129 * 1024);
+    let beat = data("HEARTBEAT", "a", "a1", json!({"pad": pad}));
+    send_fragmented(&mut a, &json!({"action": "heartbeat", "data": beat}).to_string(), 30 * 1024)
+        .await;
+    assert_eq!(a.expect_end().await, crate::support::client::Ended::Close(1009));
+}
+
+#[tokio::test]
+async fn the_server_keeps_idle_connections_alive_with_pings() {
+    let config = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it/signals/keepalive.toml");
+    let place = Place::one(&["--config", config]);
+    let mut a = place.session().await;
+    // An idle client (it has not even joined) is pinged, again and again.
+    for _ in 0..3 {
+        a.rx.expect_ping().await;
+    }
+}

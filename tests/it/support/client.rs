@@ -236,6 +236,15 @@ impl Rx {
         }
     }
 
+    /// Waits for the server's next WebSocket ping (no text frame may come first).
+    pub async fn expect_ping(&mut self) {
+        let next = tokio::time::timeout(PATIENCE, self.stream.next()).await;
+        match next.unwrap_or_else(|_| panic!("{}: no ping within {PATIENCE:?}", self.name)) {
+            Some(Ok(Message::Ping(_))) => {}
+            other => panic!("{}: expected a ping, got {other:?}", self.name),
+        }
+    }
+
     /// The next text frame, parsed.
     pub async fn recv(&mut self) -> Value {
         let text = self.recv_text().await;
