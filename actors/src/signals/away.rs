@@ -145,3 +145,61 @@ impl Aways {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn peer(user: &str) -> Peer {
+        Peer { user: user.into(), session: "1".into() }
+    }
+
+    fn listed(user: &str) -> Listed {
+        Listed { peer: peer(user), ss: Payload::string(user), ve: false, ae: true }
+    }
+
+    #[test]
+    fn replies_from_the_home_track_membership_and_survivors_keep_their_rank() {
+        let (home, rid) = (NodeId::new("h"), RoomId::new("m"));
+        let mut aways = Aways::default();
+        let joined = |pps: Vec<Listed>| Reply::Joined {
+            rid: RoomId::new("m"),
+            pps,
+            ch: Channel::M2m,
+            role: super::super::state::Role::Viewer,
+            eg: None,
+        };
+        aways.note(&home, &peer("v"), &joined(vec![listed("o")]));
+        aways.note(&home, &peer("p"), &joined(vec![listed("o")]));
+        let changed =
+            Reply::PublishListChanged { rid: rid.clone(), pps: vec![listed("o"), listed("p")] };
+        aways.note(&home, &peer("p"), &changed);
+        assert_eq!(aways.homed_on(&home), [rid.clone()]);
+
+        let away = aways.get(&rid).expect("the room");
+        let mut survivors = away.survivors(|p| Some(Payload::string(&format!("ss of {p}"))));
+        survivors.sort_by(|a, b| a.peer.cmp(&b.peer));
+        let seen: Vec<(String, Option<usize>, bool, String)> = survivors
+            .iter()
+            .map(|s| (s.peer.user.to_string(), s.rank, s.ve, s.ss.get().to_owned()))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("p".into(), Some(1), false, "\"p\"".into()),
+                ("v".into(), None, true, "\"ss of v/1\"".into())
+            ]
+        );
+
+        // Kicked, then gone: the room is forgotten with its last local session.
+        aways.note(
+            &home,
+            &peer("v"),
+            &Reply::Kicked { rid: rid.clone(), req: Payload::string("k") },
+        );
+        assert_eq!(aways.get(&rid).map(|a| a.members.len()), Some(1));
+        assert_eq!(aways.drop_peer(&peer("p")).into_iter().collect::<Vec<_>>(), [home.clone()]);
+        assert!(aways.get(&rid).is_none());
+        assert!(aways.drop_peer(&peer("p")).is_empty());
+    }
+}
