@@ -289,3 +289,49 @@ async fn the_server_keeps_idle_connections_alive_with_pings() {
         a.rx.expect_ping().await;
     }
 }
+
+#[tokio::test]
+async fn hostile_frames_get_2001_or_2002_and_touch_nobody_else() {
+    let place = Place::one(&ARGS);
+    let (mut a, mut b, mut x) =
+        (place.session().await, place.session().await, place.session().await);
+    signal(&mut a, "join", data("JOIN", "a", "a1", json!({"op": {"roomCreating": true}}))).await;
+    assert_eq!(a.recv().await["c"], 200);
+    signal(&mut b, "join", data("JOIN", "b", "b1", json!({}))).await;
+    assert_eq!(b.recv().await["c"], 200);
+    assert_eq!(a.recv().await["s"], "PUBLISH_LIST_CHANGED");
+    assert_eq!(b.recv().await["s"], "PUBLISH_LIST_CHANGED");
+    let hostile = [
+        ("", 2001),
+        ("null", 2001),
+        ("[]", 2001),
+        ("\"join\"", 2001),
+        (r#"{"action":"join"}"#, 2001),
+        (r#"{"action":"join","data":"x"}"#, 2001),
+        (r#"{"action":7,"data":{}}"#, 2001),
+        (r#"{"action":"nope","data":{"s":"NOPE"}}"#, 2001),
+        (r#"{"action":"offer","data":{"s":"OFFER","ch":"p2p","rid":"r1"}}"#, 2001),
+        (r#"{"action":"offer","data":{"s":"OFFER","ch":"zzz","rid":"r1","ss":{}}}"#, 2001),
+        (r#"{"action":"join","data":{"s":"JOIN","ch":"p2p","ss":[1],"rid":"r1"}}"#, 2001),
+        (r#"{"action":"join","data":{"s":"JOIN","ch":"p2p","ss":{"userId":1},"rid":{}}}"#, 2001),
+        (
+            r#"{"action":"kick","data":{"s":"KICK","ch":"p2p","ss":{"userId":"a","sessionId":"a1"},"rid":"r1","to":"b"}}"#,
+            2002,
+        ),
+    ];
+    for _ in 0..20 {
+        for (text, code) in hostile {
+            x.send_text(text).await;
+            let ack = x.recv().await;
+            assert_eq!(ack["c"], code, "{text} → {ack}");
+        }
+    }
+    // A session that is not in the room cannot act in it.
+    let leave = signal(&mut x, "leave", data("LEAVE", "x", "x1", json!({}))).await;
+    let ack = x.recv().await;
+    assert_eq!((ack["c"].as_u64(), &ack["b"]["req"]), (Some(4002), &leave));
+    // a and b never heard any of it, and still talk.
+    let offer =
+        signal(&mut b, "offer", data("OFFER", "b", "b1", json!({"to": "a", "sdp": "v=0"}))).await;
+    assert_eq!(a.recv().await, offer);
+}
