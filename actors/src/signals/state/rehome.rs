@@ -151,7 +151,7 @@ mod tests {
         assert!(!rooms.contains(&rid));
         // Nobody survived: no room.
         assert!(rooms.adopt(&rid, Channel::M2m, None, Vec::new()).is_empty());
-        assert_eq!(rooms.take_closed(), [rid.clone()]);
+        assert_eq!(rooms.take_closed(), std::slice::from_ref(&rid));
         assert!(!rooms.contains(&rid));
     }
 }
