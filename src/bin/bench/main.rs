@@ -1,6 +1,6 @@
-//! `switchboard-bench`: the load generator. It starts the servers it measures (or uses given
-//! URLs), drives real WebSocket clients through the `cmd` dialect, and prints one line per
-//! figure (and, with `--json`, one JSON object).
+//! `switchboard-bench`: the load generator. It starts the server it measures (switchboard, or a
+//! baseline users would pick instead), drives real WebSocket clients through that server's
+//! protocol, and prints one line per figure (and, with `--json`, one JSON object).
 //!
 //! Scenarios:
 //! - `relay`: N pairs in ACTIVE calls relay ~300-byte ICE-candidate-like signals both ways, each
@@ -12,10 +12,19 @@
 //! Topologies: `single` (one node) or `cross` (two nodes and one redis-server, every pair split
 //! across the nodes so every signal crosses Redis). Pin with `--server-cpu` / `--client-cpu` on
 //! a 2-core machine so a figure means "what one server core does".
+//!
+//! Servers: `switchboard` (dialect `cmd` or `rooms`), and the baselines `peerjs`, `matchbox` and
+//! `socketio` (seed 003 rooms on socket.io 4; `cross` adds its Redis adapter), installed from
+//! their registries by `src/bin/bench/peers/install` into `--peers-dir`.
 
-mod cmd;
+mod dialects;
+mod load;
 mod servers;
 mod stats;
+mod ws;
+
+use dialects::Dialect;
+use servers::Server;
 
 use std::time::Duration;
 
@@ -45,9 +54,18 @@ enum Topology {
 struct Opts {
     /// The scenario.
     scenario: Scenario,
-    /// The servers to start.
+    /// The server to measure.
+    #[arg(long, value_enum, default_value = "switchboard")]
+    server: Server,
+    /// The protocol to speak (default: the server's own; switchboard's default is `cmd`).
+    #[arg(long, value_enum)]
+    dialect: Option<Dialect>,
+    /// How many of it to start.
     #[arg(long, value_enum, default_value = "single")]
     topology: Topology,
+    /// Where `src/bin/bench/peers/install` put the baselines.
+    #[arg(long, default_value = "target/bench-peers")]
+    peers_dir: std::path::PathBuf,
     /// Client pairs.
     #[arg(long, default_value_t = 50)]
     pairs: usize,
@@ -112,15 +130,22 @@ fn main() -> std::process::ExitCode {
 type Figure = (&'static str, f64, &'static str);
 
 async fn run(opts: &Opts) -> Result<Vec<Figure>, String> {
+    let dialect = opts.dialect.unwrap_or(match opts.server {
+        Server::Switchboard => Dialect::Cmd,
+        Server::Peerjs => Dialect::Peerjs,
+        Server::Matchbox => Dialect::Matchbox,
+        Server::Socketio => Dialect::Rooms,
+    });
+    let cross = opts.topology == Topology::Cross;
     let cluster =
-        servers::Cluster::start(opts.topology == Topology::Cross, opts.server_cpu.as_deref())?;
+        servers::Servers::start(opts.server, cross, opts.server_cpu.as_deref(), &opts.peers_dir)?;
     let (left, right) = cluster.urls();
-    let pairs = cmd::connect_pairs(&left, &right, opts.pairs).await?;
+    let pairs = dialects::connect_pairs(dialect, &left, &right, opts.pairs).await?;
     let measure = Duration::from_secs(opts.seconds);
     let mut figures = vec![("pairs", opts.pairs as f64, "")];
     match opts.scenario {
         Scenario::Relay => {
-            let result = cmd::relay(pairs, opts.window, opts.size, measure, &cluster).await?;
+            let result = load::relay(pairs, opts.window, opts.size, measure, &cluster).await?;
             figures.push(("delivered_per_sec", result.delivered as f64 / result.secs, "msg/s"));
             figures.push(("server_cpu_sec", result.server_cpu, "s"));
             figures.push(("client_cpu_sec", result.client_cpu, "s"));
@@ -131,7 +156,7 @@ async fn run(opts: &Opts) -> Result<Vec<Figure>, String> {
             ));
         }
         Scenario::Latency => {
-            let result = cmd::latency(pairs, opts.rate, opts.size, measure, &cluster).await?;
+            let result = load::latency(pairs, opts.rate, opts.size, measure, &cluster).await?;
             let ms = |q| stats::percentile(&result.latencies_us, q) / 1000.0;
             figures.push(("offered_per_sec", opts.rate as f64, "msg/s"));
             figures.push(("delivered", result.latencies_us.len() as f64, "msg"));

@@ -1,13 +1,17 @@
-//! The servers under measurement: one node, or two nodes and a redis-server, each optionally
-//! pinned to a CPU with `taskset`. Killed when dropped.
+//! The servers under measurement, each optionally pinned to a CPU with `taskset`, killed when
+//! dropped: switchboard (one node, or two nodes and a redis-server), and the baselines users
+//! would pick instead (installed by `src/bin/bench/peers/install`): PeerJS server,
+//! matchbox_server, and a socket.io 4 room server (one node, or two with its Redis adapter).
 
 use std::{
     io::{BufRead, BufReader},
-    path::PathBuf,
+    path::{Path, PathBuf},
     process::{Child, Command, Stdio},
     sync::mpsc,
     time::Duration,
 };
+
+use clap::ValueEnum;
 
 use crate::stats::cpu_seconds;
 
@@ -21,8 +25,21 @@ pub(crate) fn pin_self(cpus: &str) -> Result<(), String> {
     status.success().then_some(()).ok_or_else(|| format!("taskset exited with {status}"))
 }
 
-/// The processes of one topology.
-pub(crate) struct Cluster {
+/// Which server to measure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Server {
+    /// This project's node.
+    Switchboard,
+    /// PeerJS server (npm `peer`); single node only.
+    Peerjs,
+    /// matchbox_server (crates.io); single node only.
+    Matchbox,
+    /// socket.io 4 with seed 003's rooms; two nodes through `@socket.io/redis-adapter`.
+    Socketio,
+}
+
+/// The processes of one measured setup.
+pub(crate) struct Servers {
     children: Vec<Child>,
     urls: Vec<String>,
     dir: PathBuf,
@@ -64,63 +81,117 @@ fn wait_lines(
         .collect()
 }
 
-impl Cluster {
-    /// Starts one node, or (with `cross`) a redis-server and two nodes.
-    pub(crate) fn start(cross: bool, cpu: Option<&str>) -> Result<Self, String> {
+impl Servers {
+    /// Starts `server`: one process, or (with `cross`) a redis-server and two.
+    pub(crate) fn start(
+        server: Server,
+        cross: bool,
+        cpu: Option<&str>,
+        peers: &Path,
+    ) -> Result<Self, String> {
+        let peers = &peers.canonicalize().unwrap_or_else(|_| peers.to_owned());
         let dir = std::env::temp_dir().join(format!("switchboard-bench-{}", std::process::id()));
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-        let mut cluster = Self { children: Vec::new(), urls: Vec::new(), dir };
-        let node_bin =
-            std::env::current_exe().map_err(|e| e.to_string())?.with_file_name("switchboard");
-        let mut node_args: Vec<String> = [
-            "--listen",
-            "127.0.0.1:0",
-            "--rate-per-sec",
-            "0",
-            "--outbound-queue",
-            "4096",
-            "--workers",
-            "1",
-        ]
-        .map(String::from)
-        .to_vec();
-        if cross {
-            let socket = cluster.dir.join("redis.sock");
-            let mut redis = command("redis-server", cpu)
-                .args(["--port", "0", "--save", "", "--appendonly", "no", "--unixsocket"])
-                .arg(&socket)
-                .stdout(Stdio::piped())
-                .stderr(Stdio::null())
-                .spawn()
-                .map_err(|e| format!("redis-server: {e}"))?;
-            let stdout = redis.stdout.take().ok_or("redis stdout")?;
-            cluster.children.push(redis);
-            wait_lines(stdout, &["ready to accept connections"])?;
-            node_args.push("--redis-url".into());
-            node_args.push(format!("redis+unix://{}", socket.display()));
+        let mut servers = Self { children: Vec::new(), urls: Vec::new(), dir };
+        if cross && matches!(server, Server::Peerjs | Server::Matchbox) {
+            return Err(format!("{server:?} has no cluster mode"));
         }
+        let redis = if cross { Some(servers.redis(cpu)?) } else { None };
         for i in 0..if cross { 2 } else { 1 } {
-            let mut child = command(&node_bin.to_string_lossy(), cpu)
-                .args(&node_args)
-                .args(["--node-id", &format!("bench{i}")])
-                .env("RUST_LOG", "warn,switchboard=info,switchboard_actors::cluster=info")
-                .stdout(Stdio::null())
-                .stderr(Stdio::piped())
-                .spawn()
-                .map_err(|e| format!("{}: {e}", node_bin.display()))?;
-            let stderr = child.stderr.take().ok_or("node stderr")?;
-            cluster.children.push(child);
-            let needles: &'static [&'static str] =
-                if cross { &["listening on ", "cluster reachable"] } else { &["listening on "] };
-            let lines = wait_lines(stderr, needles)?;
-            let addr =
-                lines[0].rsplit("listening on ").next().unwrap_or_default().trim().to_owned();
-            cluster.urls.push(format!("ws://{addr}/cmd"));
+            let url = match server {
+                Server::Switchboard => servers.switchboard(i, redis.as_deref(), cpu)?,
+                Server::Peerjs => servers.peerjs(peers, cpu)?,
+                Server::Matchbox => servers.matchbox(peers, cpu)?,
+                Server::Socketio => servers.socketio(peers, redis.as_deref(), cpu)?,
+            };
+            servers.urls.push(url);
         }
-        Ok(cluster)
+        Ok(servers)
     }
 
-    /// The URLs the two halves of each pair connect to.
+    fn spawn(&mut self, mut command: Command, what: &str) -> Result<&mut Child, String> {
+        let child = command.spawn().map_err(|e| format!("{what}: {e}"))?;
+        self.children.push(child);
+        self.children.last_mut().ok_or_else(|| "no child".to_owned())
+    }
+
+    /// Starts a redis-server on a unix socket; returns the socket's path.
+    fn redis(&mut self, cpu: Option<&str>) -> Result<String, String> {
+        let socket = self.dir.join("redis.sock").display().to_string();
+        let mut c = command("redis-server", cpu);
+        c.args(["--port", "0", "--save", "", "--appendonly", "no", "--unixsocket", &socket]);
+        c.stdout(Stdio::piped()).stderr(Stdio::null());
+        let stdout = self.spawn(c, "redis-server")?.stdout.take().ok_or("redis stdout")?;
+        wait_lines(stdout, &["ready to accept connections"])?;
+        Ok(socket)
+    }
+
+    fn switchboard(
+        &mut self,
+        i: usize,
+        redis: Option<&str>,
+        cpu: Option<&str>,
+    ) -> Result<String, String> {
+        let bin = std::env::current_exe().map_err(|e| e.to_string())?.with_file_name("switchboard");
+        let mut c = command(&bin.to_string_lossy(), cpu);
+        c.args(["--listen", "127.0.0.1:0", "--rate-per-sec", "0", "--outbound-queue", "4096"]);
+        c.args(["--workers", "1", "--eio-ping-interval-ms", "600000"]);
+        c.args(["--eio-ping-timeout-ms", "600000", "--node-id", &format!("bench{i}")]);
+        if let Some(socket) = redis {
+            c.args(["--redis-url", &format!("redis+unix://{socket}")]);
+        }
+        c.env("RUST_LOG", "warn,switchboard=info,switchboard_actors::cluster=info");
+        c.stdout(Stdio::null()).stderr(Stdio::piped());
+        let stderr = self.spawn(c, &bin.display().to_string())?.stderr.take().ok_or("stderr")?;
+        let needles: &'static [&'static str] = if redis.is_some() {
+            &["listening on ", "cluster reachable"]
+        } else {
+            &["listening on "]
+        };
+        let lines = wait_lines(stderr, needles)?;
+        let addr = lines[0].rsplit("listening on ").next().unwrap_or_default().trim().to_owned();
+        Ok(format!("ws://{addr}"))
+    }
+
+    fn peerjs(&mut self, peers: &Path, cpu: Option<&str>) -> Result<String, String> {
+        let port = free_port()?;
+        let mut c = command("node", cpu);
+        c.arg(peers.join("node_modules/peer/dist/bin/peerjs.js"));
+        c.args(["--port", &port.to_string(), "--key", "peerjs", "--path", "/"]);
+        c.stdout(Stdio::piped()).stderr(Stdio::null());
+        let stdout = self.spawn(c, "peerjs")?.stdout.take().ok_or("peerjs stdout")?;
+        wait_lines(stdout, &["started peerserver"])?;
+        Ok(format!("ws://127.0.0.1:{port}"))
+    }
+
+    fn matchbox(&mut self, peers: &Path, cpu: Option<&str>) -> Result<String, String> {
+        let port = free_port()?;
+        let bin = peers.join("cargo/bin/matchbox_server");
+        let mut c = command(&bin.to_string_lossy(), cpu);
+        c.arg(format!("127.0.0.1:{port}"));
+        c.env("RUST_LOG", "info").stdout(Stdio::piped()).stderr(Stdio::null());
+        let stdout = self.spawn(c, "matchbox_server")?.stdout.take().ok_or("matchbox stdout")?;
+        wait_lines(stdout, &["matchbox signaling server"])?;
+        Ok(format!("ws://127.0.0.1:{port}"))
+    }
+
+    fn socketio(
+        &mut self,
+        peers: &Path,
+        redis: Option<&str>,
+        cpu: Option<&str>,
+    ) -> Result<String, String> {
+        let port = free_port()?;
+        let mut c = command("node", cpu);
+        c.arg(peers.join("socketio-rooms.js")).arg(port.to_string());
+        c.args(redis);
+        c.current_dir(peers).stdout(Stdio::piped()).stderr(Stdio::inherit());
+        let stdout = self.spawn(c, "socket.io server")?.stdout.take().ok_or("node stdout")?;
+        wait_lines(stdout, &["listening"])?;
+        Ok(format!("ws://127.0.0.1:{port}"))
+    }
+
+    /// The base URLs the two halves of each pair connect to.
     pub(crate) fn urls(&self) -> (String, String) {
         let left = self.urls[0].clone();
         let right = self.urls.get(1).cloned().unwrap_or_else(|| left.clone());
@@ -133,7 +204,13 @@ impl Cluster {
     }
 }
 
-impl Drop for Cluster {
+/// A port free right now on 127.0.0.1.
+fn free_port() -> Result<u16, String> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    listener.local_addr().map(|a| a.port()).map_err(|e| e.to_string())
+}
+
+impl Drop for Servers {
     fn drop(&mut self) {
         for child in &mut self.children {
             let _ = child.kill();

@@ -1,0 +1,185 @@
+//! The measured loads, for any dialect's [`Pair`]s: relay throughput with a bounded window,
+//! and one-way latency at a fixed rate. A signal's body is an ICE-candidate-like JSON object
+//! (`{"t":…,"sdpMid":"0","candidate":"…"}`, `t` the sender's timestamp in latency runs) that
+//! each dialect wraps in its own frame and the receiver finds by its `"sdpMid"` marker.
+
+use std::{
+    sync::{
+        atomic::{AtomicBool, AtomicU64, Ordering},
+        Arc,
+    },
+    time::{Duration, Instant},
+};
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::sync::Semaphore;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::{
+    dialects::{Pair, Side},
+    servers::Servers,
+    stats::cpu_seconds,
+};
+
+/// What marks a relayed signal in a received frame.
+const MARKER: &str = r#""sdpMid":"0""#;
+
+/// `side`'s frame of about `size` bytes carrying a candidate; `stamp` is written as `"t"` when
+/// given.
+fn candidate(side: (&str, &str), size: usize, stamp: Option<u64>) -> String {
+    let (head, tail) = side;
+    let t = stamp.map_or(String::new(), |t| format!(r#""t":{t},"#));
+    let open = format!(r#"{head}{{{t}{MARKER},"candidate":""#);
+    let pad = size.saturating_sub(open.len() + 2 + tail.len()).max(1);
+    format!("{open}{}\"}}{tail}", "x".repeat(pad))
+}
+
+/// Relay results.
+pub(crate) struct Relay {
+    pub(crate) delivered: u64,
+    pub(crate) secs: f64,
+    pub(crate) server_cpu: f64,
+    pub(crate) client_cpu: f64,
+}
+
+/// Measures relay throughput: every sender keeps at most `window` signals in flight.
+pub(crate) async fn relay(
+    pairs: Vec<Pair>,
+    window: usize,
+    size: usize,
+    measure: Duration,
+    servers: &Servers,
+) -> Result<Relay, String> {
+    let delivered = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    for Pair { a, b } in pairs {
+        let (Side { tx: a_tx, rx: a_rx, head: a_head, tail: a_tail }, b) = (a, b);
+        let Side { tx: b_tx, rx: b_rx, head: b_head, tail: b_tail } = b;
+        let a_frame = candidate((&a_head, &a_tail), size, None);
+        let b_frame = candidate((&b_head, &b_tail), size, None);
+        for (mut tx, mut rx, frame) in [(a_tx, b_rx, a_frame), (b_tx, a_rx, b_frame)] {
+            let credit = Arc::new(Semaphore::new(window));
+            let send_credit = credit.clone();
+            tasks.push(tokio::spawn(async move {
+                loop {
+                    let Ok(permit) = send_credit.acquire().await else { return };
+                    permit.forget();
+                    if tx.send(Message::text(frame.clone())).await.is_err() {
+                        return;
+                    }
+                }
+            }));
+            let counter = delivered.clone();
+            tasks.push(tokio::spawn(async move {
+                while let Some(Ok(message)) = rx.next().await {
+                    if matches!(&message, Message::Text(t) if t.contains(MARKER)) {
+                        counter.fetch_add(1, Ordering::Relaxed);
+                        credit.add_permits(1);
+                    }
+                }
+            }));
+        }
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let (d0, s0, c0) =
+        (delivered.load(Ordering::Relaxed), servers.cpu_seconds(), cpu_seconds(std::process::id()));
+    let t0 = Instant::now();
+    tokio::time::sleep(measure).await;
+    let secs = t0.elapsed().as_secs_f64();
+    let result = Relay {
+        delivered: delivered.load(Ordering::Relaxed) - d0,
+        secs,
+        server_cpu: servers.cpu_seconds() - s0,
+        client_cpu: cpu_seconds(std::process::id()) - c0,
+    };
+    for task in tasks {
+        task.abort();
+    }
+    Ok(result)
+}
+
+/// Latency results.
+pub(crate) struct Latency {
+    pub(crate) latencies_us: Vec<u64>,
+    pub(crate) server_cpu: f64,
+    pub(crate) client_cpu: f64,
+}
+
+/// Measures one-way latency at `rate` signals per second in total.
+pub(crate) async fn latency(
+    pairs: Vec<Pair>,
+    rate: u64,
+    size: usize,
+    measure: Duration,
+    servers: &Servers,
+) -> Result<Latency, String> {
+    let epoch = Instant::now();
+    let senders = (pairs.len() * 2) as f64;
+    let period = Duration::from_secs_f64(senders / rate.max(1) as f64);
+    let warmup = Duration::from_secs(1);
+    let (start, end) = (warmup, warmup + measure);
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut receivers = Vec::new();
+    let mut senders_tasks = Vec::new();
+    for (i, Pair { a, b }) in pairs.into_iter().enumerate() {
+        let Side { tx: a_tx, rx: a_rx, head: a_head, tail: a_tail } = a;
+        let Side { tx: b_tx, rx: b_rx, head: b_head, tail: b_tail } = b;
+        let sides = [(a_tx, b_rx, 0usize, a_head, a_tail), (b_tx, a_rx, 1, b_head, b_tail)];
+        for (mut tx, mut rx, offset, head, tail) in sides {
+            let stop = stop.clone();
+            // Spread the senders' ticks over the period.
+            let phase = period.mul_f64(((2 * i + offset) as f64 / senders).fract());
+            senders_tasks.push(tokio::spawn(async move {
+                let mut tick =
+                    tokio::time::interval_at(tokio::time::Instant::now() + phase, period);
+                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+                while !stop.load(Ordering::Relaxed) {
+                    tick.tick().await;
+                    let t = epoch.elapsed().as_micros() as u64;
+                    let frame = candidate((&head, &tail), size, Some(t));
+                    if tx.send(Message::text(frame)).await.is_err() {
+                        return;
+                    }
+                }
+            }));
+            receivers.push(tokio::spawn(async move {
+                let mut samples = Vec::new();
+                while let Ok(Some(Ok(message))) =
+                    tokio::time::timeout(end + Duration::from_secs(2) - epoch.elapsed(), rx.next())
+                        .await
+                {
+                    let Message::Text(text) = message else { continue };
+                    let Some(t) = stamp(&text) else { continue };
+                    let now = epoch.elapsed().as_micros() as u64;
+                    if Duration::from_micros(t) >= start && Duration::from_micros(t) < end {
+                        samples.push(now.saturating_sub(t));
+                    }
+                    if Duration::from_micros(t) >= end {
+                        break;
+                    }
+                }
+                samples
+            }));
+        }
+    }
+    tokio::time::sleep(start.saturating_sub(epoch.elapsed())).await;
+    let (s0, c0) = (servers.cpu_seconds(), cpu_seconds(std::process::id()));
+    tokio::time::sleep(end.saturating_sub(epoch.elapsed())).await;
+    let (s1, c1) = (servers.cpu_seconds(), cpu_seconds(std::process::id()));
+    let mut latencies_us = Vec::new();
+    for receiver in receivers {
+        latencies_us.extend(receiver.await.map_err(|e| e.to_string())?);
+    }
+    stop.store(true, Ordering::Relaxed);
+    for sender in senders_tasks {
+        sender.abort();
+    }
+    Ok(Latency { latencies_us, server_cpu: s1 - s0, client_cpu: c1 - c0 })
+}
+
+/// The sender timestamp in a relayed candidate.
+fn stamp(text: &str) -> Option<u64> {
+    let at = text.find(r#""t":"#)? + 4;
+    let digits = text[at..].bytes().take_while(u8::is_ascii_digit).count();
+    text[at..at + digits].parse().ok()
+}
