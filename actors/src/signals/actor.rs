@@ -196,21 +196,24 @@ impl SignalRoomsActor {
         }
     }
 
-    /// Hands `signal` of a local session to the room's home.
-    fn forward(&mut self, home: &NodeId, signal: &Signal, ctx: &mut Context<Self>) {
-        if !self.send(home, &SignalWire::Signal { signal: signal.clone() }) {
-            self.refuse(signal, Refusal::Unavailable, ctx);
+    /// Hands `signal` of a local session to the room's home (moved into the frame, not copied:
+    /// it may carry a whole SDP).
+    fn forward(&mut self, home: &NodeId, signal: Signal, ctx: &mut Context<Self>) {
+        let wire = SignalWire::Signal { signal };
+        if !self.send(home, &wire) {
+            let SignalWire::Signal { signal } = wire else { return };
+            self.refuse(&signal, Refusal::Unavailable, ctx);
         }
     }
 
     /// Routes `signal` of a local session to a room this node knows (or applies it here on a
-    /// single node); false if the room's home must be found first.
-    fn route_known(&mut self, signal: &Signal, ctx: &mut Context<Self>) -> bool {
+    /// single node); returns it if the room's home must be found first.
+    fn route_known(&mut self, signal: Signal, ctx: &mut Context<Self>) -> Option<Signal> {
         if self.rooms.contains(&signal.rid) || self.cluster.is_none() {
-            self.apply(signal, ctx);
-            return true;
+            self.apply(&signal, ctx);
+            return None;
         }
-        let Some(away) = self.away.get(&signal.rid) else { return false };
+        let Some(away) = self.away.get(&signal.rid) else { return Some(signal) };
         match away.home.clone() {
             Some(home) => {
                 if signal.action == Action::Leave {
@@ -220,17 +223,15 @@ impl SignalRoomsActor {
                 }
                 self.forward(&home, signal, ctx);
             }
-            None => self.refuse(signal, Refusal::Unavailable, ctx),
+            None => self.refuse(&signal, Refusal::Unavailable, ctx),
         }
-        true
+        None
     }
 
     /// Routes `signal` of a local session: here, to the room's known home, or (after asking
     /// Redis) to the home of the name, or to a new room claimed for this node.
     fn route(&mut self, signal: Signal, ctx: &mut Context<Self>) -> Pending {
-        if self.route_known(&signal, ctx) {
-            return done();
-        }
+        let Some(signal) = self.route_known(signal, ctx) else { return done() };
         let Some(cluster) = self.cluster.clone() else { return done() };
         let rid = signal.rid.clone();
         if signal.action == Action::Join && signal.creating {
@@ -243,11 +244,9 @@ impl SignalRoomsActor {
         }
         let lookup = async move { cluster.lookup(NAMESPACE, rid.as_str()).await };
         Box::pin(lookup.into_actor(self).map(move |home, this, ctx| {
-            if this.route_known(&signal, ctx) {
-                return;
-            }
+            let Some(signal) = this.route_known(signal, ctx) else { return };
             match home {
-                Ok(Some(home)) if home != this.node => this.forward(&home, &signal, ctx),
+                Ok(Some(home)) if home != this.node => this.forward(&home, signal, ctx),
                 // Nowhere (or a name of this node whose room just closed): the rules answer.
                 Ok(_) => this.apply(&signal, ctx),
                 Err(_) => this.refuse(&signal, Refusal::Unavailable, ctx),
@@ -275,7 +274,7 @@ impl SignalRoomsActor {
             self.release(&signal.rid, ctx);
             return;
         }
-        if !self.route_known(&signal, ctx) {
+        if let Some(signal) = self.route_known(signal, ctx) {
             self.apply(&signal, ctx);
         }
     }
@@ -294,8 +293,18 @@ impl Handler<Apply> for SignalRoomsActor {
 
     fn handle(&mut self, msg: Apply, ctx: &mut Context<Self>) -> Self::Result {
         let Apply { signal, link } = msg;
-        let local = Local { link, ss: signal.ss.clone() };
-        self.links.insert(signal.from.clone(), local);
+        match self.links.get_mut(&signal.from) {
+            // The usual case: the same socket again; its session info is copied only if changed.
+            Some(local) if local.link.conn() == link.conn() => {
+                if local.ss.get() != signal.ss.get() {
+                    local.ss = signal.ss.clone();
+                }
+            }
+            _ => {
+                let local = Local { link, ss: signal.ss.clone() };
+                self.links.insert(signal.from.clone(), local);
+            }
+        }
         self.route(signal, ctx)
     }
 }

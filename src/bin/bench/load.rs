@@ -19,6 +19,7 @@ use crate::{
     dialects::{Pair, Side},
     servers::Servers,
     stats::cpu_seconds,
+    ws::{Rx, Tx},
 };
 
 /// What marks a relayed signal in a received frame.
@@ -32,6 +33,24 @@ fn candidate(side: (&str, &str), size: usize, stamp: Option<u64>) -> String {
     let open = format!(r#"{head}{{{t}{MARKER},"candidate":""#);
     let pad = size.saturating_sub(open.len() + 2 + tail.len()).max(1);
     format!("{open}{}\"}}{tail}", "x".repeat(pad))
+}
+
+/// One direction of a pair: a sender, the other side's receiver, and the sender's framing.
+struct Direction {
+    tx: Tx,
+    rx: Rx,
+    head: String,
+    tail: String,
+}
+
+/// A pair's two directions: a → b, then b → a.
+fn directions(Pair { a, b }: Pair) -> [Direction; 2] {
+    let (Side { tx: a_tx, rx: a_rx, head: a_head, tail: a_tail }, b) = (a, b);
+    let Side { tx: b_tx, rx: b_rx, head: b_head, tail: b_tail } = b;
+    [
+        Direction { tx: a_tx, rx: b_rx, head: a_head, tail: a_tail },
+        Direction { tx: b_tx, rx: a_rx, head: b_head, tail: b_tail },
+    ]
 }
 
 /// Relay results.
@@ -52,12 +71,9 @@ pub(crate) async fn relay(
 ) -> Result<Relay, String> {
     let delivered = Arc::new(AtomicU64::new(0));
     let mut tasks = Vec::new();
-    for Pair { a, b } in pairs {
-        let (Side { tx: a_tx, rx: a_rx, head: a_head, tail: a_tail }, b) = (a, b);
-        let Side { tx: b_tx, rx: b_rx, head: b_head, tail: b_tail } = b;
-        let a_frame = candidate((&a_head, &a_tail), size, None);
-        let b_frame = candidate((&b_head, &b_tail), size, None);
-        for (mut tx, mut rx, frame) in [(a_tx, b_rx, a_frame), (b_tx, a_rx, b_frame)] {
+    for pair in pairs {
+        for Direction { mut tx, mut rx, head, tail } in directions(pair) {
+            let frame = candidate((&head, &tail), size, None);
             let credit = Arc::new(Semaphore::new(window));
             let send_credit = credit.clone();
             tasks.push(tokio::spawn(async move {
@@ -121,11 +137,10 @@ pub(crate) async fn latency(
     let stop = Arc::new(AtomicBool::new(false));
     let mut receivers = Vec::new();
     let mut senders_tasks = Vec::new();
-    for (i, Pair { a, b }) in pairs.into_iter().enumerate() {
-        let Side { tx: a_tx, rx: a_rx, head: a_head, tail: a_tail } = a;
-        let Side { tx: b_tx, rx: b_rx, head: b_head, tail: b_tail } = b;
-        let sides = [(a_tx, b_rx, 0usize, a_head, a_tail), (b_tx, a_rx, 1, b_head, b_tail)];
-        for (mut tx, mut rx, offset, head, tail) in sides {
+    for (i, pair) in pairs.into_iter().enumerate() {
+        for (offset, Direction { mut tx, mut rx, head, tail }) in
+            directions(pair).into_iter().enumerate()
+        {
             let stop = stop.clone();
             // Spread the senders' ticks over the period.
             let phase = period.mul_f64(((2 * i + offset) as f64 / senders).fract());
