@@ -132,18 +132,28 @@ async fn sigterm_drains_the_node_and_peers_hear_at_once() {
     // handshake (3 s) before it exits, and readiness can be watched during the drain.
     let (_silent, _) = tokio_tungstenite::connect_async(n2.ws("/cmd")).await.unwrap();
 
-    // Watch n2's readiness throughout the drain.
+    // Watch n2's readiness throughout the drain; SIGTERM only once the watcher has seen it ready.
     let addr = n2.addr;
+    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
     let watcher = tokio::spawn(async move {
         let mut seen = Vec::new();
+        let mut ready_tx = Some(ready_tx);
         while let Some((status, _)) = http_get(addr, "/readyz").await {
             if seen.last() != Some(&status) {
                 seen.push(status);
             }
+            if status == 200 {
+                if let Some(tx) = ready_tx.take() {
+                    let _ = tx.send(());
+                }
+            }
         }
         seen
     });
-    n2.wait_for_status("/readyz", 200).await;
+    tokio::time::timeout(Duration::from_secs(10), ready_rx)
+        .await
+        .expect("the watcher sees n2 ready in time")
+        .expect("the watcher runs");
     let drained = Instant::now();
     n2.sigterm();
     assert_eq!(b.expect_end().await, Ended::Close(1001));
