@@ -16,7 +16,10 @@ pub mod metrics;
 pub mod probe;
 pub mod protocol;
 
-use std::net::TcpListener;
+use std::{
+    net::TcpListener,
+    sync::{Arc, OnceLock},
+};
 
 use actix_web::{middleware::DefaultHeaders, web, App, HttpServer};
 use switchboard_actors::{
@@ -30,9 +33,46 @@ pub use config::Config;
 /// way has its own core, so several can share a process.
 pub async fn run(config: Config, listener: TcpListener) -> std::io::Result<()> {
     let node = config.node_id.as_deref().map_or_else(NodeId::random, NodeId::new);
+    let node_header = node.to_string();
+    let node_header_log = node_header.clone();
+    let workers = match config.workers {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    };
+    let addr = listener.local_addr()?;
+    log::info!("node {node}: effective config {:?}", config.redacted());
+    let state = Arc::new(OnceLock::<web::Data<http::NodeState>>::new());
+    let app_state = state.clone();
+    let server = HttpServer::new(move || {
+        // The first worker to start builds the node, so its core actors share that worker's
+        // thread: a signal between two of its clients never changes threads.
+        let state = app_state.get_or_init(|| web::Data::new(start_node(node.clone(), &config)));
+        // Which node answered: behind a load balancer, operators (and tests) can tell.
+        let served_by = DefaultHeaders::new().add((http::NODE_HEADER, node_header.clone()));
+        App::new().wrap(served_by).app_data(state.clone()).configure(http::routes)
+    })
+    .workers(workers)
+    .disable_signals()
+    .shutdown_timeout(1)
+    .listen(listener)?
+    .run();
+    let handle = server.handle();
+    actix_web::rt::spawn(async move {
+        stop_signal().await;
+        if let Some(state) = state.get() {
+            state.drain().await;
+        }
+        handle.stop(true).await;
+    });
+    log::info!("node {}: listening on {addr}", node_header_log);
+    server.await
+}
+
+/// Starts node `node`'s core and Engine.IO registry on the current thread's arbiter.
+fn start_node(node: NodeId, config: &Config) -> http::NodeState {
     let eio = actix::Actor::start(http::EioSessions::default());
     let core = Core::start(
-        node.clone(),
+        node,
         CoreConfig {
             connection: ConnectionConfig { ping_interval: config.ping_interval() },
             directory: DirectoryConfig { roster_interval: config.roster_interval() },
@@ -47,33 +87,7 @@ pub async fn run(config: Config, listener: TcpListener) -> std::io::Result<()> {
     if let Some(cluster) = core.cluster() {
         eio.do_send(http::UseCluster(cluster.clone()));
     }
-    let node_header = node.to_string();
-    let workers = match config.workers {
-        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-        n => n,
-    };
-    let addr = listener.local_addr()?;
-    log::info!("node {node}: effective config {:?}", config.redacted());
-    let state = web::Data::new(http::NodeState::new(core, config, eio));
-    let app_state = state.clone();
-    let server = HttpServer::new(move || {
-        // Which node answered: behind a load balancer, operators (and tests) can tell.
-        let served_by = DefaultHeaders::new().add((http::NODE_HEADER, node_header.clone()));
-        App::new().wrap(served_by).app_data(app_state.clone()).configure(http::routes)
-    })
-    .workers(workers)
-    .disable_signals()
-    .shutdown_timeout(1)
-    .listen(listener)?
-    .run();
-    let handle = server.handle();
-    actix_web::rt::spawn(async move {
-        stop_signal().await;
-        state.drain().await;
-        handle.stop(true).await;
-    });
-    log::info!("node {node}: listening on {addr}");
-    server.await
+    http::NodeState::new(core, config.clone(), eio)
 }
 
 /// Resolves on the first SIGTERM or SIGINT.

@@ -9,6 +9,7 @@
 //! - [`payload`]: opaque JSON payloads (SDP, ICE) relayed byte for byte.
 //! - [`error`]: [`ErrorKind`] (every failure a client can be told of) and [`CloseReason`].
 //! - [`link`]: [`ClientLink`], the bounded, ordered outbound queue to one client.
+//! - [`credit`]: [`Credits`], how many of a client's frames may be in flight at once.
 //! - [`connection`]: `ConnectionActor`, one per client: identity, call, liveness.
 //! - [`directory`]: `DirectoryActor`, one per node: names, presence, rosters, call ids.
 //! - [`call`]: `CallActor`, one per 1:1 call: the NEW → PENDING → ACTIVE → CLOSED machine.
@@ -28,6 +29,7 @@ pub mod call;
 pub mod cluster;
 pub mod command;
 pub mod connection;
+pub mod credit;
 pub mod directory;
 pub mod error;
 pub mod event;
@@ -39,6 +41,7 @@ pub mod rooms;
 pub mod signals;
 
 pub use command::{CallSignal, Command, CommandKind};
+pub use credit::{Credit, Credits};
 pub use error::{ClientError, CloseReason, ErrorKind};
 pub use event::{Event, Phase, Presence, Roster, RosterEntry};
 pub use ids::{CallId, ClientName, ConnId, NodeId, RoomId, SocketId};

@@ -17,6 +17,10 @@ use switchboard_actors::Core;
 
 use crate::{config::Config, metrics::Metrics, protocol::cmd::Cmd};
 
+/// How many of one client's frames may be on their way through the actors at once (see
+/// [`switchboard_actors::Credits`]).
+const IN_FLIGHT: usize = 32;
+
 /// The response header naming the node that answered (its configured id).
 pub const NODE_HEADER: &str = "x-switchboard-node";
 

@@ -13,11 +13,10 @@
 //! from the events it delivers to them, so a disconnect ([`RoomWire::Gone`]) and a dead home
 //! (every such room closes: its owner died with it) are handled without asking anyone.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use actix::{
-    fut, Actor, ActorFutureExt, AsyncContext, Context, Handler, Message, ResponseActFuture,
-    WrapFuture,
+    Actor, ActorFutureExt, AsyncContext, Context, Handler, Message, ResponseActFuture, WrapFuture,
 };
 
 use super::{
@@ -27,6 +26,7 @@ use super::{
 };
 use crate::{
     cluster::{Cluster, ClusterError, Topic},
+    credit::Credit,
     event::Event,
     ids::{NodeId, RoomId, SocketId},
     link::ClientLink,
@@ -59,9 +59,9 @@ pub struct Detach {
 
 /// A socket's command.
 ///
-/// Sender: `RoomSessionActor`, which waits for the reply before handling the socket's next
-/// command, so a socket's commands are applied in order even when one needs Redis.
-/// Handler: `RoomsActor`. Reply: `()` once applied here or handed to the room's home.
+/// Sender: `RoomSessionActor`, with `do_send`, in the socket's order. Handler: `RoomsActor`,
+/// which applies a socket's commands in that order even when one needs Redis first (the
+/// socket's later commands wait in [`RoomsActor`]'s queue for it). No reply.
 #[derive(Debug, Message)]
 #[rtype(result = "()")]
 pub struct Request {
@@ -69,6 +69,8 @@ pub struct Request {
     pub id: SocketId,
     /// What it asks.
     pub command: RoomCommand,
+    /// Held until the command is applied (or handed to the room's home).
+    pub credit: Credit,
 }
 
 /// The node's rooms. See the module docs.
@@ -87,12 +89,15 @@ pub struct RoomsActor {
     /// Rooms homed elsewhere that sockets of this node are in, and their homes.
     pub(super) away: HashMap<SocketId, HashMap<RoomId, NodeId>>,
     pub(super) peers: HashSet<NodeId>,
+    /// Sockets with a command waiting for Redis, and their commands that came after it.
+    busy: HashMap<SocketId, VecDeque<(RoomCommand, Credit)>>,
 }
 
-type Reply = ResponseActFuture<RoomsActor, ()>;
+/// What a command still waits for, if anything (a Redis claim or lookup).
+type Reply = Option<ResponseActFuture<RoomsActor, ()>>;
 
 fn done() -> Reply {
-    Box::pin(fut::ready(()))
+    None
 }
 
 impl RoomsActor {
@@ -107,6 +112,7 @@ impl RoomsActor {
             remote_members: HashMap::new(),
             away: HashMap::new(),
             peers: HashSet::new(),
+            busy: HashMap::new(),
         }
     }
 
@@ -226,7 +232,7 @@ impl RoomsActor {
         };
         let name = room.clone();
         let claim = async move { cluster.claim(NAMESPACE, name.as_str()).await };
-        Box::pin(claim.into_actor(self).map(move |claim, this, ctx| match claim {
+        Some(Box::pin(claim.into_actor(self).map(move |claim, this, ctx| match claim {
             Ok(seq) if !this.links.contains_key(&socket) => {
                 // The socket left while Redis answered: no room for a departed owner.
                 this.claims.insert(room.clone(), seq);
@@ -239,7 +245,7 @@ impl RoomsActor {
             }
             Ok(_) | Err(ClusterError::Taken) => this.tell(&socket, RoomEvent::Exists(room)),
             Err(ClusterError::Unavailable) => this.unavailable(&socket),
-        }))
+        })))
     }
 
     fn join(&mut self, socket: SocketId, room: RoomId, ctx: &mut Context<Self>) -> Reply {
@@ -257,7 +263,7 @@ impl RoomsActor {
         };
         let name = room.clone();
         let lookup = async move { cluster.lookup(NAMESPACE, name.as_str()).await };
-        Box::pin(lookup.into_actor(self).map(move |home, this, ctx| match home {
+        Some(Box::pin(lookup.into_actor(self).map(move |home, this, ctx| match home {
             // The socket left while Redis answered: nothing to join for it.
             _ if !this.links.contains_key(&socket) => {}
             Ok(Some(home)) if home != this.node => {
@@ -270,7 +276,7 @@ impl RoomsActor {
             // Claimed by this node but gone (closed meanwhile), or nowhere.
             Ok(_) => this.apply(&socket, RoomCommand::Join(room), ctx),
             Err(_) => this.unavailable(&socket),
-        }))
+        })))
     }
 
     /// Leave or signal: only for a room the socket is in, so its home is known.
@@ -311,6 +317,8 @@ impl Handler<Detach> for RoomsActor {
 
     fn handle(&mut self, msg: Detach, ctx: &mut Context<Self>) {
         self.links.remove(&msg.id);
+        // Commands still queued behind a Redis answer die with the socket.
+        self.busy.remove(&msg.id);
         let out = self.rooms.disconnect(&msg.id);
         self.deliver(out, ctx);
         let Some(away) = self.away.remove(&msg.id) else { return };
@@ -325,10 +333,41 @@ impl Handler<Detach> for RoomsActor {
 }
 
 impl Handler<Request> for RoomsActor {
-    type Result = ResponseActFuture<Self, ()>;
+    type Result = ();
 
-    fn handle(&mut self, msg: Request, ctx: &mut Context<Self>) -> Self::Result {
-        let Request { id, command } = msg;
+    fn handle(&mut self, msg: Request, ctx: &mut Context<Self>) {
+        match self.busy.get_mut(&msg.id) {
+            Some(queue) => queue.push_back((msg.command, msg.credit)),
+            None => self.run(msg.id, msg.command, ctx),
+        }
+    }
+}
+
+impl RoomsActor {
+    /// Applies or forwards `command` of `id`; one that waits for Redis marks the socket busy
+    /// until it is done, then its queued commands run.
+    fn run(&mut self, id: SocketId, command: RoomCommand, ctx: &mut Context<Self>) {
+        if let Some(pending) = self.dispatch(id.clone(), command, ctx) {
+            self.busy.entry(id.clone()).or_default();
+            ctx.spawn(pending.map(move |(), this, ctx| this.resume(id, ctx)));
+        }
+    }
+
+    /// Runs `id`'s queued commands until one waits again or none is left.
+    fn resume(&mut self, id: SocketId, ctx: &mut Context<Self>) {
+        while let Some(queue) = self.busy.get_mut(&id) {
+            let Some((command, _credit)) = queue.pop_front() else {
+                self.busy.remove(&id);
+                return;
+            };
+            if let Some(pending) = self.dispatch(id.clone(), command, ctx) {
+                ctx.spawn(pending.map(move |(), this, ctx| this.resume(id, ctx)));
+                return;
+            }
+        }
+    }
+
+    fn dispatch(&mut self, id: SocketId, command: RoomCommand, ctx: &mut Context<Self>) -> Reply {
         match command {
             RoomCommand::Create(room) => self.create(id, room, ctx),
             RoomCommand::Join(room) => self.join(id, room, ctx),

@@ -1,25 +1,23 @@
 //! `RoomSessionActor`: one per connected `rooms` socket (an Engine.IO session, whatever its
-//! transport). It owns the socket's id and hands its commands, one at a time, to the rooms
+//! transport). It owns the socket's id and hands its commands, in order, to the rooms
 //! owner; on stop the socket leaves every room it was in.
 
-use actix::{
-    Actor, ActorContext, ActorFutureExt, Addr, AsyncContext, Context, Handler, Message, WrapFuture,
-};
+use actix::{Actor, ActorContext, Addr, Context, Handler, Message};
 
 use super::{
     actor::{Attach, Detach, Request},
     RoomCommand, RoomEvent, RoomsActor,
 };
-use crate::{event::Event, ids::SocketId, link::ClientLink};
+use crate::{credit::Credit, event::Event, ids::SocketId, link::ClientLink};
 
 /// A decoded command from the socket, or why it could not be decoded (sent back as `error`).
 ///
 /// Sender: the edge's Engine.IO session, with `do_send`, in the order the client sent them.
-/// Handler: `RoomSessionActor`, which hands them to the rooms owner one at a time. No reply:
+/// Handler: `RoomSessionActor`, which hands them on to the rooms owner in order. No reply:
 /// every answer is an event on the socket's link.
 #[derive(Debug, Message)]
 #[rtype(result = "()")]
-pub struct RoomInbound(pub Result<RoomCommand, String>);
+pub struct RoomInbound(pub Result<RoomCommand, String>, pub Credit);
 
 /// The socket is gone. Sender: the edge. Handler: `RoomSessionActor`, which stops.
 #[derive(Debug, Message)]
@@ -56,18 +54,11 @@ impl Actor for RoomSessionActor {
 impl Handler<RoomInbound> for RoomSessionActor {
     type Result = ();
 
-    fn handle(&mut self, msg: RoomInbound, ctx: &mut Context<Self>) {
+    fn handle(&mut self, msg: RoomInbound, _ctx: &mut Context<Self>) {
         match msg.0 {
+            // The rooms owner applies a socket's commands in order, even one needing Redis.
             Ok(command) => {
-                // `wait`: the socket's next command is not handled before this one is applied
-                // (or handed to the room's home), even when it needs Redis first.
-                let request = self.rooms.send(Request { id: self.id.clone(), command });
-                ctx.wait(request.into_actor(self).map(|reply, this, _| {
-                    if reply.is_err() {
-                        let error = RoomEvent::Error("internal error".into());
-                        let _ = this.link.push(Event::Room(error));
-                    }
-                }));
+                self.rooms.do_send(Request { id: self.id.clone(), command, credit: msg.1 });
             }
             Err(message) => {
                 let _ = self.link.push(Event::Room(RoomEvent::Error(message)));

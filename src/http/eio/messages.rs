@@ -4,6 +4,8 @@
 use std::time::Duration;
 
 use actix::Message;
+use bytestring::ByteString;
+use switchboard_actors::Credit;
 use tokio::sync::{mpsc, oneshot};
 
 /// The session's liveness settings.
@@ -71,7 +73,7 @@ pub(crate) struct WsAttach {
 /// A text frame from the session's WebSocket.
 #[derive(Debug, Message)]
 #[rtype(result = "()")]
-pub(crate) struct WsFrame(pub(crate) String);
+pub(crate) struct WsFrame(pub(crate) ByteString, pub(crate) Credit);
 
 /// End the session (a request broke its limits).
 #[derive(Debug, Message)]

@@ -12,8 +12,10 @@ use actix::{Actor, Addr};
 use actix_web::{http::StatusCode, web, HttpRequest, HttpResponse};
 use actix_ws::AggregatedMessage;
 use bytes::Bytes;
-use switchboard_actors::ConnId;
+use switchboard_actors::{ConnId, Credits};
 use tokio::sync::mpsc;
+
+use super::IN_FLIGHT;
 
 use messages::{
     Handshake, Poll, Polled, Polling, Post, Refused, Timing, WsAttach, WsFrame, WsGone,
@@ -313,13 +315,16 @@ fn websocket(
     let (tx, rx) = mpsc::channel::<String>(node.config.limits.outbound_queue);
     addr.do_send(WsAttach { tx, probe });
     spawn_writer(ws.clone(), rx);
+    let credits = Credits::new(IN_FLIGHT);
     actix_web::rt::spawn(async move {
         while let Some(message) = stream.recv().await {
             match message {
                 Ok(AggregatedMessage::Text(text)) => {
-                    if addr.send(WsFrame(text.to_string())).await.is_err() {
+                    let credit = credits.take().await;
+                    if !addr.connected() {
                         break;
                     }
+                    addr.do_send(WsFrame(text, credit));
                 }
                 Ok(AggregatedMessage::Ping(bytes)) => {
                     if ws.pong(&bytes).await.is_err() {

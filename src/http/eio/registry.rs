@@ -262,7 +262,7 @@ impl Handler<Inbox> for EioRegistry {
             Ok(EioWire::WsOpen { sid, proxy }) => self.open_proxied(msg.origin, sid, proxy, ctx),
             Ok(EioWire::WsIn { sid, text }) => {
                 if let Some(session) = self.sessions.get(&sid) {
-                    session.do_send(WsFrame(text));
+                    session.do_send(WsFrame(text.into(), switchboard_actors::Credit::none()));
                 }
             }
             Ok(EioWire::WsClosed { sid }) => {

@@ -23,7 +23,7 @@ use actix::{
 use switchboard_actors::{
     link,
     rooms::{Gone, RoomEvent, RoomInbound, RoomSessionActor},
-    ConnId, Event, LinkReceiver, Outbound, SocketId,
+    ConnId, Credit, Event, LinkReceiver, Outbound, SocketId,
 };
 use tokio::sync::{mpsc, oneshot};
 
@@ -161,7 +161,7 @@ impl EioSession {
 
     /// Sends `event` as one Engine.IO message packet (`42[…]`), written into one buffer.
     fn emit(&mut self, event: &RoomEvent, ctx: &mut Context<Self>) {
-        let mut packet = String::with_capacity(64);
+        let mut packet = String::with_capacity(2 + events::encoded_len(event));
         packet.push(Kind::Message.digit());
         packet.push(sio::Kind::Event.digit());
         events::encode_into(&mut packet, event);
@@ -189,7 +189,8 @@ impl EioSession {
         self.send_message(ack, ctx);
     }
 
-    fn on_packet(&mut self, raw: &str, ctx: &mut Context<Self>) {
+    /// Handles one Engine.IO packet; `credit` goes with the command it carries, if any.
+    fn on_packet(&mut self, raw: &str, credit: Credit, ctx: &mut Context<Self>) {
         if self.closing {
             return;
         }
@@ -241,12 +242,12 @@ impl EioSession {
                     self.close(ctx);
                     return;
                 }
-                self.on_socket_packet(data, ctx);
+                self.on_socket_packet(data, credit, ctx);
             }
         }
     }
 
-    fn on_socket_packet(&mut self, data: &str, ctx: &mut Context<Self>) {
+    fn on_socket_packet(&mut self, data: &str, credit: Credit, ctx: &mut Context<Self>) {
         let Some(packet) = sio::decode(data) else {
             self.emit(&error("malformed Socket.IO packet"), ctx);
             return;
@@ -266,7 +267,7 @@ impl EioSession {
             sio::Kind::Disconnect => self.close(ctx),
             sio::Kind::Event => {
                 let Some(socket) = &self.socket else { return };
-                socket.do_send(RoomInbound(events::decode(packet.data)));
+                socket.do_send(RoomInbound(events::decode(packet.data), credit));
             }
             sio::Kind::BinaryEvent | sio::Kind::BinaryAck => {
                 self.emit(&error("binary packets are not supported"), ctx);
@@ -441,7 +442,7 @@ impl Handler<Post> for EioSession {
             return Err(Refused::BadPayload);
         };
         for packet in packets {
-            self.on_packet(packet, ctx);
+            self.on_packet(packet, Credit::none(), ctx);
         }
         Ok(())
     }
@@ -470,7 +471,7 @@ impl Handler<WsFrame> for EioSession {
     type Result = ();
 
     fn handle(&mut self, msg: WsFrame, ctx: &mut Context<Self>) {
-        self.on_packet(&msg.0, ctx);
+        self.on_packet(&msg.0, msg.1, ctx);
     }
 }
 

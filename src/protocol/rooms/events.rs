@@ -1,6 +1,8 @@
 //! Socket.IO event arrays ↔ the core's room vocabulary (PROTOCOLS.md §3.3). Arguments are
 //! positional; `data` of `signal-send` is opaque and relayed byte for byte.
 
+use std::borrow::Cow;
+
 use serde_json::value::RawValue;
 
 use crate::protocol::json::push_str;
@@ -18,19 +20,19 @@ pub fn decode(data: &str) -> Result<RoomCommand, String> {
     let args: Vec<&RawValue> =
         serde_json::from_str(data).map_err(|_| "malformed event: expected a JSON array")?;
     let (name, args) = args.split_first().ok_or("malformed event: empty array")?;
-    let name: String =
-        serde_json::from_str(name.get()).map_err(|_| "malformed event: name is not a string")?;
-    let text = |i: usize, what: &str| -> Result<String, String> {
+    // Borrowed from the frame unless escaped: no copy per field on the relay path.
+    let name = string(name).ok_or("malformed event: name is not a string")?;
+    let text = |i: usize, what: &str| -> Result<Cow<'_, str>, String> {
         let usage = || format!("{name} expects {what}");
         let arg = args.get(i).ok_or_else(usage)?;
-        let s: String = serde_json::from_str(arg.get()).map_err(|_| usage())?;
+        let s = string(arg).ok_or_else(usage)?;
         if s.is_empty() || s.len() > MAX_ID {
             return Err(usage());
         }
         Ok(s)
     };
     let room = |what: &str| text(0, what).map(|r| RoomId::new(&r));
-    match name.as_str() {
+    match name.as_ref() {
         "room-create" => room("(room: string)").map(RoomCommand::Create),
         "room-join" => room("(room: string)").map(RoomCommand::Join),
         "room-leave" => room("(room: string)").map(RoomCommand::Leave),
@@ -45,6 +47,28 @@ pub fn decode(data: &str) -> Result<RoomCommand, String> {
             let shown: String = other.chars().take(64).collect();
             Err(format!("unknown event: {shown}"))
         }
+    }
+}
+
+/// A JSON string's value: borrowed from the frame unless it has escapes.
+fn string(raw: &RawValue) -> Option<Cow<'_, str>> {
+    match serde_json::from_str::<&str>(raw.get()) {
+        Ok(s) => Some(Cow::Borrowed(s)),
+        Err(_) => serde_json::from_str::<String>(raw.get()).ok().map(Cow::Owned),
+    }
+}
+
+/// About how many bytes `event` encodes to (exact for names without escapes), so the packet
+/// buffer is allocated once.
+pub fn encoded_len(event: &RoomEvent) -> usize {
+    const ROOM_AND_NAME: usize = 24 + MAX_ID / 8;
+    match event {
+        RoomEvent::Signal { room, sender, data } => {
+            32 + room.as_str().len() + sender.as_str().len() + data.get().len()
+        }
+        RoomEvent::Joined { clients, .. } => ROOM_AND_NAME * (2 + clients.len()),
+        RoomEvent::Error(message) => 16 + message.len(),
+        _ => ROOM_AND_NAME * 2,
     }
 }
 
