@@ -7,13 +7,12 @@ use std::{rc::Rc, sync::Arc, time::Duration};
 use actix::Addr;
 use actix_web::{web, HttpRequest, HttpResponse};
 use bytestring::ByteString;
-use futures_util::future::LocalBoxFuture;
 use switchboard_actors::{
     signals::{
         session::{Closed, Invalid, SignalInbound},
         SignalSessionActor,
     },
-    CloseReason, Event,
+    CloseReason, Credit, Event,
 };
 
 use super::{
@@ -38,15 +37,18 @@ impl Endpoint for SignalsEndpoint {
         "signals"
     }
 
-    fn text(&self, text: &str) -> LocalBoxFuture<'static, bool> {
+    fn text(&self, text: &str, credit: Credit) -> bool {
         let inbound = decode(text).map_err(|r| Invalid {
             unsupported: r.code == UNSUPPORTED_CHANNEL,
             name: r.name,
             req: r.req,
             msg: r.msg,
         });
-        let sent = self.actor.send(SignalInbound(inbound));
-        Box::pin(async move { sent.await.is_ok() })
+        // The session applies its signals one at a time, in order.
+        self.actor.connected() && {
+            self.actor.do_send(SignalInbound(inbound, credit));
+            true
+        }
     }
 
     fn pong(&self) {}

@@ -1,9 +1,9 @@
 //! One WebSocket connection at the edge: the upgrade, a reader task and a writer task.
 //!
 //! - The **reader** hands each text frame to the connection's [`Endpoint`] (which decodes it
-//!   with its dialect for its actor), awaiting it before reading the next, so a client's frames
-//!   are handled in order and a fast sender is slowed by TCP backpressure instead of growing a
-//!   queue.
+//!   with its dialect for its actor) with a credit: at most [`IN_FLIGHT`] frames are on their
+//!   way through the actors at once, so frames flow without a reply each while a fast sender is
+//!   slowed by TCP backpressure instead of growing a queue.
 //!   It answers pings, reports pongs, enforces the rate limit, and turns framing failures
 //!   (oversized, invalid UTF-8, binary) into closes with the dialect's close code.
 //! - The **writer** drains the client's bounded `ClientLink` queue in order, encoding each event
@@ -19,17 +19,16 @@ use std::{
 };
 
 use bytestring::ByteString;
-use futures_util::future::LocalBoxFuture;
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use actix_ws::{AggregatedMessage, AggregatedMessageStream, ProtocolError, Session};
 use switchboard_actors::{
     connection::{ConnectionActor, Disconnected, Inbound, Pong},
-    link, ClientLink, CloseReason, ConnId, Event, LinkReceiver, Outbound,
+    link, ClientLink, CloseReason, ConnId, Credit, Credits, Event, LinkReceiver, Outbound,
 };
 use tokio::sync::Notify;
 
-use super::{ratelimit::TokenBucket, NodeState};
+use super::{ratelimit::TokenBucket, NodeState, IN_FLIGHT};
 use crate::protocol::Dialect;
 
 /// How long a close frame may take to be queued before the socket is simply dropped.
@@ -42,8 +41,8 @@ const CLOSE_HANDSHAKE: Duration = Duration::from_secs(3);
 pub(super) trait Endpoint: 'static {
     /// The dialect's name, for logs.
     fn name(&self) -> &'static str;
-    /// Hands one text frame to the actor; resolves once it is taken (`false`: actor gone).
-    fn text(&self, text: &str) -> LocalBoxFuture<'static, bool>;
+    /// Hands one text frame, with its credit, to the actor (`false`: the actor is gone).
+    fn text(&self, text: &str, credit: Credit) -> bool;
     /// The client answered a ping.
     fn pong(&self);
     /// The connection ended (closed by the server for `reason`, if it did).
@@ -74,10 +73,12 @@ impl Endpoint for CmdEndpoint {
         self.dialect.name()
     }
 
-    fn text(&self, text: &str) -> LocalBoxFuture<'static, bool> {
-        // Awaited: a client's commands are handled, and answered, one at a time.
-        let sent = self.actor.send(Inbound(self.dialect.decode(text)));
-        Box::pin(async move { sent.await.is_ok() })
+    fn text(&self, text: &str, credit: Credit) -> bool {
+        // The actor answers a client's commands one at a time, in order.
+        self.actor.connected() && {
+            self.actor.do_send(Inbound(self.dialect.decode(text), credit));
+            true
+        }
     }
 
     fn pong(&self) {
@@ -173,6 +174,7 @@ async fn read(
     writer_done: Arc<Notify>,
 ) {
     let id = link.conn();
+    let credits = Credits::new(IN_FLIGHT);
     loop {
         let message = tokio::select! {
             biased;
@@ -188,7 +190,7 @@ async fn read(
             Some(Ok(AggregatedMessage::Text(text))) => {
                 if !rate.allow() {
                     Some(CloseReason::RateLimited)
-                } else if !endpoint.text(&text).await {
+                } else if !endpoint.text(&text, credits.take().await) {
                     break;
                 } else {
                     None

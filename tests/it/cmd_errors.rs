@@ -86,16 +86,17 @@ async fn session_and_notify_errors() {
 #[tokio::test]
 async fn a_forward_to_a_vanished_peer_fails_with_a_94xx_code_and_closes_the_session() {
     // The peer's connection is cut while the caller keeps sending: each signal either reaches the
-    // call before it learns of the leave (forward fails: 9400–9402 and ssu 4) or after (9204
-    // after leave/ssu 4). Either way the caller is told, and the session ends.
+    // call before it learns of the leave (forward fails: 9400–9402 and ssu 4) or after (9204:
+    // the call is closed, even while its end is still on its way to the caller as leave/ssu 4).
+    // Either way the caller is told, and the session ends.
     let node = Node::with_args(&["--rate-per-sec", "0"]);
     let mut a = Client::register(&node, "a").await;
     let mut b = Client::register(&node, "b").await;
     let session = open_session(&mut a, &mut b).await;
     b.abort();
     let candidate = json!({"cmd": "icecandidate", "sessionId": session, "icecandidate": {"c": 1}});
-    let mut seen_close = false;
-    loop {
+    let (mut seen_close, mut refused) = (false, false);
+    while !(seen_close && refused) {
         a.send(candidate.clone()).await;
         let message = a.recv_skipping_clu().await;
         match (message["cmd"].as_str(), message["code"].as_u64()) {
@@ -109,7 +110,7 @@ async fn a_forward_to_a_vanished_peer_fails_with_a_94xx_code_and_closes_the_sess
                 assert_eq!(a.expect("ssu").await["state"], 4);
                 seen_close = true;
             }
-            (Some("error"), Some(9204)) if seen_close => break,
+            (Some("error"), Some(9204)) => refused = true,
             _ => panic!("unexpected {message}"),
         }
     }

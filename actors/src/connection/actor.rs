@@ -18,9 +18,9 @@ use actix::{
 
 use super::messages::{CallMembership, CallRef, Disconnected, Inbound, Pong};
 use crate::{
-    call::{MemberLeft, RelaySignal},
+    call::{Member, MemberLeft, Reach, RelaySignal, RemoteRelay},
     cluster::Topic,
-    command::{Command, CommandKind},
+    command::{CallSignal, Command, CommandKind},
     directory::wire::Wire,
     directory::{DirectoryActor, Notify, OpenCall, Register, Unregister},
     error::{ClientError, CloseReason, ErrorKind},
@@ -129,7 +129,20 @@ impl ConnectionActor {
             }
             Command::Signal { call, signal } => match &self.call {
                 Some((id, CallRef::Local(addr))) if *id == call => {
-                    self.answer(op, addr.send(RelaySignal { from: me, signal }))
+                    let relay = RelaySignal { from: me, signal };
+                    if matches!(relay.signal, CallSignal::Reject | CallSignal::Stop)
+                        || !addr.connected()
+                    {
+                        // An ending signal is answered once both members are free again, so
+                        // the client's next command sees that.
+                        return self.answer(op, addr.send(relay));
+                    }
+                    // Relayed in order with no reply each: a refusal comes back on the link.
+                    let reach =
+                        Reach::Local { link: self.link.clone(), conn: ctx.address().recipient() };
+                    let reply = Member { name: relay.from.clone(), reach };
+                    addr.do_send(RemoteRelay { relay, reply });
+                    Box::pin(fut::ready(()))
                 }
                 Some((id, CallRef::Remote { home, cluster })) if *id == call => {
                     // The call's home answers a refusal with an error event of its own.
@@ -205,11 +218,17 @@ impl Actor for ConnectionActor {
 }
 
 impl Handler<Inbound> for ConnectionActor {
-    type Result = ResponseActFuture<Self, ()>;
+    type Result = ();
 
-    fn handle(&mut self, msg: Inbound, ctx: &mut Context<Self>) -> Self::Result {
-        match msg.0 {
-            Ok(cmd) => self.handle_command(cmd, ctx),
+    fn handle(&mut self, msg: Inbound, ctx: &mut Context<Self>) {
+        let Inbound(command, credit) = msg;
+        match command {
+            Ok(cmd) => {
+                // `wait`: the client's next command is handled once this one is answered, and
+                // its credit comes back only then.
+                let answered = self.handle_command(cmd, ctx);
+                ctx.wait(answered.map(move |(), _, _| drop(credit)));
+            }
             Err(mut error) => {
                 // As in the reference, an unregistered client hears 9100-style "register first"
                 // before any complaint about the fields of a command that needs registration.
@@ -217,7 +236,6 @@ impl Handler<Inbound> for ConnectionActor {
                     error.kind = ErrorKind::NotRegistered;
                 }
                 self.reply_error(error);
-                Box::pin(fut::ready(()))
             }
         }
     }

@@ -6,6 +6,7 @@ use crate::{
     call::CallActor,
     cluster::Cluster,
     command::Command,
+    credit::Credit,
     error::{ClientError, CloseReason},
     ids::{CallId, NodeId},
 };
@@ -18,7 +19,7 @@ use crate::{
 /// is already queued to the client).
 #[derive(Debug, Message)]
 #[rtype(result = "()")]
-pub struct Inbound(pub Result<Command, ClientError>);
+pub struct Inbound(pub Result<Command, ClientError>, pub Credit);
 
 /// The client answered a ping.
 ///

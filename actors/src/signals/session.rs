@@ -14,7 +14,7 @@ use super::{
     state::Reply,
     Peer, Signal, SignalRoomsActor,
 };
-use crate::{error::CloseReason, event::Event, link::ClientLink};
+use crate::{credit::Credit, error::CloseReason, event::Event, link::ClientLink};
 
 /// A signal refused by the dialect's codec: what the client is told.
 #[derive(Debug, Clone)]
@@ -34,7 +34,7 @@ pub struct Invalid {
 /// Sender: the edge's reader, with `do_send`, in order. Handler: `SignalSessionActor`.
 #[derive(Debug, Message)]
 #[rtype(result = "()")]
-pub struct SignalInbound(pub Result<Signal, Invalid>);
+pub struct SignalInbound(pub Result<Signal, Invalid>, pub Credit);
 
 /// The transport is gone. Sender: the edge. Handler: `SignalSessionActor`, which stops.
 #[derive(Debug, Message)]
@@ -113,7 +113,8 @@ impl Handler<SignalInbound> for SignalSessionActor {
     type Result = ();
 
     fn handle(&mut self, msg: SignalInbound, ctx: &mut Context<Self>) {
-        let signal = match msg.0 {
+        let SignalInbound(signal, _credit) = msg;
+        let signal = match signal {
             Ok(signal) => signal,
             Err(Invalid { unsupported, name, req, msg }) => {
                 self.tell(Reply::Invalid { unsupported, name, req, msg });
@@ -181,19 +182,22 @@ mod tests {
             Peer { user: "a".into(), session: "1".into() },
             Peer { user: "b".into(), session: "1".into() },
         );
-        a.do_send(SignalInbound(Ok(signal(Action::Join, &pa, None, true))));
+        a.do_send(SignalInbound(Ok(signal(Action::Join, &pa, None, true)), Credit::none()));
         assert!(matches!(reply(&mut ra).await, Reply::Joined { .. }));
-        b.do_send(SignalInbound(Ok(signal(Action::Join, &pb, None, false))));
+        b.do_send(SignalInbound(Ok(signal(Action::Join, &pb, None, false)), Credit::none()));
         assert!(matches!(reply(&mut rb).await, Reply::Joined { ref pps, .. } if pps.len() == 2));
         assert!(matches!(reply(&mut ra).await, Reply::PublishListChanged { .. }));
         assert!(matches!(reply(&mut rb).await, Reply::PublishListChanged { .. }));
         // The callee offers; the caller receives the signal as sent.
-        b.do_send(SignalInbound(Ok(signal(Action::Offer, &pb, Some(To::User("a".into())), false))));
+        b.do_send(SignalInbound(
+            Ok(signal(Action::Offer, &pb, Some(To::User("a".into())), false)),
+            Credit::none(),
+        ));
         assert!(
             matches!(reply(&mut ra).await, Reply::Forward(raw) if raw.get() == "\"Offer from b/1\"")
         );
         // One connection, one session: another session's signal is refused.
-        b.do_send(SignalInbound(Ok(signal(Action::Leave, &pa, None, false))));
+        b.do_send(SignalInbound(Ok(signal(Action::Leave, &pa, None, false)), Credit::none()));
         assert!(matches!(reply(&mut rb).await, Reply::Invalid { unsupported: false, .. }));
         // a says nothing more: past its heartbeat timeout it is closed and b is told.
         let closed =
