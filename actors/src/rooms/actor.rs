@@ -139,6 +139,11 @@ impl RoomsActor {
     }
 
     fn deliver_now(&mut self, out: Vec<Out>) {
+        // Signals never change who is in a room: no members to forget after them.
+        let relay_only = !out.is_empty()
+            && out.iter().all(|(_, e)| {
+                matches!(e, RoomEvent::Signal { .. } | RoomEvent::TargetNotFound { .. })
+            });
         let mut batches: HashMap<NodeId, Vec<(SocketId, RoomEvent)>> = HashMap::new();
         for (to, event) in out {
             if self.links.contains_key(&to) {
@@ -150,7 +155,9 @@ impl RoomsActor {
         for (node, events) in batches {
             self.send(&node, &RoomWire::Deliver { events });
         }
-        self.forget_departed();
+        if !relay_only {
+            self.forget_departed();
+        }
     }
 
     /// Pushes `event` to local socket `to`, noting rooms elsewhere it joins or leaves.
