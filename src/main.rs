@@ -5,6 +5,20 @@ use std::{net::TcpListener, process::ExitCode};
 use clap::Parser;
 use switchboard::config::{Config, Flags};
 
+/// How many connections may wait to be accepted: a reconnect storm after a node restart
+/// should queue, not see its SYNs dropped and retried a second later.
+const BACKLOG: i32 = 4096;
+
+/// Binds `addr` with [`BACKLOG`] (the kernel caps it at `net.core.somaxconn`).
+fn listen(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(BACKLOG)?;
+    Ok(socket.into())
+}
+
 fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     let flags = Flags::parse();
@@ -19,7 +33,7 @@ fn main() -> ExitCode {
     if let Some(path) = probe {
         return switchboard::probe::run(config.listen.port(), &path);
     }
-    let listener = match TcpListener::bind(config.listen) {
+    let listener = match listen(config.listen) {
         Ok(listener) => listener,
         Err(e) => {
             log::error!("cannot listen on {}: {e}", config.listen);

@@ -8,6 +8,13 @@
 //!   server CPU-second.
 //! - `latency`: the same pairs at a fixed total rate; one-way latency percentiles from a sender
 //!   timestamp in each payload (both ends are in this process, so one clock).
+//! - `idle`: `--clients` clients connected and joined in pairs, then idle; the servers'
+//!   resident memory per client (up to 19,000: the open-file limit is 20,000 per process, and
+//!   connections come from 127.0.0.1 to 127.0.0.8 so no source runs out of ports).
+//! - `sweep`: `latency` at each of `--rates` for switchboard (rooms on one node and on two,
+//!   cmd) and every baseline, one after another; writes the plot to `--svg`.
+//! - `storm`: `--clients` clients connect and pair up at once (`--concurrency` at a time);
+//!   seconds until every one is joined.
 //!
 //! Topologies: `single` (one node) or `cross` (two nodes and one redis-server, every pair split
 //! across the nodes so every signal crosses Redis). Pin with `--server-cpu` / `--client-cpu` on
@@ -17,10 +24,13 @@
 //! `socketio` (seed 003 rooms on socket.io 4; `cross` adds its Redis adapter), installed from
 //! their registries by `src/bin/bench/peers/install` into `--peers-dir`.
 
+mod crowd;
 mod dialects;
 mod load;
+mod plot;
 mod servers;
 mod stats;
+mod sweep;
 mod ws;
 
 use dialects::Dialect;
@@ -37,6 +47,12 @@ enum Scenario {
     Relay,
     /// One-way latency percentiles at a fixed rate.
     Latency,
+    /// `--clients` connected, joined, idle clients: server memory per client.
+    Idle,
+    /// `--clients` clients connect and join rooms of two at once: time until all joined.
+    Storm,
+    /// Latency at each of `--rates` for switchboard and every baseline; writes `--svg`.
+    Sweep,
 }
 
 /// Where the clients go.
@@ -78,6 +94,18 @@ struct Opts {
     /// Measurement time in seconds (after one second of warm-up).
     #[arg(long, default_value_t = 5)]
     seconds: u64,
+    /// Offered loads of the sweep, in signals per second.
+    #[arg(long, value_delimiter = ',', default_value = "500,1000,2000,5000,10000,20000")]
+    rates: Vec<u64>,
+    /// Where the sweep writes its plot.
+    #[arg(long, default_value = "latency-vs-load.svg")]
+    svg: std::path::PathBuf,
+    /// Clients (idle, storm); they pair up, so an odd one is left out.
+    #[arg(long, default_value_t = 10_000)]
+    clients: usize,
+    /// Clients setting up at once (idle, storm).
+    #[arg(long, default_value_t = 512)]
+    concurrency: usize,
     /// Payload size of each signal in bytes.
     #[arg(long, default_value_t = 300)]
     size: usize,
@@ -99,6 +127,10 @@ fn main() -> std::process::ExitCode {
             eprintln!("cannot pin the load generator to CPU {cpu}: {e}");
             return std::process::ExitCode::FAILURE;
         }
+    }
+    // Every client is a socket: take the whole open-file allowance (servers inherit it).
+    if let Err(e) = rlimit::increase_nofile_limit(u64::MAX) {
+        eprintln!("cannot raise the open-file limit: {e}");
     }
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
@@ -136,14 +168,41 @@ async fn run(opts: &Opts) -> Result<Vec<Figure>, String> {
         Server::Matchbox => Dialect::Matchbox,
         Server::Socketio => Dialect::Rooms,
     });
+    if let Scenario::Sweep = opts.scenario {
+        let plan = sweep::Plan {
+            rates: &opts.rates,
+            pairs: opts.pairs,
+            size: opts.size,
+            measure: Duration::from_secs(opts.seconds),
+            server_cpu: opts.server_cpu.as_deref(),
+            peers: &opts.peers_dir,
+        };
+        let svg = sweep::run(&plan).await?;
+        std::fs::write(&opts.svg, svg).map_err(|e| format!("{}: {e}", opts.svg.display()))?;
+        return Ok(vec![("points", (opts.rates.len() * 7) as f64, "")]);
+    }
     let cross = opts.topology == Topology::Cross;
     let cluster =
         servers::Servers::start(opts.server, cross, opts.server_cpu.as_deref(), &opts.peers_dir)?;
     let (left, right) = cluster.urls();
+    if matches!(opts.scenario, Scenario::Idle | Scenario::Storm) {
+        let urls = (left.as_str(), right.as_str());
+        let crowd = crowd::gather(dialect, urls, opts.clients, opts.concurrency, &cluster).await?;
+        let grown = crowd.rss_after.saturating_sub(crowd.rss_before) as f64;
+        return Ok(vec![
+            ("clients", crowd.clients as f64, ""),
+            ("all_joined_after", crowd.secs, "s"),
+            ("server_cpu_sec", crowd.server_cpu, "s"),
+            ("server_rss_before", crowd.rss_before as f64 / 1_048_576.0, "MiB"),
+            ("server_rss_with_clients", crowd.rss_after as f64 / 1_048_576.0, "MiB"),
+            ("server_rss_per_client", grown / crowd.clients.max(1) as f64 / 1024.0, "KiB"),
+        ]);
+    }
     let pairs = dialects::connect_pairs(dialect, &left, &right, opts.pairs).await?;
     let measure = Duration::from_secs(opts.seconds);
     let mut figures = vec![("pairs", opts.pairs as f64, "")];
     match opts.scenario {
+        Scenario::Idle | Scenario::Storm | Scenario::Sweep => {}
         Scenario::Relay => {
             let result = load::relay(pairs, opts.window, opts.size, measure, &cluster).await?;
             figures.push(("delivered_per_sec", result.delivered as f64 / result.secs, "msg/s"));

@@ -13,7 +13,7 @@ use std::{
 
 use clap::ValueEnum;
 
-use crate::stats::cpu_seconds;
+use crate::stats::{cpu_seconds, rss_bytes};
 
 /// Pins this process (and the threads it starts later) to `cpus`.
 pub(crate) fn pin_self(cpus: &str) -> Result<(), String> {
@@ -196,6 +196,11 @@ impl Servers {
         let left = self.urls[0].clone();
         let right = self.urls.get(1).cloned().unwrap_or_else(|| left.clone());
         (left, right)
+    }
+
+    /// Resident memory of every server process, in bytes.
+    pub(crate) fn rss_bytes(&self) -> u64 {
+        self.children.iter().map(|c| rss_bytes(c.id())).sum()
     }
 
     /// CPU seconds used so far by every server process.

@@ -1,4 +1,4 @@
-//! Percentiles and CPU time.
+//! Percentiles, CPU time and resident memory.
 
 /// The `q` quantile (0..=1) of `samples` by nearest rank; 0 for no samples.
 pub(crate) fn percentile(samples: &[u64], q: f64) -> f64 {
@@ -22,6 +22,16 @@ pub(crate) fn cpu_seconds(pid: u32) -> f64 {
     (ticks(11) + ticks(12)) / clock_ticks_per_sec()
 }
 
+/// Resident memory of process `pid` in bytes, from `VmRSS` in `/proc/<pid>/status`.
+pub(crate) fn rss_bytes(pid: u32) -> u64 {
+    let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else { return 0 };
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|kb| kb.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024)
+}
+
 fn clock_ticks_per_sec() -> f64 {
     // USER_HZ is 100 on every Linux architecture this runs on.
     100.0
@@ -39,5 +49,6 @@ mod tests {
         assert_eq!(percentile(&samples, 1.0), 100.0);
         assert_eq!(percentile(&[], 0.5), 0.0);
         assert!(cpu_seconds(std::process::id()) >= 0.0);
+        assert!(rss_bytes(std::process::id()) > 0);
     }
 }
