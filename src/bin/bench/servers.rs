@@ -172,6 +172,8 @@ impl Servers {
         c.env("RUST_LOG", "info").stdout(Stdio::piped()).stderr(Stdio::null());
         let stdout = self.spawn(c, "matchbox_server")?.stdout.take().ok_or("matchbox stdout")?;
         wait_lines(stdout, &["matchbox signaling server"])?;
+        // It says so just before it binds.
+        wait_port(port)?;
         Ok(format!("ws://127.0.0.1:{port}"))
     }
 
@@ -207,6 +209,18 @@ impl Servers {
     pub(crate) fn cpu_seconds(&self) -> f64 {
         self.children.iter().map(|c| cpu_seconds(c.id())).sum()
     }
+}
+
+/// Waits until something accepts connections on 127.0.0.1:`port` (up to 15 s).
+fn wait_port(port: u16) -> Result<(), String> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if std::time::Instant::now() > deadline {
+            return Err(format!("nothing listens on port {port}"));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Ok(())
 }
 
 /// A port free right now on 127.0.0.1.

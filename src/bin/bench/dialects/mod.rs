@@ -7,6 +7,8 @@ pub(crate) mod matchbox;
 pub(crate) mod peerjs;
 pub(crate) mod rooms;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use clap::ValueEnum;
 
 use crate::ws::{Rx, Tx};
@@ -58,9 +60,12 @@ impl Dialect {
     }
 }
 
-/// A name unique to pair `i` of this run.
+/// A name unique to pair `i` of this process (a sweep opens pair 0 again for every point, while
+/// the previous point's clients may still be leaving).
 pub(crate) fn unique(what: &str, i: usize) -> String {
-    format!("{what}{i}-{}", std::process::id())
+    static OPENED: AtomicUsize = AtomicUsize::new(0);
+    let n = OPENED.fetch_add(1, Ordering::Relaxed);
+    format!("{what}{i}-{}-{n}", std::process::id())
 }
 
 /// Opens `n` pairs, a few at a time (a join storm is its own scenario).
