@@ -211,7 +211,9 @@ impl Servers {
     }
 }
 
-/// Waits until something accepts connections on 127.0.0.1:`port` (up to 15 s).
+/// Waits until something accepts connections on 127.0.0.1:`port` (up to 15 s). Servers start
+/// before any client exists, so blocking this thread holds nothing up.
+#[allow(clippy::disallowed_methods)]
 fn wait_port(port: u16) -> Result<(), String> {
     let deadline = std::time::Instant::now() + Duration::from_secs(15);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
