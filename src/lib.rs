@@ -21,7 +21,12 @@ use std::{
     sync::{Arc, OnceLock},
 };
 
-use actix_web::{middleware::DefaultHeaders, web, App, HttpServer};
+use std::time::Duration;
+
+use actix_http::{HttpService, Request};
+use actix_service::{fn_service, map_config};
+use actix_web::{dev::AppConfig, middleware::DefaultHeaders, web, App};
+use futures_util::future::LocalBoxFuture;
 use switchboard_actors::{
     connection::ConnectionConfig, directory::DirectoryConfig, Core, CoreConfig, NodeId,
 };
@@ -43,21 +48,38 @@ pub async fn run(config: Config, listener: TcpListener) -> std::io::Result<()> {
     log::info!("node {node}: effective config {:?}", config.redacted());
     let state = Arc::new(OnceLock::<web::Data<http::NodeState>>::new());
     let app_state = state.clone();
-    let server = HttpServer::new(move || {
-        // The first worker to start builds the node, so its core actors share that worker's
-        // thread: a signal between two of its clients never changes threads.
-        let state = app_state.get_or_init(|| web::Data::new(start_node(node.clone(), &config)));
-        // Which node answered: behind a load balancer, operators (and tests) can tell.
-        let served_by = DefaultHeaders::new().add((http::NODE_HEADER, node_header.clone()));
-        App::new().wrap(served_by).app_data(state.clone()).configure(http::routes)
-    })
-    .workers(workers)
-    // Signals are small and latency-bound; frames queued together already leave in one write.
-    .tcp_nodelay(true)
-    .disable_signals()
-    .shutdown_timeout(1)
-    .listen(listener)?
-    .run();
+    let server = actix_server::Server::build()
+        .workers(workers)
+        .disable_signals()
+        .shutdown_timeout(1)
+        .listen("switchboard", listener, move || {
+            // The first worker to start builds the node, so its core actors share that
+            // worker's thread: a signal between two of its clients never changes threads.
+            let state =
+                app_state.get_or_init(|| web::Data::new(start_node(node.clone(), &config))).clone();
+            // Which node answered: behind a load balancer, operators (and tests) can tell.
+            let served_by = DefaultHeaders::new().add((http::NODE_HEADER, node_header.clone()));
+            let app = App::new().wrap(served_by).app_data(state.clone()).configure(http::routes);
+            // What `HttpServer` would give the app; the app only reads its host and address.
+            let app_config = AppConfig::__priv_test_new(false, addr.to_string(), addr);
+            let node = state.into_inner();
+            // WebSocket upgrades take the TCP stream itself (see `http::upgrade`).
+            let upgrade = fn_service(move |(req, framed): (Request, http::upgrade::Framed)| {
+                Box::pin(http::upgrade::serve(node.clone(), req, framed))
+                    as LocalBoxFuture<'static, Result<(), actix_http::Error>>
+            });
+            HttpService::build()
+                .client_request_timeout(Duration::from_secs(5))
+                .client_disconnect_timeout(Duration::from_secs(1))
+                // Signals are small and latency-bound; frames queued together already leave
+                // in one write.
+                .tcp_nodelay(true)
+                .local_addr(addr)
+                .upgrade(upgrade)
+                .h1(map_config(app, move |()| app_config.clone()))
+                .tcp()
+        })?
+        .run();
     let handle = server.handle();
     actix_web::rt::spawn(async move {
         stop_signal().await;

@@ -20,6 +20,11 @@ impl Credits {
         Self(Arc::new(Semaphore::new(n.max(1))))
     }
 
+    /// Takes a credit if one is left.
+    pub fn try_take(&self) -> Option<Credit> {
+        self.0.clone().try_acquire_owned().ok().map(|permit| Credit { _permit: Some(permit) })
+    }
+
     /// Takes a credit, waiting until one is returned if all are out.
     pub async fn take(&self) -> Credit {
         // The semaphore is never closed, so acquiring only fails if that changes.

@@ -126,6 +126,14 @@ impl LinkReceiver {
         }
     }
 
+    /// The next item if one is queued (or the slow-consumer close after an overflow).
+    pub fn try_next(&mut self) -> Option<Outbound> {
+        if self.overflowed() {
+            return Some(Outbound::Close(CloseReason::SlowConsumer));
+        }
+        self.rx.try_recv().ok()
+    }
+
     /// Resolves when the queue overflows; lets a writer stuck on a slow socket give up.
     pub async fn overflow(&self) {
         if !self.overflowed() {

@@ -3,6 +3,8 @@
 mod eio;
 mod ratelimit;
 mod signals;
+mod socket;
+pub(crate) mod upgrade;
 mod ws;
 
 pub use eio::{EioRegistry as EioSessions, UseCluster};
@@ -15,7 +17,7 @@ use std::sync::{
 use actix_web::{web, HttpResponse};
 use switchboard_actors::Core;
 
-use crate::{config::Config, metrics::Metrics, protocol::cmd::Cmd};
+use crate::{config::Config, metrics::Metrics};
 
 /// How many of one client's frames may be on their way through the actors at once (see
 /// [`switchboard_actors::Credits`]).
@@ -89,8 +91,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(healthz))
         .route("/readyz", web::get().to(readyz))
         .route("/metrics", web::get().to(metrics))
-        .route("/cmd", web::get().to(cmd))
-        .route("/signals", web::get().to(signals::accept))
+        .route("/cmd", web::get().to(not_upgraded))
+        .route("/signals", web::get().to(not_upgraded))
         .route("/socket.io/", web::get().to(eio::get))
         .route("/socket.io/", web::post().to(eio::post))
         .route("/socket.io/", web::method(actix_web::http::Method::OPTIONS).to(eio::preflight));
@@ -129,10 +131,12 @@ async fn metrics(node: web::Data<NodeState>) -> HttpResponse {
     HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(body)
 }
 
-async fn cmd(
-    req: actix_web::HttpRequest,
-    body: web::Payload,
-    node: web::Data<NodeState>,
-) -> actix_web::Result<HttpResponse> {
-    ws::accept_cmd(&req, body, node.into_inner(), Arc::new(Cmd))
+/// A WebSocket endpoint asked for without `Upgrade: websocket` (upgrades never get here; see
+/// [`upgrade`]): what is missing from the handshake.
+async fn not_upgraded(req: actix_web::HttpRequest) -> HttpResponse {
+    let error = actix_http::ws::verify_handshake(req.head())
+        .err()
+        .unwrap_or(actix_http::ws::HandshakeError::NoWebsocketUpgrade);
+    let (status, text) = upgrade::refusal(&error);
+    HttpResponse::build(status).content_type("text/plain").body(text)
 }

@@ -2,10 +2,9 @@
 //! `signals` codec for a `SignalSessionActor`, with the seed's transport limits (32 KB frames,
 //! 128 KB messages, both configurable) and a server keepalive.
 
-use std::{rc::Rc, sync::Arc, time::Duration};
+use std::{sync::Arc, time::Duration};
 
 use actix::Addr;
-use actix_web::{web, HttpRequest, HttpResponse};
 use bytestring::ByteString;
 use switchboard_actors::{
     signals::{
@@ -16,6 +15,7 @@ use switchboard_actors::{
 };
 
 use super::{
+    upgrade::Handshake,
     ws::{self, Endpoint, FrameLimits},
     NodeState,
 };
@@ -37,8 +37,8 @@ impl Endpoint for SignalsEndpoint {
         "signals"
     }
 
-    fn text(&self, text: &str, credit: Credit) -> bool {
-        let inbound = decode(text).map_err(|r| Invalid {
+    fn text(&self, text: ByteString, credit: Credit) -> bool {
+        let inbound = decode(&text).map_err(|r| Invalid {
             unsupported: r.code == UNSUPPORTED_CHANNEL,
             name: r.name,
             req: r.req,
@@ -70,13 +70,8 @@ impl Endpoint for SignalsEndpoint {
     }
 }
 
-/// `GET /signals`.
-pub(super) async fn accept(
-    req: HttpRequest,
-    body: web::Payload,
-    node: web::Data<NodeState>,
-) -> actix_web::Result<HttpResponse> {
-    let node = node.into_inner();
+/// `GET /signals` with a WebSocket upgrade.
+pub(super) async fn accept(handshake: Handshake, node: Arc<NodeState>) {
     let settings = &node.config.signals;
     let frames =
         FrameLimits { frame: settings.max_frame_bytes, message: settings.max_message_bytes };
@@ -84,8 +79,9 @@ pub(super) async fn accept(
     let keepalive = Duration::from_millis(settings.keepalive_ms);
     let ice = Arc::new(IceConfig { servers: settings.ice_servers.clone() });
     let core = node.core.clone();
-    ws::accept(&req, body, node, frames, move |link| {
+    ws::accept(handshake, node, frames, move |link| {
         let actor = core.connect_signals(link, heartbeat, keepalive);
-        Rc::new(SignalsEndpoint { actor, ice }) as Rc<dyn Endpoint>
+        Box::new(SignalsEndpoint { actor, ice }) as Box<dyn Endpoint>
     })
+    .await;
 }

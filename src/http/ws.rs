@@ -1,48 +1,39 @@
-//! One WebSocket connection at the edge: the upgrade, a reader task and a writer task.
+//! A `cmd` or `signals` client's WebSocket: its [`Socket`] reads frames for the connection's
+//! [`Endpoint`] and writes what the client's `ClientLink` queue holds.
 //!
-//! - The **reader** hands each text frame to the connection's [`Endpoint`] (which decodes it
-//!   with its dialect for its actor) with a credit: at most [`IN_FLIGHT`] frames are on their
-//!   way through the actors at once, so frames flow without a reply each while a fast sender is
-//!   slowed by TCP backpressure instead of growing a queue.
-//!   It answers pings, reports pongs, enforces the rate limit, and turns framing failures
-//!   (oversized, invalid UTF-8, binary) into closes with the dialect's close code.
-//! - The **writer** drains the client's bounded `ClientLink` queue in order, encoding each event
-//!   once. It closes the socket when told to, or at once when the queue overflows.
+//! - Incoming: each text message goes to the endpoint (which decodes it with its dialect for
+//!   its actor) with a credit, at most [`IN_FLIGHT`] on their way through the actors at once.
+//!   The rate limit is enforced here, and framing failures (oversized, invalid UTF-8, binary)
+//!   become closes with the dialect's close code, queued after what the client is owed.
+//! - Outgoing: the client's bounded queue, in order, each event encoded once; a close when the
+//!   actor asks, when the queue overflows (slow consumer) or when the node drains.
 //!
-//! Whichever ends first wakes the other; both tell the actor, which then stops and releases what
-//! the client held.
+//! When the socket ends the actor is told, and it stops and releases what the client held.
 
-use std::{
-    rc::Rc,
-    sync::{atomic::Ordering, Arc},
-    time::Duration,
-};
+use std::sync::{atomic::Ordering, Arc};
 
+use actix_http::StatusCode;
 use bytestring::ByteString;
-
-use actix_web::{web, HttpRequest, HttpResponse};
-use actix_ws::{AggregatedMessage, AggregatedMessageStream, ProtocolError, Session};
 use switchboard_actors::{
     connection::{ConnectionActor, Disconnected, Inbound, Pong},
     link, ClientLink, CloseReason, ConnId, Credit, Credits, Event, LinkReceiver, Outbound,
 };
-use tokio::sync::Notify;
 
-use super::{ratelimit::TokenBucket, NodeState, IN_FLIGHT};
+use super::{
+    ratelimit::TokenBucket,
+    socket::{Ended, Incoming, Out, Outgoing},
+    upgrade::Handshake,
+    NodeState, IN_FLIGHT,
+};
 use crate::protocol::Dialect;
 
-/// How long a close frame may take to be queued before the socket is simply dropped.
-const CLOSE_GRACE: Duration = Duration::from_secs(1);
-/// How long a client has to answer the server's close frame with its own.
-const CLOSE_HANDSHAKE: Duration = Duration::from_secs(3);
-
 /// The actor side of one WebSocket: what its reader and writer hand frames and news to, and
-/// how its events become frames. One per connection, shared by its two tasks (same thread).
+/// how its events become frames. One per connection.
 pub(super) trait Endpoint: 'static {
     /// The dialect's name, for logs.
     fn name(&self) -> &'static str;
-    /// Hands one text frame, with its credit, to the actor (`false`: the actor is gone).
-    fn text(&self, text: &str, credit: Credit) -> bool;
+    /// Hands one text message, with its credit, to the actor (`false`: the actor is gone).
+    fn text(&self, text: ByteString, credit: Credit) -> bool;
     /// The client answered a ping.
     fn pong(&self);
     /// The connection ended (closed by the server for `reason`, if it did).
@@ -73,10 +64,10 @@ impl Endpoint for CmdEndpoint {
         self.dialect.name()
     }
 
-    fn text(&self, text: &str, credit: Credit) -> bool {
+    fn text(&self, text: ByteString, credit: Credit) -> bool {
         // The actor answers a client's commands one at a time, in order.
         self.actor.connected() && {
-            self.actor.do_send(Inbound(self.dialect.decode(text), credit));
+            self.actor.do_send(Inbound(self.dialect.decode(&text), credit));
             true
         }
     }
@@ -98,62 +89,61 @@ impl Endpoint for CmdEndpoint {
     }
 }
 
-/// Upgrades `req` to a WebSocket speaking `dialect` to a new `ConnectionActor`.
-pub(super) fn accept_cmd(
-    req: &HttpRequest,
-    body: web::Payload,
+/// Accepts a `cmd` WebSocket speaking `dialect` to a new `ConnectionActor`.
+pub(super) async fn accept_cmd(
+    handshake: Handshake,
     node: Arc<NodeState>,
     dialect: Arc<dyn Dialect>,
-) -> actix_web::Result<HttpResponse> {
+) {
     let max = node.config.limits.max_frame_bytes;
     let core = node.core.clone();
-    accept(req, body, node, FrameLimits { frame: max, message: max }, move |link| {
-        Rc::new(CmdEndpoint { actor: core.connect(link), dialect }) as Rc<dyn Endpoint>
+    accept(handshake, node, FrameLimits { frame: max, message: max }, move |link| {
+        Box::new(CmdEndpoint { actor: core.connect(link), dialect }) as Box<dyn Endpoint>
     })
+    .await;
 }
 
-/// Upgrades `req` to a WebSocket whose actor `start` creates for the client's link, or refuses
-/// it with 503 when the node is full or draining.
-pub(super) fn accept(
-    req: &HttpRequest,
-    body: web::Payload,
+/// Accepts a WebSocket whose actor `start` creates for the client's link, or refuses it with
+/// 503 when the node is full or draining; resolves when the connection ends.
+pub(super) async fn accept(
+    handshake: Handshake,
     node: Arc<NodeState>,
     frames: FrameLimits,
-    start: impl FnOnce(ClientLink) -> Rc<dyn Endpoint>,
-) -> actix_web::Result<HttpResponse> {
+    start: impl FnOnce(ClientLink) -> Box<dyn Endpoint>,
+) {
     let limits = &node.config.limits;
     let open = node.metrics.connections_open.fetch_add(1, Ordering::Relaxed);
-    if open >= limits.max_clients as u64 || node.draining.load(Ordering::Relaxed) {
-        node.metrics.connections_open.fetch_sub(1, Ordering::Relaxed);
-        node.metrics.connections_refused.fetch_add(1, Ordering::Relaxed);
-        return Ok(HttpResponse::ServiceUnavailable().body("node full or draining\n"));
-    }
     let guard = OpenGuard(node.clone());
-    let (response, session, stream) = actix_ws::handle(req, body)?;
-    let stream = stream
-        .max_frame_size(frames.frame)
-        .aggregate_continuations()
-        .max_continuation_size(frames.message);
+    if open >= limits.max_clients as u64 || node.draining.load(Ordering::Relaxed) {
+        node.metrics.connections_refused.fetch_add(1, Ordering::Relaxed);
+        drop(guard);
+        let busy = "node full or draining\n";
+        handshake.refuse(StatusCode::SERVICE_UNAVAILABLE, "text/plain", busy).await;
+        return;
+    }
+    let Some(socket) = handshake.accept(frames.frame, frames.message).await else { return };
 
     let id = ConnId(node.next_conn.fetch_add(1, Ordering::Relaxed));
     node.metrics.connections_total.fetch_add(1, Ordering::Relaxed);
     let (link, outbound) = link::channel(id, limits.outbound_queue);
     let endpoint = start(link.clone());
     log::debug!("{id}: {} client connected", endpoint.name());
-    let writer_done = Arc::new(Notify::new());
     let rate = TokenBucket::new(limits.rate_per_sec, limits.rate_burst);
-    actix_web::rt::spawn(write(
-        outbound,
-        session.clone(),
-        endpoint.clone(),
-        writer_done.clone(),
-        node,
-    ));
-    actix_web::rt::spawn(async move {
-        read(stream, session, endpoint, link, rate, writer_done).await;
-        drop(guard);
-    });
-    Ok(response)
+    let mut incoming = Reader { id, endpoint: &*endpoint, link, rate };
+    let mut outgoing = Writer {
+        queue: outbound,
+        endpoint: &*endpoint,
+        node: &node,
+        drain: node.drain.clone(),
+        closed: None,
+    };
+    let ended = socket.run(&mut outgoing, &mut incoming, Credits::new(IN_FLIGHT)).await;
+    endpoint.gone(outgoing.closed);
+    // Closed as far as the node is concerned (a drain need not wait for goodbyes).
+    drop(guard);
+    if let Ended::ByServer(closing) = ended {
+        closing.finish().await;
+    }
 }
 
 /// Counts a connection as open until dropped.
@@ -165,154 +155,83 @@ impl Drop for OpenGuard {
     }
 }
 
-async fn read(
-    mut stream: AggregatedMessageStream,
-    mut session: Session,
-    endpoint: Rc<dyn Endpoint>,
+/// The incoming side: rate limit, then the endpoint.
+struct Reader<'a> {
+    id: ConnId,
+    endpoint: &'a dyn Endpoint,
     link: ClientLink,
-    mut rate: TokenBucket,
-    writer_done: Arc<Notify>,
-) {
-    let id = link.conn();
-    let credits = Credits::new(IN_FLIGHT);
-    loop {
-        let message = tokio::select! {
-            biased;
-            () = writer_done.notified() => {
-                // The server closed: give the client the closing handshake's time to answer.
-                await_close(&mut stream, id).await;
-                break;
-            }
-            message = stream.recv() => message,
-        };
-        let close = match message {
-            None => break,
-            Some(Ok(AggregatedMessage::Text(text))) => {
-                if !rate.allow() {
-                    Some(CloseReason::RateLimited)
-                } else if !endpoint.text(&text, credits.take().await) {
-                    break;
-                } else {
-                    None
-                }
-            }
-            Some(Ok(AggregatedMessage::Binary(_))) => Some(CloseReason::UnsupportedData),
-            Some(Ok(AggregatedMessage::Ping(bytes))) => {
-                if session.pong(&bytes).await.is_err() {
-                    break;
-                }
-                None
-            }
-            Some(Ok(AggregatedMessage::Pong(_))) => {
-                endpoint.pong();
-                None
-            }
-            Some(Ok(AggregatedMessage::Close(reason))) => {
-                log::debug!("{id}: client closed: {reason:?}");
-                let _ = tokio::time::timeout(CLOSE_GRACE, session.close(reason)).await;
-                break;
-            }
-            Some(Err(ProtocolError::Io(e))) if is_transport_failure(&e) => {
-                log::debug!("{id}: connection lost: {e}");
-                break;
-            }
-            Some(Err(error)) => {
-                log::debug!("{id}: framing error: {error}");
-                Some(close_reason(&error))
-            }
-        };
-        if let Some(reason) = close {
-            log::info!("{id}: closing: {}", reason.describe());
-            link.close(reason);
-            break;
-        }
-    }
-    endpoint.gone(None);
+    rate: TokenBucket,
 }
 
-/// After the server's close frame, reads (and drops) until the client's close frame arrives,
-/// the transport ends, or [`CLOSE_HANDSHAKE`] passes; the connection counts as open until then,
-/// so a drain waits for clients that are still saying goodbye.
-async fn await_close(stream: &mut AggregatedMessageStream, id: ConnId) {
-    let answered = async {
-        while let Some(message) = stream.recv().await {
-            if let Ok(AggregatedMessage::Close(_)) | Err(_) = message {
-                return;
-            }
+impl Incoming for Reader<'_> {
+    fn text(&mut self, text: ByteString, credit: Credit) -> bool {
+        if !self.rate.allow() {
+            self.refused(CloseReason::RateLimited);
+            return false;
         }
-    };
-    if tokio::time::timeout(CLOSE_HANDSHAKE, answered).await.is_err() {
-        log::debug!("{id}: no close frame from the client; dropping the connection");
+        self.endpoint.text(text, credit)
+    }
+
+    fn pong(&mut self) {
+        self.endpoint.pong();
+    }
+
+    fn refused(&mut self, reason: CloseReason) {
+        log::info!("{}: closing: {}", self.id, reason.describe());
+        self.link.close(reason);
     }
 }
 
-/// Whether a read error means the transport is gone (reset, broken pipe) rather than that the
-/// client broke the protocol; nothing can be sent back then.
-fn is_transport_failure(error: &std::io::Error) -> bool {
-    error.kind() != std::io::ErrorKind::InvalidData
-        && !error.to_string().contains("maximum continuation size")
+/// The outgoing side: the client's queue, encoded by the endpoint, and the node's drain.
+struct Writer<'a> {
+    queue: LinkReceiver,
+    endpoint: &'a dyn Endpoint,
+    node: &'a NodeState,
+    drain: tokio::sync::watch::Receiver<bool>,
+    /// Why the server closed, once it has.
+    closed: Option<CloseReason>,
 }
 
-/// Maps a framing failure to why we close.
-fn close_reason(error: &ProtocolError) -> CloseReason {
-    match error {
-        ProtocolError::Overflow => CloseReason::FrameTooLarge,
-        ProtocolError::Io(e) if e.kind() == std::io::ErrorKind::InvalidData => {
-            CloseReason::InvalidFrame
-        }
-        // Continuation aggregation reports its size limit only through the message text.
-        ProtocolError::Io(e) if e.to_string().contains("maximum continuation size") => {
-            CloseReason::FrameTooLarge
-        }
-        _ => CloseReason::ProtocolViolation,
-    }
-}
-
-async fn write(
-    mut outbound: LinkReceiver,
-    mut session: Session,
-    endpoint: Rc<dyn Endpoint>,
-    done: Arc<Notify>,
-    node: Arc<NodeState>,
-) {
-    let metrics = &node.metrics;
-    let mut drain = node.drain.clone();
-    let reason = loop {
-        let item = tokio::select! {
-            biased;
-            item = outbound.next() => item,
-            _ = drain.wait_for(|draining| *draining) => break Some(CloseReason::ShuttingDown),
-        };
-        let Some(item) = item else { break None };
-        let sent = match item {
+impl Writer<'_> {
+    fn frame(&mut self, item: Outbound) -> Out {
+        let metrics = &self.node.metrics;
+        match item {
             Outbound::Event(event) => {
                 if matches!(event, Event::Error(_)) {
                     metrics.errors_out.fetch_add(1, Ordering::Relaxed);
                 }
-                let frame = endpoint.encode(&event);
-                tokio::select! {
-                    biased;
-                    () = outbound.overflow() => break Some(CloseReason::SlowConsumer),
-                    sent = session.text(frame) => sent,
-                }
+                metrics.frames_out.fetch_add(1, Ordering::Relaxed);
+                Out::Text(self.endpoint.encode(&event))
             }
-            Outbound::Ping => session.ping(b"").await,
-            Outbound::Close(reason) => break Some(reason),
-        };
-        if sent.is_err() {
-            break None;
+            Outbound::Ping => Out::Ping,
+            Outbound::Close(reason) => {
+                self.queue.close();
+                metrics.closed(reason);
+                self.closed = Some(reason);
+                Out::Close(Some((self.endpoint.close_code(reason), reason.describe())))
+            }
         }
-        metrics.frames_out.fetch_add(1, Ordering::Relaxed);
-    };
-    outbound.close();
-    if let Some(reason) = reason {
-        metrics.closed(reason);
-        let close = actix_ws::CloseReason {
-            code: endpoint.close_code(reason).into(),
-            description: Some(reason.describe().into()),
-        };
-        let _ = tokio::time::timeout(CLOSE_GRACE, session.close(Some(close))).await;
     }
-    done.notify_one();
-    endpoint.gone(reason);
+}
+
+impl Outgoing for Writer<'_> {
+    async fn next(&mut self) -> Option<Out> {
+        let item = tokio::select! {
+            biased;
+            item = self.queue.next() => item,
+            _ = self.drain.wait_for(|draining| *draining) => {
+                Some(Outbound::Close(CloseReason::ShuttingDown))
+            }
+        };
+        Some(self.frame(item?))
+    }
+
+    fn try_next(&mut self) -> Option<Out> {
+        let item = self.queue.try_next()?;
+        Some(self.frame(item))
+    }
+
+    async fn overflow(&self) {
+        self.queue.overflow().await;
+    }
 }

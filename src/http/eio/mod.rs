@@ -10,12 +10,16 @@ use std::sync::{atomic::Ordering, Arc};
 
 use actix::{Actor, Addr};
 use actix_web::{http::StatusCode, web, HttpRequest, HttpResponse};
-use actix_ws::AggregatedMessage;
 use bytes::Bytes;
-use switchboard_actors::{ConnId, Credits};
+use bytestring::ByteString;
+use switchboard_actors::{CloseReason, ConnId, Credit, Credits};
 use tokio::sync::mpsc;
 
-use super::IN_FLIGHT;
+use super::{
+    socket::{Ended, Incoming, Out, Outgoing},
+    upgrade::Handshake as Upgrade,
+    IN_FLIGHT,
+};
 
 use messages::{
     Handshake, Poll, Polled, Polling, Post, Refused, Timing, WsAttach, WsFrame, WsGone,
@@ -35,9 +39,9 @@ struct Query {
     sid: Option<String>,
 }
 
-fn query(req: &HttpRequest) -> Query {
+fn query(query: &str) -> Query {
     let mut q = Query::default();
-    for pair in req.query_string().split('&') {
+    for pair in query.split('&') {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
         let value = Some(value.to_owned());
         match key {
@@ -114,11 +118,10 @@ async fn lookup(node: &NodeState, sid: &str) -> Option<Addr<EioSession>> {
 /// `GET /socket.io/`: handshake, long-poll, or WebSocket.
 pub(super) async fn get(
     req: HttpRequest,
-    body: web::Payload,
     node: web::Data<NodeState>,
 ) -> actix_web::Result<HttpResponse> {
     let node = node.into_inner();
-    let q = query(&req);
+    let q = query(req.query_string());
     let Some(version) = Version::from_query(q.eio.as_deref()) else {
         return Ok(refuse(5, "Unsupported protocol version"));
     };
@@ -148,20 +151,8 @@ pub(super) async fn get(
                 Err(_) => Ok(refuse(1, "Session ID unknown")),
             }
         }
-        (Some("websocket"), sid) => {
-            let existing = match &sid {
-                Some(sid) => match lookup(&node, sid).await {
-                    Some(addr) => Some(addr),
-                    None => return proxied_websocket(&req, body, &node, sid).await,
-                },
-                None => None,
-            };
-            if existing.is_none() && (full || node.draining.load(Ordering::Relaxed)) {
-                node.metrics.connections_refused.fetch_add(1, Ordering::Relaxed);
-                return Ok(HttpResponse::ServiceUnavailable().body("node full or draining\n"));
-            }
-            websocket(&req, body, node, version, existing)
-        }
+        // WebSocket upgrades never get here (see `upgrade`): this one lacks the headers.
+        (Some("websocket"), _) => Ok(refuse(3, "Bad request")),
         _ => Ok(refuse(0, "Transport unknown")),
     }
 }
@@ -172,7 +163,7 @@ pub(super) async fn post(
     body: Bytes,
     node: web::Data<NodeState>,
 ) -> actix_web::Result<HttpResponse> {
-    let q = query(&req);
+    let q = query(req.query_string());
     if Version::from_query(q.eio.as_deref()).is_none() {
         return Ok(refuse(5, "Unsupported protocol version"));
     }
@@ -231,81 +222,105 @@ pub(super) async fn preflight(req: HttpRequest) -> HttpResponse {
         .finish()
 }
 
-/// Writes the session's frames to the client in order; closes the socket when they end.
-fn spawn_writer(mut ws: actix_ws::Session, mut frames: mpsc::Receiver<String>) {
-    actix_web::rt::spawn(async move {
-        while let Some(frame) = frames.recv().await {
-            if ws.text(frame).await.is_err() {
-                return;
-            }
-        }
-        let _ = ws.close(None).await;
-    });
+/// `GET /socket.io/` with a WebSocket upgrade: a new session, the upgrade of a polling one,
+/// or (in a cluster) a session another node holds.
+pub(super) async fn upgrade(handshake: Upgrade, query_string: &str, node: Arc<NodeState>) {
+    let q = query(query_string);
+    let Some(version) = Version::from_query(q.eio.as_deref()) else {
+        return refuse_upgrade(handshake, 5, "Unsupported protocol version").await;
+    };
+    if q.transport.as_deref() != Some("websocket") {
+        return refuse_upgrade(handshake, 3, "Bad request").await;
+    }
+    let existing = match &q.sid {
+        Some(sid) => match lookup(&node, sid).await {
+            Some(addr) => Some(addr),
+            None => return proxied_websocket(handshake, &node, sid).await,
+        },
+        None => None,
+    };
+    let full = node.metrics.connections_open.load(Ordering::Relaxed)
+        >= node.config.limits.max_clients as u64;
+    if existing.is_none() && (full || node.draining.load(Ordering::Relaxed)) {
+        node.metrics.connections_refused.fetch_add(1, Ordering::Relaxed);
+        let busy = "node full or draining\n";
+        return handshake.refuse(StatusCode::SERVICE_UNAVAILABLE, "text/plain", busy).await;
+    }
+    websocket(handshake, node, version, existing).await;
+}
+
+/// An Engine.IO error as the answer to a WebSocket handshake.
+async fn refuse_upgrade(handshake: Upgrade, code: u8, message: &str) {
+    let body = serde_json::json!({ "code": code, "message": message }).to_string();
+    handshake.refuse(StatusCode::BAD_REQUEST, "application/json", &body).await;
+}
+
+/// Frames for the client, in order, as the session (or its proxy) queues them.
+struct Frames(mpsc::Receiver<String>);
+
+impl Outgoing for Frames {
+    async fn next(&mut self) -> Option<Out> {
+        self.0.recv().await.map(|frame| Out::Text(frame.into()))
+    }
+
+    fn try_next(&mut self) -> Option<Out> {
+        self.0.try_recv().ok().map(|frame| Out::Text(frame.into()))
+    }
 }
 
 /// A WebSocket upgrade for a session held by another node: relay it there through Redis.
-async fn proxied_websocket(
-    req: &HttpRequest,
-    body: web::Payload,
-    node: &Arc<NodeState>,
-    sid: &str,
-) -> actix_web::Result<HttpResponse> {
+async fn proxied_websocket(handshake: Upgrade, node: &Arc<NodeState>, sid: &str) {
     let Some(holder) = remote::node_of(sid).map(switchboard_actors::NodeId::new) else {
-        return Ok(refuse(1, "Session ID unknown"));
+        return refuse_upgrade(handshake, 1, "Session ID unknown").await;
     };
     let Some(cluster) = node.core.cluster().cloned().filter(|c| *c.node() != holder) else {
-        return Ok(refuse(1, "Session ID unknown"));
+        return refuse_upgrade(handshake, 1, "Session ID unknown").await;
     };
     let capacity = node.config.limits.outbound_queue;
     let open = registry::OpenProxy { node: holder.clone(), sid: sid.to_owned(), capacity };
     let Ok(Some((proxy, rx))) = node.eio.send(open).await else {
-        return Ok(HttpResponse::ServiceUnavailable().body("cluster unavailable\n"));
+        let down = "cluster unavailable\n";
+        return handshake.refuse(StatusCode::SERVICE_UNAVAILABLE, "text/plain", down).await;
     };
     node.metrics.eio_forwarded.fetch_add(1, Ordering::Relaxed);
     let max = node.config.limits.max_frame_bytes;
-    let (response, mut ws, stream) = actix_ws::handle(req, body)?;
-    let mut stream =
-        stream.max_frame_size(max).aggregate_continuations().max_continuation_size(max);
-    spawn_writer(ws.clone(), rx);
-    let (registry, sid) = (node.eio.clone(), sid.to_owned());
-    actix_web::rt::spawn(async move {
-        while let Some(message) = stream.recv().await {
-            match message {
-                Ok(AggregatedMessage::Text(text)) => {
-                    let frame = remote::EioWire::WsIn { sid: sid.clone(), text: text.to_string() };
-                    if cluster
-                        .send(&holder, switchboard_actors::cluster::Topic::Edge, &frame)
-                        .is_err()
-                    {
-                        break;
-                    }
-                }
-                Ok(AggregatedMessage::Ping(bytes)) => {
-                    if ws.pong(&bytes).await.is_err() {
-                        break;
-                    }
-                }
-                Ok(AggregatedMessage::Binary(_) | AggregatedMessage::Pong(_)) => {}
-                Ok(AggregatedMessage::Close(_)) | Err(_) => break,
-            }
+    if let Some(socket) = handshake.accept(max, max).await {
+        let mut relay = Relay { cluster, holder: holder.clone(), sid: sid.to_owned() };
+        let ended = socket.run(&mut Frames(rx), &mut relay, Credits::new(IN_FLIGHT)).await;
+        node.eio.do_send(registry::CloseProxy { proxy, node: holder, sid: sid.to_owned() });
+        if let Ended::ByServer(closing) = ended {
+            closing.finish().await;
         }
-        registry.do_send(registry::CloseProxy { proxy, node: holder, sid });
-    });
-    Ok(response)
+    } else {
+        node.eio.do_send(registry::CloseProxy { proxy, node: holder, sid: sid.to_owned() });
+    }
+}
+
+/// The incoming side of a proxied WebSocket: each message to the session's node.
+struct Relay {
+    cluster: switchboard_actors::cluster::Cluster,
+    holder: switchboard_actors::NodeId,
+    sid: String,
+}
+
+impl Incoming for Relay {
+    fn text(&mut self, text: ByteString, _credit: Credit) -> bool {
+        let frame = remote::EioWire::WsIn { sid: self.sid.clone(), text: text.to_string() };
+        self.cluster.send(&self.holder, switchboard_actors::cluster::Topic::Edge, &frame).is_ok()
+    }
+
+    fn refused(&mut self, _reason: CloseReason) {}
 }
 
 /// Opens the WebSocket transport: a new session, or an upgrade of `existing`.
-fn websocket(
-    req: &HttpRequest,
-    body: web::Payload,
+async fn websocket(
+    handshake: Upgrade,
     node: Arc<NodeState>,
     version: Version,
     existing: Option<Addr<EioSession>>,
-) -> actix_web::Result<HttpResponse> {
+) {
     let max = node.config.limits.max_frame_bytes;
-    let (response, mut ws, stream) = actix_ws::handle(req, body)?;
-    let mut stream =
-        stream.max_frame_size(max).aggregate_continuations().max_continuation_size(max);
+    let Some(socket) = handshake.accept(max, max).await else { return };
     let probe = existing.is_some();
     let addr = match existing {
         Some(addr) => addr,
@@ -314,31 +329,29 @@ fn websocket(
     // As deep as the client's event queue: a client that falls further behind is too slow.
     let (tx, rx) = mpsc::channel::<String>(node.config.limits.outbound_queue);
     addr.do_send(WsAttach { tx, probe });
-    spawn_writer(ws.clone(), rx);
-    let credits = Credits::new(IN_FLIGHT);
-    actix_web::rt::spawn(async move {
-        while let Some(message) = stream.recv().await {
-            match message {
-                Ok(AggregatedMessage::Text(text)) => {
-                    let credit = credits.take().await;
-                    if !addr.connected() {
-                        break;
-                    }
-                    addr.do_send(WsFrame(text, credit));
-                }
-                Ok(AggregatedMessage::Ping(bytes)) => {
-                    if ws.pong(&bytes).await.is_err() {
-                        break;
-                    }
-                }
-                Ok(AggregatedMessage::Binary(_)) => {
-                    // Binary attachments are not supported; the text protocol goes on.
-                }
-                Ok(AggregatedMessage::Pong(_)) => {}
-                Ok(AggregatedMessage::Close(_)) | Err(_) => break,
-            }
+    let mut session = Session(addr);
+    let ended = socket.run(&mut Frames(rx), &mut session, Credits::new(IN_FLIGHT)).await;
+    session.0.do_send(WsGone);
+    if let Ended::ByServer(closing) = ended {
+        closing.finish().await;
+    }
+}
+
+/// The incoming side of a session's WebSocket: each message to the session, in order.
+struct Session(Addr<EioSession>);
+
+impl Incoming for Session {
+    fn text(&mut self, text: ByteString, credit: Credit) -> bool {
+        self.0.connected() && {
+            self.0.do_send(WsFrame(text, credit));
+            true
         }
-        addr.do_send(WsGone);
-    });
-    Ok(response)
+    }
+
+    fn refused(&mut self, reason: CloseReason) {
+        // Binary attachments are not supported; the text protocol goes on.
+        if reason != CloseReason::UnsupportedData {
+            self.0.do_send(WsGone);
+        }
+    }
 }

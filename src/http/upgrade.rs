@@ -1,0 +1,137 @@
+//! WebSocket upgrades. The HTTP dispatcher hands every request that asks for `Upgrade:
+//! websocket` here, with its TCP stream: the handshake is checked, the request is routed by
+//! path, and the endpoint either refuses it (an HTTP response, then the stream is closed) or
+//! accepts it (`101`, then the stream is the endpoint's [`Socket`] for the connection's life).
+//! Requests without the header go to the routes in [`super::routes`] as usual.
+
+use std::sync::Arc;
+
+use actix_http::{
+    h1,
+    ws::{hash_key, verify_handshake, HandshakeError},
+    Request, StatusCode,
+};
+use bytes::BytesMut;
+use tokio::{io::AsyncWriteExt, net::TcpStream};
+
+use super::{eio, signals, socket::Socket, ws, NodeState};
+use crate::protocol::cmd::Cmd;
+
+/// The stream as the dispatcher hands it over.
+pub(crate) type Framed = actix_codec::Framed<TcpStream, h1::Codec>;
+
+/// A WebSocket handshake waiting for its endpoint's answer.
+pub(super) struct Handshake {
+    io: TcpStream,
+    read: BytesMut,
+    accept: [u8; 28],
+    node: String,
+}
+
+impl Handshake {
+    /// Answers with an HTTP error and closes the stream.
+    pub(super) async fn refuse(self, status: StatusCode, content_type: &str, body: &str) {
+        let reason = status.canonical_reason().unwrap_or("");
+        let head = format!(
+            "HTTP/1.1 {} {reason}\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\n\
+             connection: close\r\n{}: {}\r\n\r\n",
+            status.as_u16(),
+            body.len(),
+            super::NODE_HEADER,
+            self.node,
+        );
+        let mut io = self.io;
+        let sent = async {
+            io.write_all(head.as_bytes()).await?;
+            io.write_all(body.as_bytes()).await?;
+            io.shutdown().await
+        };
+        if let Err(e) = sent.await {
+            log::debug!("refusing an upgrade: {e}");
+        }
+    }
+
+    /// Switches protocols: the stream is a WebSocket with frames up to `frame` bytes and
+    /// messages up to `message` (`None` if the client is already gone).
+    pub(super) async fn accept(mut self, frame: usize, message: usize) -> Option<Socket> {
+        let accept = std::str::from_utf8(&self.accept).unwrap_or_default();
+        let head = format!(
+            "HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\n\
+             sec-websocket-accept: {accept}\r\n{}: {}\r\n\r\n",
+            super::NODE_HEADER,
+            self.node,
+        );
+        if let Err(e) = self.io.write_all(head.as_bytes()).await {
+            log::debug!("accepting an upgrade: {e}");
+            return None;
+        }
+        Some(Socket::new(self.io, self.read, frame, message))
+    }
+}
+
+/// Serves one upgrade request; resolves when its connection ends.
+pub(crate) async fn serve(
+    node: Arc<NodeState>,
+    req: Request,
+    framed: Framed,
+) -> Result<(), actix_http::Error> {
+    let head = req.head();
+    let checked = verify_handshake(head).and_then(|()| {
+        let key = head.headers.get(actix_http::header::SEC_WEBSOCKET_KEY);
+        key.map(|key| hash_key(key.as_bytes())).ok_or(HandshakeError::BadWebsocketKey)
+    });
+    let path = head.uri.path().to_owned();
+    let query = head.uri.query().unwrap_or("").to_owned();
+    // The request and the dispatcher's buffers (8 KiB each, the request's bytes among them)
+    // are not kept for the connection's life: only bytes the client sent after its request.
+    drop(req);
+    let parts = framed.into_parts();
+    let read = match parts.read_buf.is_empty() {
+        true => BytesMut::new(),
+        false => BytesMut::from(&parts.read_buf[..]),
+    };
+    drop(parts.read_buf);
+    drop(parts.write_buf);
+    let node_id = node.core.node.to_string();
+    let handshake = |accept| Handshake { io: parts.io, read, accept, node: node_id };
+    let accept = match checked {
+        Ok(accept) => accept,
+        Err(error) => {
+            let (status, text) = refusal(&error);
+            handshake([0; 28]).refuse(status, "text/plain", text).await;
+            return Ok(());
+        }
+    };
+    let handshake = handshake(accept);
+    match path.as_str() {
+        "/cmd" => ws::accept_cmd(handshake, node, Arc::new(Cmd)).await,
+        "/signals" => signals::accept(handshake, node).await,
+        "/socket.io/" => eio::upgrade(handshake, &query, node).await,
+        _ => handshake.refuse(StatusCode::NOT_FOUND, "text/plain", "not found\n").await,
+    }
+    Ok(())
+}
+
+/// The HTTP answer to a handshake that is not one.
+pub(super) fn refusal(error: &HandshakeError) -> (StatusCode, &'static str) {
+    match error {
+        HandshakeError::GetMethodRequired => {
+            (StatusCode::METHOD_NOT_ALLOWED, "a WebSocket handshake is a GET\n")
+        }
+        HandshakeError::NoWebsocketUpgrade => {
+            (StatusCode::BAD_REQUEST, "no WebSocket Upgrade header\n")
+        }
+        HandshakeError::NoConnectionUpgrade => {
+            (StatusCode::BAD_REQUEST, "no Connection: Upgrade header\n")
+        }
+        HandshakeError::NoVersionHeader => {
+            (StatusCode::BAD_REQUEST, "no Sec-WebSocket-Version header\n")
+        }
+        HandshakeError::UnsupportedVersion => {
+            (StatusCode::BAD_REQUEST, "unsupported WebSocket version\n")
+        }
+        HandshakeError::BadWebsocketKey => {
+            (StatusCode::BAD_REQUEST, "missing or malformed Sec-WebSocket-Key\n")
+        }
+    }
+}
