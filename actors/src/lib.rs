@@ -14,7 +14,7 @@
 //! - [`directory`]: `DirectoryActor`, one per node: names, presence, rosters, call ids.
 //! - [`call`]: `CallActor`, one per 1:1 call: the NEW → PENDING → ACTIVE → CLOSED machine.
 //! - [`cluster`]: the Redis bridge: node inboxes, cluster-wide names, peer liveness.
-//! - [`rooms`]: the `rooms` dialect's rooms: `RoomsActor`, `RoomSessionActor`.
+//! - [`rooms`]: the `rooms` dialect's rooms: `RoomsActor`, `RoomSocket`.
 //! - [`signals`]: the `signals` dialect's vocabulary (work in progress).
 //! - [`node`]: [`Core`], the handles the edge is given.
 //!

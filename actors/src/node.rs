@@ -81,13 +81,13 @@ impl Core {
         ConnectionActor::new(link, self.directory.clone(), self.config.connection.clone()).start()
     }
 
-    /// Starts the actor of a new `rooms` socket `id` reached through `link`.
+    /// Attaches a new `rooms` socket `id` reached through `link` to the rooms owner.
     pub fn connect_room_socket(
         &self,
         id: crate::ids::SocketId,
         link: ClientLink,
-    ) -> Addr<crate::rooms::RoomSessionActor> {
-        crate::rooms::RoomSessionActor::new(id, link, self.rooms.clone()).start()
+    ) -> crate::rooms::RoomSocket {
+        crate::rooms::RoomSocket::attach(id, link, self.rooms.clone())
     }
 
     /// Starts the actor of a new `signals` connection reached through `link`.

@@ -11,7 +11,6 @@ use actix_http::{
     ws::{hash_key, verify_handshake, HandshakeError},
     Request, StatusCode,
 };
-use bytes::BytesMut;
 use tokio::{io::AsyncWriteExt, net::TcpStream};
 
 use super::{eio, signals, socket::Socket, ws, NodeState};
@@ -23,7 +22,7 @@ pub(crate) type Framed = actix_codec::Framed<TcpStream, h1::Codec>;
 /// A WebSocket handshake waiting for its endpoint's answer.
 pub(super) struct Handshake {
     io: TcpStream,
-    read: BytesMut,
+    read: Vec<u8>,
     accept: [u8; 28],
     node: String,
 }
@@ -86,10 +85,7 @@ pub(crate) async fn serve(
     // are not kept for the connection's life: only bytes the client sent after its request.
     drop(req);
     let parts = framed.into_parts();
-    let read = match parts.read_buf.is_empty() {
-        true => BytesMut::new(),
-        false => BytesMut::from(&parts.read_buf[..]),
-    };
+    let read = parts.read_buf.to_vec();
     drop(parts.read_buf);
     drop(parts.write_buf);
     let node_id = node.core.node.to_string();

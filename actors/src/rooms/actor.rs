@@ -37,7 +37,7 @@ pub(super) const NAMESPACE: &str = "rooms";
 
 /// A socket connected: how to reach it.
 ///
-/// Sender: `RoomSessionActor`, when it starts. Handler: `RoomsActor`. No reply.
+/// Sender: `RoomSocket`, when it is attached. Handler: `RoomsActor`. No reply.
 #[derive(Debug, Message)]
 #[rtype(result = "()")]
 pub struct Attach {
@@ -49,7 +49,7 @@ pub struct Attach {
 
 /// A socket is gone: it leaves every room it was in.
 ///
-/// Sender: `RoomSessionActor`, when it stops. Handler: `RoomsActor`. No reply.
+/// Sender: `RoomSocket`, when it is dropped. Handler: `RoomsActor`. No reply.
 #[derive(Debug, Message)]
 #[rtype(result = "()")]
 pub struct Detach {
@@ -59,7 +59,7 @@ pub struct Detach {
 
 /// A socket's command.
 ///
-/// Sender: `RoomSessionActor`, with `do_send`, in the socket's order. Handler: `RoomsActor`,
+/// Sender: `RoomSocket`, with `do_send`, in the socket's order. Handler: `RoomsActor`,
 /// which applies a socket's commands in that order even when one needs Redis first (the
 /// socket's later commands wait in [`RoomsActor`]'s queue for it). No reply.
 #[derive(Debug, Message)]

@@ -4,7 +4,7 @@
 //! - [`state`]: the pure rules (create, join, leave, signal, disconnect), returning who is told
 //!   what.
 //! - [`actor`]: `RoomsActor`, the node's owner of its rooms.
-//! - [`session`]: `RoomSessionActor`, one per connected socket.
+//! - [`session`]: `RoomSocket`, one per connected socket, held by its connection's actor.
 //!
 //! Semantics are the reference server's (PROTOCOLS.md §3.3) without its bugs (§3.4): a
 //! disconnect runs the same cleanup as `room-leave` for every room of the socket (an owner's
@@ -18,7 +18,7 @@ pub mod state;
 pub mod wire;
 
 pub use actor::RoomsActor;
-pub use session::{Gone, RoomInbound, RoomSessionActor};
+pub use session::RoomSocket;
 
 use serde::{Deserialize, Serialize};
 

@@ -1,8 +1,12 @@
-//! `RoomSessionActor`: one per connected `rooms` socket (an Engine.IO session, whatever its
-//! transport). It owns the socket's id and hands its commands, in order, to the rooms
-//! owner; on stop the socket leaves every room it was in.
+//! `RoomSocket`: one connected `rooms` socket, held by its connection's actor (the edge's
+//! Engine.IO session). It names the socket to the rooms owner, hands it the socket's commands
+//! in order, and when dropped the socket leaves every room it was in.
+//!
+//! It is a handle, not an actor of its own: the connection's actor already orders the
+//! client's packets, and a forwarding actor in between cost every command a mailbox hop (two
+//! allocations and a wake-up) and every client a mailbox.
 
-use actix::{Actor, ActorContext, Addr, Context, Handler, Message};
+use actix::Addr;
 
 use super::{
     actor::{Attach, Detach, Request},
@@ -10,56 +14,27 @@ use super::{
 };
 use crate::{credit::Credit, event::Event, ids::SocketId, link::ClientLink};
 
-/// A decoded command from the socket, or why it could not be decoded (sent back as `error`).
-///
-/// Sender: the edge's Engine.IO session, with `do_send`, in the order the client sent them.
-/// Handler: `RoomSessionActor`, which hands them on to the rooms owner in order. No reply:
-/// every answer is an event on the socket's link.
-#[derive(Debug, Message)]
-#[rtype(result = "()")]
-pub struct RoomInbound(pub Result<RoomCommand, String>, pub Credit);
-
-/// The socket is gone. Sender: the edge. Handler: `RoomSessionActor`, which stops.
-#[derive(Debug, Message)]
-#[rtype(result = "()")]
-pub struct Gone;
-
 /// One socket. See the module docs.
 #[derive(Debug)]
-pub struct RoomSessionActor {
+pub struct RoomSocket {
     id: SocketId,
     link: ClientLink,
     rooms: Addr<RoomsActor>,
 }
 
-impl RoomSessionActor {
-    /// A socket `id` reached through `link`.
-    pub fn new(id: SocketId, link: ClientLink, rooms: Addr<RoomsActor>) -> Self {
+impl RoomSocket {
+    /// Socket `id`, reached through `link`, attached to the rooms owner `rooms`.
+    pub fn attach(id: SocketId, link: ClientLink, rooms: Addr<RoomsActor>) -> Self {
+        rooms.do_send(Attach { id: id.clone(), link: link.clone() });
         Self { id, link, rooms }
     }
-}
 
-impl Actor for RoomSessionActor {
-    type Context = Context<Self>;
-
-    fn started(&mut self, _ctx: &mut Context<Self>) {
-        self.rooms.do_send(Attach { id: self.id.clone(), link: self.link.clone() });
-    }
-
-    fn stopped(&mut self, _ctx: &mut Context<Self>) {
-        self.rooms.do_send(Detach { id: self.id.clone() });
-    }
-}
-
-impl Handler<RoomInbound> for RoomSessionActor {
-    type Result = ();
-
-    fn handle(&mut self, msg: RoomInbound, _ctx: &mut Context<Self>) {
-        match msg.0 {
+    /// A decoded command, or why the client's event could not be decoded (sent back as
+    /// `error`); `credit` is held until the command is applied.
+    pub fn send(&self, command: Result<RoomCommand, String>, credit: Credit) {
+        match command {
             // The rooms owner applies a socket's commands in order, even one needing Redis.
-            Ok(command) => {
-                self.rooms.do_send(Request { id: self.id.clone(), command, credit: msg.1 });
-            }
+            Ok(command) => self.rooms.do_send(Request { id: self.id.clone(), command, credit }),
             Err(message) => {
                 let _ = self.link.push(Event::Room(RoomEvent::Error(message)));
             }
@@ -67,10 +42,8 @@ impl Handler<RoomInbound> for RoomSessionActor {
     }
 }
 
-impl Handler<Gone> for RoomSessionActor {
-    type Result = ();
-
-    fn handle(&mut self, _msg: Gone, ctx: &mut Context<Self>) {
-        ctx.stop();
+impl Drop for RoomSocket {
+    fn drop(&mut self) {
+        self.rooms.do_send(Detach { id: self.id.clone() });
     }
 }

@@ -260,11 +260,11 @@ struct Frames(mpsc::Receiver<String>);
 
 impl Outgoing for Frames {
     async fn next(&mut self) -> Option<Out> {
-        self.0.recv().await.map(|frame| Out::Text(frame.into()))
+        self.0.recv().await.map(Out::Owned)
     }
 
     fn try_next(&mut self) -> Option<Out> {
-        self.0.try_recv().ok().map(|frame| Out::Text(frame.into()))
+        self.0.try_recv().ok().map(Out::Owned)
     }
 }
 

@@ -5,7 +5,7 @@
 //! (as a stream), encodes each event once as an Engine.IO packet and hands it to the current
 //! transport: the WebSocket writer, the parked long-poll, or the outbox for the next poll.
 //! Inbound: packets from POST bodies or WebSocket frames, in order: pings, pongs, upgrade, and
-//! Socket.IO packets, whose events go to the socket's `RoomSessionActor`.
+//! Socket.IO packets, whose events go to the socket's `RoomSocket`.
 //!
 //! Liveness follows the client's protocol revision: v3 clients ping and the session answers,
 //! closing after `ping_interval + ping_timeout` of silence; v4 sessions ping every
@@ -22,7 +22,7 @@ use actix::{
 };
 use switchboard_actors::{
     link,
-    rooms::{Gone, RoomEvent, RoomInbound, RoomSessionActor},
+    rooms::{RoomEvent, RoomSocket},
     ConnId, Credit, Event, LinkReceiver, Outbound, SocketId,
 };
 use tokio::sync::{mpsc, oneshot};
@@ -50,7 +50,7 @@ pub(crate) struct EioSession {
     timing: Timing,
     link: switchboard_actors::ClientLink,
     outbound: Option<LinkReceiver>,
-    socket: Option<Addr<RoomSessionActor>>,
+    socket: Option<RoomSocket>,
     outbox: Vec<String>,
     poller: Option<oneshot::Sender<Polled>>,
     ws: Option<mpsc::Sender<String>>,
@@ -267,7 +267,7 @@ impl EioSession {
             sio::Kind::Disconnect => self.close(ctx),
             sio::Kind::Event => {
                 let Some(socket) = &self.socket else { return };
-                socket.do_send(RoomInbound(events::decode(packet.data), credit));
+                socket.send(events::decode(packet.data), credit);
             }
             sio::Kind::BinaryEvent | sio::Kind::BinaryAck => {
                 self.emit(&error("binary packets are not supported"), ctx);
@@ -304,9 +304,8 @@ impl EioSession {
         if std::mem::replace(&mut self.closing, true) {
             return;
         }
-        if let Some(socket) = self.socket.take() {
-            socket.do_send(Gone);
-        }
+        // The socket leaves its rooms at once.
+        drop(self.socket.take());
         self.probe = None;
         if self.ws.take().is_some() {
             ctx.stop();
@@ -363,9 +362,8 @@ impl Actor for EioSession {
     }
 
     fn stopped(&mut self, _ctx: &mut Context<Self>) {
-        if let Some(socket) = self.socket.take() {
-            socket.do_send(Gone);
-        }
+        // The socket leaves its rooms at once.
+        drop(self.socket.take());
         self.registry.do_send(Remove { sid: self.sid.clone() });
         self.node.metrics.connections_open.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
         log::debug!("eio {}: closed", self.sid);

@@ -1,9 +1,8 @@
 //! WebSocket framing on our side of the wire: server frames written straight into the write
 //! buffer (unmasked, RFC 6455 §5.2), and client messages reassembled from continuation frames
-//! within the configured limits. Parsing a client frame is `actix_http::ws::Codec`'s.
+//! within the configured limits.
 
-use actix_http::ws::{Frame, Item, ProtocolError};
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{BufMut, BytesMut};
 use bytestring::ByteString;
 use switchboard_actors::CloseReason;
 
@@ -66,6 +65,69 @@ pub(super) fn close(buf: &mut BytesMut, status: Option<(u16, &str)>) {
     put(buf, CLOSE, &payload[..2 + end]);
 }
 
+/// Continuation frame opcode.
+const CONTINUATION: u8 = 0x0;
+/// Binary frame opcode.
+const BINARY: u8 = 0x2;
+
+/// A client frame's header (RFC 6455 §5.2), checked.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Head {
+    fin: bool,
+    opcode: u8,
+    mask: [u8; 4],
+    /// Header bytes.
+    pub(super) size: usize,
+    /// Payload bytes.
+    pub(super) len: usize,
+}
+
+/// Reads the header at the start of `buf` (`Ok(None)` until it is all there), refusing
+/// unmasked frames, reserved bits or opcodes, fragmented or long control frames, and
+/// payloads over `max` bytes.
+pub(super) fn head(buf: &[u8], max: usize) -> Result<Option<Head>, CloseReason> {
+    let [b0, b1, ..] = *buf else { return Ok(None) };
+    let (fin, opcode) = (b0 & 0x80 != 0, b0 & 0x0F);
+    let violation = Err(CloseReason::ProtocolViolation);
+    if b0 & 0x70 != 0 || b1 & 0x80 == 0 {
+        // Reserved bits without a negotiated extension, or a client frame without a mask.
+        return violation;
+    }
+    let (len, at) = match b1 & 0x7F {
+        126 => match buf.get(2..4) {
+            Some(n) => (u64::from(u16::from_be_bytes([n[0], n[1]])), 4),
+            None => return Ok(None),
+        },
+        127 => match buf.get(2..10).and_then(|n| <[u8; 8]>::try_from(n).ok()) {
+            Some(n) => (u64::from_be_bytes(n), 10),
+            None => return Ok(None),
+        },
+        n => (u64::from(n), 2),
+    };
+    let Some(mask) = buf.get(at..at + 4).and_then(|m| <[u8; 4]>::try_from(m).ok()) else {
+        return Ok(None);
+    };
+    let control = opcode >= CLOSE;
+    if (control && (!fin || len > 125 || opcode > PONG)) || (!control && opcode > BINARY) {
+        return violation;
+    }
+    match usize::try_from(len) {
+        Ok(len) if len <= max => Ok(Some(Head { fin, opcode, mask, size: at + 4, len })),
+        _ => Err(CloseReason::FrameTooLarge),
+    }
+}
+
+/// The payload of the frame `head` at the start of `buf`, unmasked.
+pub(super) fn payload(head: &Head, buf: &[u8]) -> Vec<u8> {
+    let masked = &buf[head.size..head.size + head.len];
+    masked.iter().zip(head.mask.iter().cycle()).map(|(b, m)| b ^ m).collect()
+}
+
+/// Whether frame `head` is a close frame.
+pub(super) fn is_close(head: &Head) -> bool {
+    head.opcode == CLOSE
+}
+
 /// What one client frame amounts to once continuations are put together.
 #[derive(Debug)]
 pub(super) enum Received {
@@ -74,7 +136,7 @@ pub(super) enum Received {
     /// A binary message (only its first frame: no dialect takes binary).
     Binary,
     /// A ping, to answer with this payload.
-    Ping(Bytes),
+    Ping(Vec<u8>),
     /// A pong.
     Pong,
     /// The client's close frame, with its status code if it gave one.
@@ -87,46 +149,59 @@ pub(super) enum Received {
 #[derive(Debug)]
 pub(super) struct Assembler {
     limit: usize,
-    partial: Option<BytesMut>,
+    partial: Option<Vec<u8>>,
+    /// A fragmented message is in progress (text or binary).
+    open: bool,
 }
 
 impl Assembler {
     /// Messages up to `limit` bytes.
     pub(super) fn new(limit: usize) -> Self {
-        Self { limit, partial: None }
+        Self { limit, partial: None, open: false }
     }
 
-    /// Takes one decoded frame.
-    pub(super) fn take(&mut self, frame: Frame) -> Result<Received, CloseReason> {
-        Ok(match frame {
-            Frame::Text(bytes) => Received::Text(utf8(bytes)?),
-            Frame::Binary(_) | Frame::Continuation(Item::FirstBinary(_)) => Received::Binary,
-            Frame::Ping(bytes) => Received::Ping(bytes),
-            Frame::Pong(_) => Received::Pong,
-            Frame::Close(reason) => Received::Close(reason.map(|r| r.code.into())),
-            Frame::Continuation(Item::FirstText(bytes)) => {
-                self.partial = Some(BytesMut::from(&bytes[..]));
+    /// Takes one frame: its header and unmasked payload.
+    pub(super) fn take(&mut self, head: &Head, payload: Vec<u8>) -> Result<Received, CloseReason> {
+        let violation = Err(CloseReason::ProtocolViolation);
+        Ok(match head.opcode {
+            PING => Received::Ping(payload),
+            PONG => Received::Pong,
+            CLOSE => match payload.len() {
+                0 => Received::Close(None),
+                1 => return violation,
+                _ => Received::Close(Some(u16::from_be_bytes([payload[0], payload[1]]))),
+            },
+            // A new message while a fragmented one is in progress.
+            TEXT | BINARY if self.open => return violation,
+            TEXT if head.fin => Received::Text(utf8(payload)?),
+            BINARY => {
+                self.open = !head.fin;
+                Received::Binary
+            }
+            TEXT => {
+                self.open = true;
+                self.partial = Some(payload);
                 self.check()?;
                 Received::Partial
             }
-            Frame::Continuation(Item::Continue(bytes)) => {
-                self.append(&bytes)?;
-                Received::Partial
-            }
-            Frame::Continuation(Item::Last(bytes)) => {
-                self.append(&bytes)?;
-                let whole = self.partial.take().unwrap_or_default().freeze();
-                Received::Text(utf8(whole)?)
+            // A continuation with nothing to continue.
+            CONTINUATION if !self.open => return violation,
+            _ => {
+                // A continuation of a binary message has no buffer: nothing to keep.
+                if let Some(partial) = &mut self.partial {
+                    partial.extend_from_slice(&payload);
+                }
+                self.check()?;
+                if !head.fin {
+                    return Ok(Received::Partial);
+                }
+                self.open = false;
+                match self.partial.take() {
+                    Some(whole) => Received::Text(utf8(whole)?),
+                    None => Received::Partial,
+                }
             }
         })
-    }
-
-    fn append(&mut self, bytes: &[u8]) -> Result<(), CloseReason> {
-        // A continuation of a binary message has no buffer: nothing to keep.
-        if let Some(partial) = &mut self.partial {
-            partial.extend_from_slice(bytes);
-        }
-        self.check()
     }
 
     fn check(&self) -> Result<(), CloseReason> {
@@ -137,15 +212,10 @@ impl Assembler {
     }
 }
 
-fn utf8(bytes: Bytes) -> Result<ByteString, CloseReason> {
-    ByteString::try_from(bytes).map_err(|_| CloseReason::InvalidFrame)
-}
-
-/// Why the client's framing is refused.
-pub(super) fn refusal(error: &ProtocolError) -> CloseReason {
-    match error {
-        ProtocolError::Overflow => CloseReason::FrameTooLarge,
-        _ => CloseReason::ProtocolViolation,
+fn utf8(bytes: Vec<u8>) -> Result<ByteString, CloseReason> {
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok(ByteString::from(text)),
+        Err(_) => Err(CloseReason::InvalidFrame),
     }
 }
 
@@ -180,23 +250,84 @@ mod tests {
         assert_eq!(&empty[..], b"\x88\x00");
     }
 
-    #[test]
-    fn continuations_are_joined_up_to_the_limit() {
-        let mut asm = Assembler::new(8);
-        let first = Frame::Continuation(Item::FirstText(Bytes::from_static(b"abc")));
-        assert!(matches!(asm.take(first), Ok(Received::Partial)));
-        let last = Frame::Continuation(Item::Last(Bytes::from_static(b"def")));
-        assert!(matches!(asm.take(last), Ok(Received::Text(t)) if &t[..] == "abcdef"));
-        let first = Frame::Continuation(Item::FirstText(Bytes::from_static(b"abcde")));
-        assert!(asm.take(first).is_ok());
-        let more = Frame::Continuation(Item::Continue(Bytes::from_static(b"fghi")));
-        assert!(matches!(asm.take(more), Err(CloseReason::FrameTooLarge)));
+    /// A masked client frame.
+    fn client(fin: bool, opcode: u8, payload: &[u8]) -> Vec<u8> {
+        let mask = [1u8, 2, 3, 4];
+        let mut frame = vec![u8::from(fin) << 7 | opcode];
+        match payload.len() {
+            n if n < 126 => frame.push(0x80 | n as u8),
+            n => {
+                frame.push(0x80 | 126);
+                frame.extend_from_slice(&(n as u16).to_be_bytes());
+            }
+        }
+        frame.extend_from_slice(&mask);
+        frame.extend(payload.iter().zip(mask.iter().cycle()).map(|(b, m)| b ^ m));
+        frame
+    }
+
+    fn take(asm: &mut Assembler, frame: &[u8]) -> Result<Received, CloseReason> {
+        let head = head(frame, 1 << 20)?.expect("a whole header");
+        asm.take(&head, payload(&head, frame))
     }
 
     #[test]
-    fn text_must_be_utf8() {
+    fn a_header_is_read_once_whole_and_payloads_are_unmasked() {
+        let frame = client(true, TEXT, &[b'x'; 300]);
+        for cut in 0..8 {
+            assert!(matches!(head(&frame[..cut], 1000), Ok(None)), "cut at {cut}");
+        }
+        let h = head(&frame, 1000).unwrap().unwrap();
+        assert_eq!((h.size, h.len), (8, 300));
+        assert_eq!(payload(&h, &frame), vec![b'x'; 300]);
+        assert!(matches!(head(&frame, 299), Err(CloseReason::FrameTooLarge)));
+    }
+
+    #[test]
+    fn unmasked_reserved_and_malformed_control_frames_are_refused() {
+        let violation = Err(CloseReason::ProtocolViolation);
+        assert_eq!(head(b"\x81\x02hi", 10).map(|_| ()), violation);
+        assert_eq!(head(&client(true, 0x3, b""), 10).map(|_| ()), violation);
+        assert_eq!(head(&client(false, PING, b""), 10).map(|_| ()), violation);
+        assert_eq!(head(&client(true, PING, &[0; 126]), 1000).map(|_| ()), violation);
+        let mut rsv = client(true, TEXT, b"a");
+        rsv[0] |= 0x40;
+        assert_eq!(head(&rsv, 10).map(|_| ()), violation);
+    }
+
+    #[test]
+    fn continuations_are_joined_up_to_the_limit() {
         let mut asm = Assembler::new(8);
-        let bad = Frame::Text(Bytes::from_static(b"\xff\xfe"));
-        assert!(matches!(asm.take(bad), Err(CloseReason::InvalidFrame)));
+        assert!(matches!(take(&mut asm, &client(false, TEXT, b"abc")), Ok(Received::Partial)));
+        assert!(matches!(
+            take(&mut asm, &client(true, CONTINUATION, b"def")),
+            Ok(Received::Text(t)) if &t[..] == "abcdef"
+        ));
+        assert!(take(&mut asm, &client(false, TEXT, b"abcde")).is_ok());
+        let more = take(&mut asm, &client(false, CONTINUATION, b"fghi"));
+        assert!(matches!(more, Err(CloseReason::FrameTooLarge)));
+    }
+
+    #[test]
+    fn continuations_must_continue_something_and_messages_must_not_interleave() {
+        let mut asm = Assembler::new(100);
+        let stray = take(&mut asm, &client(true, CONTINUATION, b"x"));
+        assert!(matches!(stray, Err(CloseReason::ProtocolViolation)));
+        assert!(take(&mut asm, &client(false, TEXT, b"a")).is_ok());
+        // Control frames may come between fragments; a new message may not.
+        assert!(matches!(take(&mut asm, &client(true, PING, b"p")), Ok(Received::Ping(_))));
+        let interleaved = take(&mut asm, &client(true, TEXT, b"b"));
+        assert!(matches!(interleaved, Err(CloseReason::ProtocolViolation)));
+    }
+
+    #[test]
+    fn text_must_be_utf8_and_a_close_code_two_bytes() {
+        let mut asm = Assembler::new(8);
+        let bad = take(&mut asm, &client(true, TEXT, b"\xff\xfe"));
+        assert!(matches!(bad, Err(CloseReason::InvalidFrame)));
+        let close = take(&mut asm, &client(true, CLOSE, &1000u16.to_be_bytes()));
+        assert!(matches!(close, Ok(Received::Close(Some(1000)))));
+        let short = take(&mut asm, &client(true, CLOSE, b"x"));
+        assert!(matches!(short, Err(CloseReason::ProtocolViolation)));
     }
 }

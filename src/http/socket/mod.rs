@@ -16,17 +16,21 @@ mod frame;
 
 use std::time::Duration;
 
-use actix_codec::Decoder;
-use actix_http::ws::Codec;
-use bytes::BytesMut;
+use std::cell::RefCell;
+
+use bytes::{Buf, BytesMut};
 use bytestring::ByteString;
 use switchboard_actors::{CloseReason, Credit, Credits};
 use tokio::{io::Interest, net::TcpStream};
 
 use frame::{Assembler, Received};
 
-/// Bytes read at once.
-const READ_CHUNK: usize = 4096;
+/// Bytes read at once (into a buffer of the thread's: only a frame cut by the end of a
+/// read is copied into the connection's own).
+const READ_CHUNK: usize = 16 * 1024;
+/// Write buffers up to this size are kept between writes (below it an allocation is
+/// cheap to keep and a busy socket does not allocate per write).
+const WRITE_KEEP: usize = 1024;
 /// Write-buffer size past which no more items are taken from the source.
 const WRITE_HIGH: usize = 64 * 1024;
 /// How long the client has to answer the server's close frame (and to take what was queued
@@ -38,6 +42,8 @@ const CLOSE_HANDSHAKE: Duration = Duration::from_secs(3);
 pub(super) enum Out {
     /// A text frame.
     Text(ByteString),
+    /// A text frame (as the source built it: no conversion).
+    Owned(String),
     /// A ping.
     Ping,
     /// A close frame (status code and reason, or none); nothing is sent after it.
@@ -73,9 +79,11 @@ pub(super) trait Incoming {
 /// A WebSocket connection. See the module docs.
 pub(super) struct Socket {
     io: TcpStream,
-    rbuf: BytesMut,
+    /// The start of a frame that has not all arrived.
+    rbuf: Vec<u8>,
     wbuf: BytesMut,
-    codec: Codec,
+    /// The largest frame accepted.
+    max_frame: usize,
     messages: Assembler,
     /// The client broke the framing: what it sends is no longer parsed.
     broken: bool,
@@ -103,12 +111,12 @@ enum Reading {
 impl Socket {
     /// A connection on `io` whose first bytes (read with the handshake) are `read`; frames up
     /// to `frame` bytes, messages up to `message`.
-    pub(super) fn new(io: TcpStream, read: BytesMut, frame: usize, message: usize) -> Self {
+    pub(super) fn new(io: TcpStream, read: Vec<u8>, frame: usize, message: usize) -> Self {
         Self {
             io,
             rbuf: read,
             wbuf: BytesMut::new(),
-            codec: Codec::new().max_size(frame),
+            max_frame: frame,
             messages: Assembler::new(message),
             broken: false,
         }
@@ -176,15 +184,11 @@ impl Socket {
                     if ready.is_writable() && self.flush().is_err() {
                         return Ended::ByClient;
                     }
-                    if ready.is_readable() && open {
-                        match self.fill() {
-                            Err(()) => return Ended::ByClient,
-                            Ok(()) => {
-                                if self.parse(into, &credits, &mut reading).is_err() {
-                                    return Ended::ByClient;
-                                }
-                            }
-                        }
+                    if ready.is_readable()
+                        && open
+                        && self.read(into, &credits, &mut reading).is_err()
+                    {
+                        return Ended::ByClient;
                     }
                 }
             }
@@ -195,46 +199,79 @@ impl Socket {
     fn put(&mut self, item: Out) {
         match item {
             Out::Text(text) => frame::text(&mut self.wbuf, &text),
+            Out::Owned(text) => frame::text(&mut self.wbuf, &text),
             Out::Ping => frame::ping(&mut self.wbuf),
             Out::Close(status) => frame::close(&mut self.wbuf, status),
         }
     }
 
-    /// Reads what the socket has (`Err` at end of stream or on failure).
-    fn fill(&mut self) -> Result<(), ()> {
-        self.rbuf.reserve(READ_CHUNK);
-        match self.io.try_read_buf(&mut self.rbuf) {
-            Ok(0) => Err(()),
-            Ok(_) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(()),
-            Err(e) => {
-                log::debug!("connection lost: {e}");
-                Err(())
-            }
+    /// Reads what the socket has and handles the frames in it (`Err` at the end of the
+    /// stream, on failure, or when the client closed).
+    fn read(
+        &mut self,
+        into: &mut impl Incoming,
+        credits: &Credits,
+        reading: &mut Reading,
+    ) -> Result<(), ()> {
+        if !self.rbuf.is_empty() {
+            // The rest of a frame: read after its start.
+            self.rbuf.reserve(READ_CHUNK);
+            let mut buf = std::mem::take(&mut self.rbuf);
+            let read = received(self.io.try_read_buf(&mut buf));
+            self.rbuf = buf;
+            read?;
+            return self.parse(into, credits, reading);
         }
+        SCRATCH.with(|scratch| {
+            let mut scratch = scratch.borrow_mut();
+            let n = match received(self.io.try_read(&mut scratch[..])) {
+                Ok(n) => n,
+                Err(()) => return Err(()),
+            };
+            let used = self.frames(&scratch[..n], into, credits, reading)?;
+            self.rbuf.extend_from_slice(&scratch[used..n]);
+            Ok(())
+        })
     }
 
-    /// Handles every whole frame in the read buffer, as far as credits allow. `Err` when the
-    /// connection is over (the client closed, or the transport failed).
+    /// Handles the frames in the read buffer, as far as credits allow.
     fn parse(
         &mut self,
         into: &mut impl Incoming,
         credits: &Credits,
         reading: &mut Reading,
     ) -> Result<(), ()> {
+        let mut buf = std::mem::take(&mut self.rbuf);
+        let used = self.frames(&buf, into, credits, reading);
+        buf.drain(..*used.as_ref().unwrap_or(&0));
+        // An idle socket keeps no read buffer.
+        self.rbuf = if buf.is_empty() { Vec::new() } else { buf };
+        used.map(drop)
+    }
+
+    /// Handles every whole frame at the start of `data`, as far as credits allow; how many
+    /// bytes that took. `Err` when the connection is over (the client closed, or the
+    /// transport failed).
+    fn frames(
+        &mut self,
+        data: &[u8],
+        into: &mut impl Incoming,
+        credits: &Credits,
+        reading: &mut Reading,
+    ) -> Result<usize, ()> {
+        let mut at = 0;
         while matches!(reading, Reading::Open) {
-            let frame = match self.codec.decode(&mut self.rbuf) {
-                Ok(Some(frame)) => frame,
-                Ok(None) => break,
-                Err(error) => {
-                    log::debug!("framing error: {error}");
-                    into.refused(frame::refusal(&error));
-                    self.broken = true;
-                    *reading = Reading::Stopped;
+            let rest = &data[at..];
+            let head = match frame::head(rest, self.max_frame) {
+                Ok(Some(head)) if rest.len() >= head.size + head.len => head,
+                Ok(_) => break,
+                Err(reason) => {
+                    self.refuse(reason, into, reading);
                     break;
                 }
             };
-            match self.messages.take(frame) {
+            at += head.size + head.len;
+            match self.messages.take(&head, frame::payload(&head, rest)) {
                 Ok(Received::Text(text)) => match credits.try_take() {
                     Some(credit) => {
                         if !into.text(text, credit) {
@@ -243,10 +280,7 @@ impl Socket {
                     }
                     None => *reading = Reading::Stalled(text),
                 },
-                Ok(Received::Binary) => {
-                    into.refused(CloseReason::UnsupportedData);
-                    *reading = Reading::Stopped;
-                }
+                Ok(Received::Binary) => self.refuse(CloseReason::UnsupportedData, into, reading),
                 Ok(Received::Ping(payload)) => {
                     frame::pong(&mut self.wbuf, &payload);
                     self.flush()?;
@@ -260,18 +294,18 @@ impl Socket {
                     let _ = self.flush();
                     return Err(());
                 }
-                Err(reason) => {
-                    into.refused(reason);
-                    self.broken = true;
-                    *reading = Reading::Stopped;
-                }
+                Err(reason) => self.refuse(reason, into, reading),
             }
         }
-        if self.rbuf.is_empty() {
-            // An idle socket keeps no read buffer.
-            self.rbuf = BytesMut::new();
-        }
-        Ok(())
+        Ok(at)
+    }
+
+    /// The client broke the protocol: stop reading and let the outgoing side close.
+    fn refuse(&mut self, reason: CloseReason, into: &mut impl Incoming, reading: &mut Reading) {
+        log::debug!("refusing the client's frames: {}", reason.describe());
+        into.refused(reason);
+        self.broken = true;
+        *reading = Reading::Stopped;
     }
 
     /// Writes as much of the write buffer as the socket takes now.
@@ -279,9 +313,7 @@ impl Socket {
         while !self.wbuf.is_empty() {
             match self.io.try_write(&self.wbuf) {
                 Ok(0) => return Err(()),
-                Ok(n) => {
-                    let _ = self.wbuf.split_to(n);
-                }
+                Ok(n) => self.wbuf.advance(n),
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(()),
                 Err(e) => {
                     log::debug!("connection lost: {e}");
@@ -289,8 +321,12 @@ impl Socket {
                 }
             }
         }
-        // An idle socket keeps no write buffer.
-        self.wbuf = BytesMut::new();
+        if self.wbuf.capacity() > WRITE_KEEP {
+            // An idle socket keeps no large write buffer.
+            self.wbuf = BytesMut::new();
+        } else {
+            self.wbuf.clear();
+        }
         Ok(())
     }
 
@@ -321,28 +357,50 @@ impl Closing {
                     return;
                 }
                 if ready.is_readable() {
-                    if socket.fill().is_err() {
+                    socket.rbuf.reserve(READ_CHUNK);
+                    if received(socket.io.try_read_buf(&mut socket.rbuf)).is_err() {
                         return;
                     }
-                    if socket.broken {
-                        // Unparseable: dropped unread, so a client still sending (an
-                        // oversized frame) gets to read the close frame.
-                        socket.rbuf.clear();
-                        continue;
-                    }
-                    // Whatever the client still sends is dropped, up to its close frame.
-                    loop {
-                        match socket.codec.decode(&mut socket.rbuf) {
-                            Ok(Some(actix_http::ws::Frame::Close(_))) | Err(_) => return,
-                            Ok(Some(_)) => {}
-                            Ok(None) => break,
+                    // Whatever the client still sends is dropped, up to its close frame
+                    // (all of it, unread, if its framing is broken: a client still sending
+                    // an oversized frame then gets to read the close frame).
+                    let mut at = 0;
+                    while !socket.broken {
+                        match frame::head(&socket.rbuf[at..], socket.max_frame) {
+                            Ok(Some(head)) if frame::is_close(&head) => return,
+                            Ok(Some(head)) if socket.rbuf.len() - at >= head.size + head.len => {
+                                at += head.size + head.len;
+                            }
+                            Ok(_) => break,
+                            Err(_) => socket.broken = true,
                         }
                     }
+                    let used = if socket.broken { socket.rbuf.len() } else { at };
+                    socket.rbuf.drain(..used);
                 }
             }
         };
         if tokio::time::timeout(CLOSE_HANDSHAKE, done).await.is_err() {
             log::debug!("no close frame from the client; dropping the connection");
+        }
+    }
+}
+
+thread_local! {
+    /// Where this thread's sockets read: only a frame cut by the end of a read is copied out.
+    static SCRATCH: RefCell<Box<[u8]>> = RefCell::new(vec![0; READ_CHUNK].into_boxed_slice());
+}
+
+/// What a read returned: bytes (`Ok(0)` if none were ready), or `Err` at the end of the
+/// stream or on failure.
+fn received(read: std::io::Result<usize>) -> Result<usize, ()> {
+    match read {
+        Ok(0) => Err(()),
+        Ok(n) => Ok(n),
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(0),
+        Err(e) => {
+            log::debug!("connection lost: {e}");
+            Err(())
         }
     }
 }
