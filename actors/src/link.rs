@@ -9,12 +9,15 @@
 //! marks the client as a slow consumer and wakes the writer, which closes the connection with
 //! [`CloseReason::SlowConsumer`]. Nothing in the node ever buffers without bound for a client.
 
-use std::sync::{
-    atomic::{AtomicBool, Ordering},
-    Arc,
+use std::{
+    collections::VecDeque,
+    sync::{
+        atomic::{AtomicBool, AtomicUsize, Ordering},
+        Arc, Mutex, MutexGuard,
+    },
 };
 
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::Notify;
 
 use crate::{error::CloseReason, event::Event, ids::ConnId};
 
@@ -23,6 +26,8 @@ use crate::{error::CloseReason, event::Event, ids::ConnId};
 pub enum Outbound {
     /// An event to encode and send.
     Event(Event),
+    /// A frame the edge already encoded (a transport packet of its own), sent as is.
+    Frame(String),
     /// Send a transport-level ping.
     Ping,
     /// Close the connection for this reason; nothing after it is sent.
@@ -38,32 +43,71 @@ pub enum PushError {
     Closed,
 }
 
+/// A queue that holds no memory while empty: an idle client costs its queue a few words,
+/// where a channel would keep a block of slots for the connection's life.
 #[derive(Debug)]
 struct Shared {
     conn: ConnId,
+    capacity: usize,
+    queue: Mutex<VecDeque<Outbound>>,
+    /// Links alive; at zero the writer sees the end.
+    links: AtomicUsize,
+    /// The writer stopped taking items.
+    closed: AtomicBool,
     overflowed: AtomicBool,
+    /// Wakes the writer: an item, an overflow, or the last link gone.
     wake: Notify,
 }
 
+impl Shared {
+    fn queue(&self) -> MutexGuard<'_, VecDeque<Outbound>> {
+        // Nothing panics while holding the lock; a poisoned queue is still a queue.
+        self.queue.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// Slots an emptied queue may keep; a larger allocation (after a burst) is given back.
+const KEEP: usize = 8;
+
 /// A cloneable handle that queues events for one client. See the module docs.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct ClientLink {
-    tx: mpsc::Sender<Outbound>,
     shared: Arc<Shared>,
 }
 
 /// The writer side of a link, owned by the connection's writer task.
 #[derive(Debug)]
 pub struct LinkReceiver {
-    rx: mpsc::Receiver<Outbound>,
     shared: Arc<Shared>,
 }
 
 /// Creates a link for connection `conn` whose queue holds at most `capacity` items.
 pub fn channel(conn: ConnId, capacity: usize) -> (ClientLink, LinkReceiver) {
-    let (tx, rx) = mpsc::channel(capacity.max(1));
-    let shared = Arc::new(Shared { conn, overflowed: AtomicBool::new(false), wake: Notify::new() });
-    (ClientLink { tx, shared: shared.clone() }, LinkReceiver { rx, shared })
+    let shared = Arc::new(Shared {
+        conn,
+        capacity: capacity.max(1),
+        queue: Mutex::new(VecDeque::new()),
+        links: AtomicUsize::new(1),
+        closed: AtomicBool::new(false),
+        overflowed: AtomicBool::new(false),
+        wake: Notify::new(),
+    });
+    (ClientLink { shared: shared.clone() }, LinkReceiver { shared })
+}
+
+impl Clone for ClientLink {
+    fn clone(&self) -> Self {
+        self.shared.links.fetch_add(1, Ordering::Relaxed);
+        Self { shared: self.shared.clone() }
+    }
+}
+
+impl Drop for ClientLink {
+    fn drop(&mut self) {
+        if self.shared.links.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.shared.wake.notify_one();
+        }
+    }
 }
 
 impl ClientLink {
@@ -75,6 +119,11 @@ impl ClientLink {
     /// Queues `event` without waiting. A full queue closes the client (see the module docs).
     pub fn push(&self, event: Event) -> Result<(), PushError> {
         self.offer(Outbound::Event(event))
+    }
+
+    /// Queues a frame the edge encoded itself.
+    pub fn frame(&self, frame: String) -> Result<(), PushError> {
+        self.offer(Outbound::Frame(frame))
     }
 
     /// Queues a transport-level ping.
@@ -90,39 +139,49 @@ impl ClientLink {
 
     /// Whether the connection still accepts events.
     pub fn is_open(&self) -> bool {
-        !self.tx.is_closed() && !self.shared.overflowed.load(Ordering::Relaxed)
+        !self.shared.closed.load(Ordering::Relaxed)
+            && !self.shared.overflowed.load(Ordering::Relaxed)
     }
 
     fn offer(&self, item: Outbound) -> Result<(), PushError> {
-        if self.shared.overflowed.load(Ordering::Relaxed) {
+        let shared = &*self.shared;
+        if shared.overflowed.load(Ordering::Relaxed) {
             return Err(PushError::Full);
         }
-        match self.tx.try_send(item) {
-            Ok(()) => Ok(()),
-            Err(mpsc::error::TrySendError::Closed(_)) => Err(PushError::Closed),
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                if !self.shared.overflowed.swap(true, Ordering::Relaxed) {
-                    log::warn!("{}: outbound queue full, closing slow consumer", self.shared.conn);
-                    self.shared.wake.notify_one();
-                }
-                Err(PushError::Full)
+        {
+            let mut queue = shared.queue();
+            if shared.closed.load(Ordering::Relaxed) {
+                return Err(PushError::Closed);
+            }
+            if queue.len() < shared.capacity {
+                queue.push_back(item);
+                drop(queue);
+                shared.wake.notify_one();
+                return Ok(());
             }
         }
+        if !shared.overflowed.swap(true, Ordering::Relaxed) {
+            log::warn!("{}: outbound queue full, closing slow consumer", shared.conn);
+            shared.wake.notify_one();
+        }
+        Err(PushError::Full)
     }
 }
 
 impl LinkReceiver {
     /// The next item to write, in push order. After an overflow this returns
     /// `Close(SlowConsumer)` at once, skipping whatever is still queued; `None` once every
-    /// link is dropped.
+    /// link is dropped and the queue is empty.
     pub async fn next(&mut self) -> Option<Outbound> {
-        if self.overflowed() {
-            return Some(Outbound::Close(CloseReason::SlowConsumer));
-        }
-        tokio::select! {
-            biased;
-            () = self.shared.wake.notified() => Some(Outbound::Close(CloseReason::SlowConsumer)),
-            item = self.rx.recv() => item,
+        loop {
+            if let Some(item) = self.try_next() {
+                return Some(item);
+            }
+            if self.shared.links.load(Ordering::Acquire) == 0 {
+                // A push may have come just before the last link went.
+                return self.try_next();
+            }
+            self.shared.wake.notified().await;
         }
     }
 
@@ -131,12 +190,17 @@ impl LinkReceiver {
         if self.overflowed() {
             return Some(Outbound::Close(CloseReason::SlowConsumer));
         }
-        self.rx.try_recv().ok()
+        let mut queue = self.shared.queue();
+        let item = queue.pop_front();
+        if queue.is_empty() && queue.capacity() > KEEP {
+            *queue = VecDeque::new();
+        }
+        item
     }
 
     /// Resolves when the queue overflows; lets a writer stuck on a slow socket give up.
     pub async fn overflow(&self) {
-        if !self.overflowed() {
+        while !self.overflowed() {
             self.shared.wake.notified().await;
         }
     }
@@ -148,7 +212,15 @@ impl LinkReceiver {
 
     /// Stops accepting pushes; queued items can still be read.
     pub fn close(&mut self) {
-        self.rx.close();
+        self.shared.closed.store(true, Ordering::Relaxed);
+    }
+}
+
+impl Drop for LinkReceiver {
+    fn drop(&mut self) {
+        self.close();
+        // What is queued will never be written.
+        drop(std::mem::take(&mut *self.shared.queue()));
     }
 }
 
@@ -183,6 +255,39 @@ mod tests {
         assert_eq!(link.push(err()), Err(PushError::Full));
         assert!(matches!(rx.next().await, Some(Outbound::Close(CloseReason::SlowConsumer))));
         rx.overflow().await;
+    }
+
+    #[tokio::test]
+    async fn the_writer_sees_the_end_once_every_link_is_gone_and_the_queue_drained() {
+        let (link, mut rx) = channel(ConnId(1), 8);
+        let other = link.clone();
+        link.push(err()).unwrap();
+        drop(link);
+        drop(other);
+        assert!(matches!(rx.next().await, Some(Outbound::Event(_))));
+        assert!(rx.next().await.is_none());
+    }
+
+    #[tokio::test]
+    async fn a_waiting_writer_is_woken_by_a_push_from_another_task() {
+        let (link, mut rx) = channel(ConnId(1), 8);
+        let pusher = tokio::spawn(async move {
+            tokio::task::yield_now().await;
+            link.ping().unwrap();
+        });
+        assert!(matches!(rx.next().await, Some(Outbound::Ping)));
+        pusher.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn an_emptied_queue_gives_its_burst_memory_back() {
+        let (link, mut rx) = channel(ConnId(1), 64);
+        for _ in 0..40 {
+            link.ping().unwrap();
+        }
+        assert!(rx.shared.queue().capacity() >= 40);
+        while rx.try_next().is_some() {}
+        assert_eq!(rx.shared.queue().capacity(), 0);
     }
 
     #[tokio::test]

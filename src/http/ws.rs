@@ -203,6 +203,7 @@ impl Writer<'_> {
                 metrics.frames_out.fetch_add(1, Ordering::Relaxed);
                 Out::Text(self.endpoint.encode(&event))
             }
+            Outbound::Frame(frame) => Out::Owned(frame),
             Outbound::Ping => Out::Ping,
             Outbound::Close(reason) => {
                 self.queue.close();

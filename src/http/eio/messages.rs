@@ -6,7 +6,7 @@ use std::time::Duration;
 use actix::Message;
 use bytestring::ByteString;
 use switchboard_actors::Credit;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 /// The session's liveness settings.
 #[derive(Debug, Clone, Copy)]
@@ -65,7 +65,7 @@ pub(crate) struct Post(pub(crate) String);
 #[rtype(result = "()")]
 pub(crate) struct WsAttach {
     /// Where to write frames.
-    pub(crate) tx: mpsc::Sender<String>,
+    pub(crate) tx: switchboard_actors::ClientLink,
     /// Whether it is an upgrade from polling that still has to be probed.
     pub(crate) probe: bool,
 }

@@ -12,8 +12,7 @@ use actix::{Actor, Addr};
 use actix_web::{http::StatusCode, web, HttpRequest, HttpResponse};
 use bytes::Bytes;
 use bytestring::ByteString;
-use switchboard_actors::{CloseReason, ConnId, Credit, Credits};
-use tokio::sync::mpsc;
+use switchboard_actors::{link, CloseReason, ConnId, Credit, Credits, LinkReceiver, Outbound};
 
 use super::{
     socket::{Ended, Incoming, Out, Outgoing},
@@ -256,15 +255,30 @@ async fn refuse_upgrade(handshake: Upgrade, code: u8, message: &str) {
 }
 
 /// Frames for the client, in order, as the session (or its proxy) queues them.
-struct Frames(mpsc::Receiver<String>);
+struct Frames(LinkReceiver);
+
+impl Frames {
+    fn frame(item: Outbound) -> Out {
+        match item {
+            Outbound::Frame(frame) => Out::Owned(frame),
+            Outbound::Ping => Out::Ping,
+            // Engine.IO has no close codes; an overflow has closed the session already.
+            Outbound::Close(_) | Outbound::Event(_) => Out::Close(None),
+        }
+    }
+}
 
 impl Outgoing for Frames {
     async fn next(&mut self) -> Option<Out> {
-        self.0.recv().await.map(Out::Owned)
+        self.0.next().await.map(Self::frame)
     }
 
     fn try_next(&mut self) -> Option<Out> {
-        self.0.try_recv().ok().map(Out::Owned)
+        self.0.try_next().map(Self::frame)
+    }
+
+    async fn overflow(&self) {
+        self.0.overflow().await;
     }
 }
 
@@ -327,7 +341,7 @@ async fn websocket(
         None => new_session(&node, &node.eio, version).1,
     };
     // As deep as the client's event queue: a client that falls further behind is too slow.
-    let (tx, rx) = mpsc::channel::<String>(node.config.limits.outbound_queue);
+    let (tx, rx) = link::channel(ConnId(0), node.config.limits.outbound_queue);
     addr.do_send(WsAttach { tx, probe });
     let mut session = Session(addr);
     let ended = socket.run(&mut Frames(rx), &mut session, Credits::new(IN_FLIGHT)).await;

@@ -8,9 +8,9 @@ use std::collections::HashMap;
 use actix::{Actor, ActorFutureExt, Addr, AsyncContext, Context, Handler, Message, WrapFuture};
 use switchboard_actors::{
     cluster::{Cluster, Inbox, Topic},
-    NodeId,
+    link, ClientLink, ConnId, LinkReceiver, NodeId, Outbound,
 };
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 use super::{
     messages::{Poll, Polled, Polling, Post, Refused, WsAttach, WsFrame, WsGone},
@@ -65,7 +65,7 @@ pub(crate) struct Forward {
 /// Relay a WebSocket upgrade for session `sid` on node `node`. Reply: the proxy number and
 /// where the session's frames for the client will arrive, or `None` if it cannot be relayed.
 #[derive(Debug, Message)]
-#[rtype(result = "Option<(u64, mpsc::Receiver<String>)>")]
+#[rtype(result = "Option<(u64, LinkReceiver)>")]
 pub(crate) struct OpenProxy {
     /// The session's node.
     pub(crate) node: NodeId,
@@ -95,7 +95,7 @@ pub struct EioRegistry {
     pending: HashMap<u64, oneshot::Sender<Result<String, Refused>>>,
     next_req: u64,
     /// WebSockets this node relays for sessions elsewhere: where their frames go.
-    proxies: HashMap<u64, mpsc::Sender<String>>,
+    proxies: HashMap<u64, ClientLink>,
 }
 
 impl EioRegistry {
@@ -175,12 +175,19 @@ impl EioRegistry {
             }
             return;
         };
-        let (tx, mut rx) = mpsc::channel::<String>(1024);
+        let (tx, mut rx) = link::channel(ConnId(0), 1024);
         session.do_send(WsAttach { tx, probe: true });
         let relay = async move {
-            let mut frames = Vec::new();
-            while rx.recv_many(&mut frames, 256).await > 0 {
-                let out = EioWire::WsOut { proxy, frames: std::mem::take(&mut frames) };
+            // Frames queued together cross in one message.
+            while let Some(Outbound::Frame(first)) = rx.next().await {
+                let mut frames = vec![first];
+                while let Some(Outbound::Frame(frame)) = rx.try_next() {
+                    frames.push(frame);
+                    if frames.len() == 256 {
+                        break;
+                    }
+                }
+                let out = EioWire::WsOut { proxy, frames };
                 if cluster.send(&origin, Topic::Edge, &out).is_err() {
                     break;
                 }
@@ -192,14 +199,14 @@ impl EioRegistry {
 }
 
 impl Handler<OpenProxy> for EioRegistry {
-    type Result = Option<(u64, mpsc::Receiver<String>)>;
+    type Result = Option<(u64, LinkReceiver)>;
 
     fn handle(&mut self, msg: OpenProxy, _ctx: &mut Context<Self>) -> Self::Result {
         let cluster = self.cluster.as_ref()?;
         self.next_req += 1;
         let proxy = self.next_req;
         cluster.send(&msg.node, Topic::Edge, &EioWire::WsOpen { sid: msg.sid, proxy }).ok()?;
-        let (tx, rx) = mpsc::channel(msg.capacity);
+        let (tx, rx) = link::channel(ConnId(0), msg.capacity);
         self.proxies.insert(proxy, tx);
         Some((proxy, rx))
     }
@@ -273,7 +280,7 @@ impl Handler<Inbox> for EioRegistry {
             Ok(EioWire::WsOut { proxy, frames }) => {
                 let Some(tx) = self.proxies.get(&proxy) else { return };
                 // A client that cannot keep up is dropped, as a local one would be.
-                if frames.into_iter().any(|frame| tx.try_send(frame).is_err()) {
+                if frames.into_iter().any(|frame| tx.frame(frame).is_err()) {
                     self.proxies.remove(&proxy);
                 }
             }

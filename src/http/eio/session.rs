@@ -25,7 +25,7 @@ use switchboard_actors::{
     rooms::{RoomEvent, RoomSocket},
     ConnId, Credit, Event, LinkReceiver, Outbound, SocketId,
 };
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 use super::{
     messages::{
@@ -53,8 +53,8 @@ pub(crate) struct EioSession {
     socket: Option<RoomSocket>,
     outbox: Vec<String>,
     poller: Option<oneshot::Sender<Polled>>,
-    ws: Option<mpsc::Sender<String>>,
-    probe: Option<mpsc::Sender<String>>,
+    ws: Option<switchboard_actors::ClientLink>,
+    probe: Option<switchboard_actors::ClientLink>,
     last_heard: Instant,
     awaiting_pong: bool,
     rate: TokenBucket,
@@ -122,7 +122,7 @@ impl EioSession {
     /// Queues a packet for the client on whichever transport is current.
     fn send(&mut self, packet: String, ctx: &mut Context<Self>) {
         if let Some(ws) = &self.ws {
-            if ws.try_send(packet).is_err() {
+            if ws.frame(packet).is_err() {
                 log::info!("eio {}: WebSocket queue full, closing", self.sid);
                 self.close(ctx);
             }
@@ -208,7 +208,7 @@ impl EioSession {
                     self.probe.is_some()
                 );
                 if let Some(probe) = &self.probe {
-                    let _ = probe.try_send(eio::encode(Kind::Pong, "probe"));
+                    let _ = probe.frame(eio::encode(Kind::Pong, "probe"));
                     // The client pauses polling before it upgrades, and that waits for its
                     // long-poll to return: answer every parked poll with a noop until the
                     // upgrade completes (a poll may be parked again just after one noop,
@@ -374,7 +374,7 @@ impl StreamHandler<Outbound> for EioSession {
     fn handle(&mut self, item: Outbound, ctx: &mut Context<Self>) {
         match item {
             Outbound::Event(Event::Room(event)) => self.emit(&event, ctx),
-            Outbound::Event(_) | Outbound::Ping => {}
+            Outbound::Event(_) | Outbound::Frame(_) | Outbound::Ping => {}
             Outbound::Close(reason) => {
                 log::info!("eio {}: closing: {}", self.sid, reason.describe());
                 self.close(ctx);
@@ -456,7 +456,7 @@ impl Handler<WsAttach> for EioSession {
         if msg.probe {
             self.probe = Some(msg.tx);
         } else {
-            let _ = msg.tx.try_send(self.open_packet(false));
+            let _ = msg.tx.frame(self.open_packet(false));
             self.ws = Some(msg.tx);
             for packet in std::mem::take(&mut self.outbox) {
                 self.send(packet, ctx);
