@@ -50,6 +50,13 @@ impl Handshake {
         }
     }
 
+    /// Refuses a client because the node is full or draining (counted as refused).
+    pub(super) async fn busy(self, node: &NodeState) {
+        node.metrics.connections_refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let busy = "node full or draining\n";
+        self.refuse(StatusCode::SERVICE_UNAVAILABLE, "text/plain", busy).await;
+    }
+
     /// Switches protocols: the stream is a WebSocket with frames up to `frame` bytes and
     /// messages up to `message` (`None` if the client is already gone).
     pub(super) async fn accept(mut self, frame: usize, message: usize) -> Option<Socket> {

@@ -12,7 +12,6 @@
 
 use std::sync::{atomic::Ordering, Arc};
 
-use actix_http::StatusCode;
 use bytestring::ByteString;
 use switchboard_actors::{
     connection::{ConnectionActor, Disconnected, Inbound, Pong},
@@ -115,10 +114,8 @@ pub(super) async fn accept(
     let open = node.metrics.connections_open.fetch_add(1, Ordering::Relaxed);
     let guard = OpenGuard(node.clone());
     if open >= limits.max_clients as u64 || node.draining.load(Ordering::Relaxed) {
-        node.metrics.connections_refused.fetch_add(1, Ordering::Relaxed);
         drop(guard);
-        let busy = "node full or draining\n";
-        handshake.refuse(StatusCode::SERVICE_UNAVAILABLE, "text/plain", busy).await;
+        handshake.busy(&node).await;
         return;
     }
     let Some(socket) = handshake.accept(frames.frame, frames.message).await else { return };

@@ -241,9 +241,7 @@ pub(super) async fn upgrade(handshake: Upgrade, query_string: &str, node: Arc<No
     let full = node.metrics.connections_open.load(Ordering::Relaxed)
         >= node.config.limits.max_clients as u64;
     if existing.is_none() && (full || node.draining.load(Ordering::Relaxed)) {
-        node.metrics.connections_refused.fetch_add(1, Ordering::Relaxed);
-        let busy = "node full or draining\n";
-        return handshake.refuse(StatusCode::SERVICE_UNAVAILABLE, "text/plain", busy).await;
+        return handshake.busy(&node).await;
     }
     websocket(handshake, node, version, existing).await;
 }
