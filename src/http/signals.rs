@@ -6,6 +6,7 @@ use std::{sync::Arc, time::Duration};
 
 use actix::Addr;
 use bytestring::ByteString;
+use futures_util::future::LocalBoxFuture;
 use switchboard_actors::{
     signals::{
         session::{Closed, Invalid, SignalInbound},
@@ -53,8 +54,11 @@ impl Endpoint for SignalsEndpoint {
 
     fn pong(&self) {}
 
-    fn gone(&self, _reason: Option<CloseReason>) {
-        self.actor.do_send(Closed);
+    fn gone(&self, _reason: Option<CloseReason>) -> LocalBoxFuture<'static, ()> {
+        let told = self.actor.send(Closed);
+        Box::pin(async move {
+            let _ = told.await;
+        })
     }
 
     fn encode(&self, event: &Event) -> ByteString {

@@ -13,6 +13,7 @@
 use std::sync::{atomic::Ordering, Arc};
 
 use bytestring::ByteString;
+use futures_util::future::LocalBoxFuture;
 use switchboard_actors::{
     connection::{ConnectionActor, Disconnected, Inbound, Pong},
     link, ClientLink, CloseReason, ConnId, Credit, Credits, Event, LinkReceiver, Outbound,
@@ -35,8 +36,10 @@ pub(super) trait Endpoint: 'static {
     fn text(&self, text: ByteString, credit: Credit) -> bool;
     /// The client answered a ping.
     fn pong(&self);
-    /// The connection ended (closed by the server for `reason`, if it did).
-    fn gone(&self, reason: Option<CloseReason>);
+    /// The connection ended (closed by the server for `reason`, if it did); resolves once the
+    /// actor has taken it in, so what the client held (its name) is released before the
+    /// client sees the close frame.
+    fn gone(&self, reason: Option<CloseReason>) -> LocalBoxFuture<'static, ()>;
     /// An event as a text frame.
     fn encode(&self, event: &Event) -> ByteString;
     /// The close code for a server-initiated close.
@@ -75,8 +78,11 @@ impl Endpoint for CmdEndpoint {
         self.actor.do_send(Pong);
     }
 
-    fn gone(&self, reason: Option<CloseReason>) {
-        self.actor.do_send(Disconnected { reason });
+    fn gone(&self, reason: Option<CloseReason>) -> LocalBoxFuture<'static, ()> {
+        let told = self.actor.send(Disconnected { reason });
+        Box::pin(async move {
+            let _ = told.await;
+        })
     }
 
     fn encode(&self, event: &Event) -> ByteString {
@@ -135,7 +141,7 @@ pub(super) async fn accept(
         closed: None,
     };
     let ended = socket.run(&mut outgoing, &mut incoming, Credits::new(IN_FLIGHT)).await;
-    endpoint.gone(outgoing.closed);
+    endpoint.gone(outgoing.closed).await;
     // Closed as far as the node is concerned (a drain need not wait for goodbyes).
     drop(guard);
     if let Ended::ByServer(closing) = ended {
