@@ -61,11 +61,11 @@ impl Endpoint for SignalsEndpoint {
         })
     }
 
-    fn encode(&self, event: &Event) -> ByteString {
+    fn encode_into(&self, event: &Event, into: &mut String) {
         match event {
-            Event::Signals(reply) => encode(reply, &self.ice).into(),
+            Event::Signals(reply) => into.push_str(&encode(reply, &self.ice)),
             // Only `signals` replies are ever pushed to a `signals` session.
-            _ => ByteString::from_static(r#"{"c":500,"s":"","b":{"req":null,"msg":"internal"}}"#),
+            _ => into.push_str(r#"{"c":500,"s":"","b":{"req":null,"msg":"internal"}}"#),
         }
     }
 

@@ -40,8 +40,8 @@ pub(super) trait Endpoint: 'static {
     /// actor has taken it in, so what the client held (its name) is released before the
     /// client sees the close frame.
     fn gone(&self, reason: Option<CloseReason>) -> LocalBoxFuture<'static, ()>;
-    /// An event as a text frame.
-    fn encode(&self, event: &Event) -> ByteString;
+    /// Appends an event's text frame to `into`.
+    fn encode_into(&self, event: &Event, into: &mut String);
     /// The close code for a server-initiated close.
     fn close_code(&self, reason: CloseReason) -> u16;
 }
@@ -85,8 +85,8 @@ impl Endpoint for CmdEndpoint {
         })
     }
 
-    fn encode(&self, event: &Event) -> ByteString {
-        self.dialect.encode(event)
+    fn encode_into(&self, event: &Event, into: &mut String) {
+        into.push_str(&self.dialect.encode(event));
     }
 
     fn close_code(&self, reason: CloseReason) -> u16 {
@@ -204,7 +204,7 @@ impl Writer<'_> {
                     metrics.errors_out.fetch_add(1, Ordering::Relaxed);
                 }
                 metrics.frames_out.fetch_add(1, Ordering::Relaxed);
-                Out::Text(self.endpoint.encode(&event))
+                Out::Event(event)
             }
             Outbound::Frame(frame) => Out::Owned(frame),
             Outbound::Ping => Out::Ping,
@@ -233,6 +233,10 @@ impl Outgoing for Writer<'_> {
     fn try_next(&mut self) -> Option<Out> {
         let item = self.queue.try_next()?;
         Some(self.frame(item))
+    }
+
+    fn encode(&self, event: &Event, into: &mut String) {
+        self.endpoint.encode_into(event, into);
     }
 
     async fn overflow(&self) {

@@ -12,4 +12,5 @@ mod cmd_load;
 mod hostile;
 mod node;
 mod rooms;
+mod rooms_raw;
 mod signals;

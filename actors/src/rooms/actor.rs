@@ -139,11 +139,6 @@ impl RoomsActor {
     }
 
     fn deliver_now(&mut self, out: Vec<Out>) {
-        // Signals never change who is in a room: no members to forget after them.
-        let relay_only = !out.is_empty()
-            && out.iter().all(|(_, e)| {
-                matches!(e, RoomEvent::Signal { .. } | RoomEvent::TargetNotFound { .. })
-            });
         let mut batches: HashMap<NodeId, Vec<(SocketId, RoomEvent)>> = HashMap::new();
         for (to, event) in out {
             if self.links.contains_key(&to) {
@@ -155,9 +150,7 @@ impl RoomsActor {
         for (node, events) in batches {
             self.send(&node, &RoomWire::Deliver { events });
         }
-        if !relay_only {
-            self.forget_departed();
-        }
+        self.forget_departed();
     }
 
     /// Pushes `event` to local socket `to`, noting rooms elsewhere it joins or leaves.
@@ -197,7 +190,15 @@ impl RoomsActor {
             RoomCommand::Join(room) => self.rooms.join(socket, room),
             RoomCommand::Leave(room) => self.rooms.leave(socket, room),
             RoomCommand::Signal { room, target, data } => {
-                self.rooms.signal(socket, room, target, data)
+                // A relay closes no room and moves nobody: straight to its one recipient.
+                let (to, event) = self.rooms.signal(socket, room, target, data);
+                if self.links.contains_key(&to) {
+                    self.push_local(&to, event);
+                } else if let Some(node) = self.remote_members.get(&to) {
+                    let events = vec![(to, event)];
+                    self.send(&node.clone(), &RoomWire::Deliver { events });
+                }
+                return;
             }
         };
         self.deliver(out, ctx);
@@ -294,6 +295,10 @@ impl RoomsActor {
         command: RoomCommand,
         ctx: &mut Context<Self>,
     ) -> Reply {
+        if self.rooms.get(&room).is_some() {
+            self.apply(&socket, command, ctx);
+            return done();
+        }
         match self.known_home(&socket, &room) {
             Some(home) if home == self.node => self.apply(&socket, command, ctx),
             Some(home) => self.forward(&home, &socket, command),

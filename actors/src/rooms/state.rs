@@ -86,21 +86,22 @@ impl Rooms {
         out
     }
 
-    /// `signal-send`.
+    /// `signal-send`: the one event it causes (a relay needs no list).
     pub fn signal(
         &self,
         who: &SocketId,
         room: RoomId,
         target: SocketId,
         data: crate::payload::Payload,
-    ) -> Vec<Out> {
-        if !self.is_member(who, &room) {
-            return vec![(who.clone(), RoomEvent::NotInRoom(room))];
+    ) -> Out {
+        let members = self.rooms.get(&room).map_or(&[][..], |r| &r.members[..]);
+        if !members.contains(who) {
+            return (who.clone(), RoomEvent::NotInRoom(room));
         }
-        if !self.is_member(&target, &room) {
-            return vec![(who.clone(), RoomEvent::TargetNotFound { room, target })];
+        if !members.contains(&target) {
+            return (who.clone(), RoomEvent::TargetNotFound { room, target });
         }
-        vec![(target, RoomEvent::Signal { room, sender: who.clone(), data })]
+        (target, RoomEvent::Signal { room, sender: who.clone(), data })
     }
 
     /// Rooms closed since the last call (their owner left), so their names can be released.
@@ -212,12 +213,14 @@ mod tests {
         let data = Payload::string("hi");
         let out = rooms.signal(&s("a"), r("x"), s("b"), data.clone());
         assert!(
-            matches!(&out[..], [(to, RoomEvent::Signal { sender, .. })] if *to == s("b") && *sender == s("a"))
+            matches!(&out, (to, RoomEvent::Signal { sender, .. }) if *to == s("b") && *sender == s("a"))
         );
         let out = rooms.signal(&s("z"), r("x"), s("b"), data.clone());
-        assert!(matches!(&out[..], [(_, RoomEvent::NotInRoom(_))]));
-        let out = rooms.signal(&s("a"), r("x"), s("z"), data);
-        assert!(matches!(&out[..], [(_, RoomEvent::TargetNotFound { .. })]));
+        assert!(matches!(&out, (to, RoomEvent::NotInRoom(_)) if *to == s("z")));
+        let out = rooms.signal(&s("a"), r("x"), s("z"), data.clone());
+        assert!(matches!(&out, (to, RoomEvent::TargetNotFound { .. }) if *to == s("a")));
+        let out = rooms.signal(&s("a"), r("nope"), s("b"), data);
+        assert!(matches!(&out, (_, RoomEvent::NotInRoom(_))));
         // A member leaves: it hears room-left(false), the others client-left.
         let out = rooms.leave(&s("a"), r("x"));
         assert_eq!(out.len(), 3);

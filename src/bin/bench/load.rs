@@ -78,9 +78,23 @@ pub(crate) async fn relay(
             let send_credit = credit.clone();
             tasks.push(tokio::spawn(async move {
                 loop {
+                    // Every signal the window allows now leaves in one write.
                     let Ok(permit) = send_credit.acquire().await else { return };
                     permit.forget();
-                    if tx.send(Message::text(frame.clone())).await.is_err() {
+                    let ready = send_credit.available_permits();
+                    let more = match send_credit.try_acquire_many(ready as u32) {
+                        Ok(permits) => {
+                            permits.forget();
+                            ready
+                        }
+                        Err(_) => 0,
+                    };
+                    for _ in 0..=more {
+                        if tx.feed(Message::text(frame.clone())).await.is_err() {
+                            return;
+                        }
+                    }
+                    if tx.flush().await.is_err() {
                         return;
                     }
                 }

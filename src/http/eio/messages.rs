@@ -60,20 +60,26 @@ pub(crate) struct Handshake;
 #[rtype(result = "Result<(), Refused>")]
 pub(crate) struct Post(pub(crate) String);
 
-/// A WebSocket for this session: the transport itself (`probe: false`) or an upgrade probe.
+/// A WebSocket upgrading this polling session, still to be probed.
 #[derive(Debug, Message)]
 #[rtype(result = "()")]
 pub(crate) struct WsAttach {
     /// Where to write frames.
     pub(crate) tx: switchboard_actors::ClientLink,
-    /// Whether it is an upgrade from polling that still has to be probed.
-    pub(crate) probe: bool,
 }
 
 /// A text frame from the session's WebSocket.
 #[derive(Debug, Message)]
 #[rtype(result = "()")]
-pub(crate) struct WsFrame(pub(crate) ByteString, pub(crate) Credit);
+pub(crate) struct WsFrame {
+    /// The Engine.IO packet.
+    pub(crate) text: ByteString,
+    /// Goes with the command it carries, if any.
+    pub(crate) credit: Credit,
+    /// From the WebSocket the session was opened on, whose task has counted it as pending
+    /// and applied the rate limit (see `direct`).
+    pub(crate) direct: bool,
+}
 
 /// End the session (a request broke its limits).
 #[derive(Debug, Message)]

@@ -1,6 +1,7 @@
 //! The `rooms` endpoint, `/socket.io/`: Engine.IO handshakes, long-polling GETs and POSTs, and
 //! WebSockets (direct, or upgrading a polling session), each routed to its [`EioSession`].
 
+mod direct;
 mod messages;
 mod registry;
 mod remote;
@@ -12,7 +13,9 @@ use actix::{Actor, Addr};
 use actix_web::{http::StatusCode, web, HttpRequest, HttpResponse};
 use bytes::Bytes;
 use bytestring::ByteString;
-use switchboard_actors::{link, CloseReason, ConnId, Credit, Credits, LinkReceiver, Outbound};
+use switchboard_actors::{
+    link, ClientLink, CloseReason, ConnId, Credit, Credits, Event, LinkReceiver, Outbound,
+};
 
 use super::{
     socket::{Ended, Incoming, Out, Outgoing},
@@ -20,9 +23,7 @@ use super::{
     IN_FLIGHT,
 };
 
-use messages::{
-    Handshake, Poll, Polled, Polling, Post, Refused, Timing, WsAttach, WsFrame, WsGone,
-};
+use messages::{Handshake, Poll, Polled, Polling, Post, Refused, Timing, WsAttach, WsGone};
 pub use registry::{EioRegistry, UseCluster};
 use registry::{Forward, Insert, Lookup};
 use session::EioSession;
@@ -83,10 +84,14 @@ fn timing(node: &NodeState) -> Timing {
     }
 }
 
+/// Starts a session; `ws`: its transport is this WebSocket from the start (the socket's
+/// events then go to the WebSocket's queue without passing through the session, and come
+/// from it likewise: see [`direct`]).
 fn new_session(
     node: &Arc<NodeState>,
     registry: &Addr<EioRegistry>,
     version: Version,
+    ws: Option<(ClientLink, Arc<direct::Shared>)>,
 ) -> (String, Addr<EioSession>) {
     let random = switchboard_actors::SocketId::random();
     // In a cluster the sid names its node, so any node can forward its polling requests.
@@ -96,8 +101,15 @@ fn new_session(
     };
     let conn = ConnId(node.next_conn.fetch_add(1, Ordering::Relaxed));
     node.metrics.connections_total.fetch_add(1, Ordering::Relaxed);
-    let session =
-        EioSession::new(sid.clone(), conn, version, node.clone(), registry.clone(), timing(node));
+    let session = EioSession::new(
+        sid.clone(),
+        conn,
+        version,
+        node.clone(),
+        registry.clone(),
+        timing(node),
+        ws,
+    );
     let addr = session.start();
     registry.do_send(Insert { sid: sid.clone(), addr: addr.clone() });
     (sid, addr)
@@ -132,7 +144,7 @@ pub(super) async fn get(
                 node.metrics.connections_refused.fetch_add(1, Ordering::Relaxed);
                 return Ok(HttpResponse::ServiceUnavailable().body("node full or draining\n"));
             }
-            let (_, addr) = new_session(&node, &node.eio, version);
+            let (_, addr) = new_session(&node, &node.eio, version, None);
             let payload = addr.send(Handshake).await.unwrap_or_default();
             Ok(text(&req, payload))
         }
@@ -252,15 +264,17 @@ async fn refuse_upgrade(handshake: Upgrade, code: u8, message: &str) {
     handshake.refuse(StatusCode::BAD_REQUEST, "application/json", &body).await;
 }
 
-/// Frames for the client, in order, as the session (or its proxy) queues them.
+/// Frames for the client, in order, as the session (or its proxy) queues them, and the
+/// socket's room events where the core pushes them straight to the WebSocket.
 struct Frames(LinkReceiver);
 
 impl Frames {
     fn frame(item: Outbound) -> Out {
         match item {
             Outbound::Frame(frame) => Out::Owned(frame),
+            Outbound::Event(event @ Event::Room(_)) => Out::Event(event),
             Outbound::Ping => Out::Ping,
-            // Engine.IO has no close codes; an overflow has closed the session already.
+            // Engine.IO has no close codes; the session closes once the socket has.
             Outbound::Close(_) | Outbound::Event(_) => Out::Close(None),
         }
     }
@@ -273,6 +287,12 @@ impl Outgoing for Frames {
 
     fn try_next(&mut self) -> Option<Out> {
         self.0.try_next().map(Self::frame)
+    }
+
+    fn encode(&self, event: &Event, into: &mut String) {
+        if let Event::Room(event) = event {
+            session::encode_event(event, into);
+        }
     }
 
     async fn overflow(&self) {
@@ -333,37 +353,25 @@ async fn websocket(
 ) {
     let max = node.config.limits.max_frame_bytes;
     let Some(socket) = handshake.accept(max, max).await else { return };
-    let probe = existing.is_some();
-    let addr = match existing {
-        Some(addr) => addr,
-        None => new_session(&node, &node.eio, version).1,
-    };
     // As deep as the client's event queue: a client that falls further behind is too slow.
     let (tx, rx) = link::channel(ConnId(0), node.config.limits.outbound_queue);
-    addr.do_send(WsAttach { tx, probe });
-    let mut session = Session(addr);
+    let mut session = match existing {
+        Some(addr) => {
+            addr.do_send(WsAttach { tx });
+            direct::Session::upgrading(addr)
+        }
+        None => {
+            let shared = Arc::new(direct::Shared::default());
+            let addr = new_session(&node, &node.eio, version, Some((tx, shared.clone()))).1;
+            let limits = &node.config.limits;
+            let rate =
+                crate::http::ratelimit::TokenBucket::new(limits.rate_per_sec, limits.rate_burst);
+            direct::Session::direct(addr, shared, rate)
+        }
+    };
     let ended = socket.run(&mut Frames(rx), &mut session, Credits::new(IN_FLIGHT)).await;
-    session.0.do_send(WsGone);
+    session.addr().do_send(WsGone);
     if let Ended::ByServer(closing) = ended {
         closing.finish().await;
-    }
-}
-
-/// The incoming side of a session's WebSocket: each message to the session, in order.
-struct Session(Addr<EioSession>);
-
-impl Incoming for Session {
-    fn text(&mut self, text: ByteString, credit: Credit) -> bool {
-        self.0.connected() && {
-            self.0.do_send(WsFrame(text, credit));
-            true
-        }
-    }
-
-    fn refused(&mut self, reason: CloseReason) {
-        // Binary attachments are not supported; the text protocol goes on.
-        if reason != CloseReason::UnsupportedData {
-            self.0.do_send(WsGone);
-        }
     }
 }

@@ -176,7 +176,7 @@ impl EioRegistry {
             return;
         };
         let (tx, mut rx) = link::channel(ConnId(0), 1024);
-        session.do_send(WsAttach { tx, probe: true });
+        session.do_send(WsAttach { tx });
         let relay = async move {
             // Frames queued together cross in one message.
             while let Some(Outbound::Frame(first)) = rx.next().await {
@@ -269,7 +269,11 @@ impl Handler<Inbox> for EioRegistry {
             Ok(EioWire::WsOpen { sid, proxy }) => self.open_proxied(msg.origin, sid, proxy, ctx),
             Ok(EioWire::WsIn { sid, text }) => {
                 if let Some(session) = self.sessions.get(&sid) {
-                    session.do_send(WsFrame(text.into(), switchboard_actors::Credit::none()));
+                    session.do_send(WsFrame {
+                        text: text.into(),
+                        credit: switchboard_actors::Credit::none(),
+                        direct: false,
+                    });
                 }
             }
             Ok(EioWire::WsClosed { sid }) => {

@@ -1,9 +1,11 @@
 //! `EioSession`: one Engine.IO session, whatever its transport (long-polling, WebSocket, or
 //! polling upgraded to WebSocket), and the Socket.IO socket in it.
 //!
-//! Outbound: the socket's core actor pushes events to a `ClientLink`; the session drains it
-//! (as a stream), encodes each event once as an Engine.IO packet and hands it to the current
-//! transport: the WebSocket writer, the parked long-poll, or the outbox for the next poll.
+//! Outbound: the socket's core actor pushes events to a `ClientLink`. On a session that was a
+//! WebSocket from the start, that link is the WebSocket's own queue, and the socket's task
+//! encodes each event as it writes it. Otherwise the session drains the link (as a stream),
+//! encodes each event once as an Engine.IO packet and hands it to the current transport: the
+//! WebSocket writer (after an upgrade), the parked long-poll, or the outbox for the next poll.
 //! Inbound: packets from POST bodies or WebSocket frames, in order: pings, pongs, upgrade, and
 //! Socket.IO packets, whose events go to the socket's `RoomSocket`.
 //!
@@ -21,13 +23,12 @@ use actix::{
     WrapFuture,
 };
 use switchboard_actors::{
-    link,
-    rooms::{RoomEvent, RoomSocket},
-    ConnId, Credit, Event, LinkReceiver, Outbound, SocketId,
+    link, rooms::RoomEvent, ClientLink, ConnId, Credit, Event, LinkReceiver, Outbound, SocketId,
 };
 use tokio::sync::oneshot;
 
 use super::{
+    direct::Shared,
     messages::{
         Close, Handshake, Poll, Polled, Polling, Post, Refused, Timing, WsAttach, WsFrame, WsGone,
     },
@@ -48,13 +49,16 @@ pub(crate) struct EioSession {
     node: Arc<NodeState>,
     registry: Addr<EioRegistry>,
     timing: Timing,
-    link: switchboard_actors::ClientLink,
+    /// Where the socket's events go: the session's own queue, or its WebSocket's.
+    link: ClientLink,
+    /// The session's own queue, until it is drained as a stream.
     outbound: Option<LinkReceiver>,
-    socket: Option<RoomSocket>,
+    /// The Socket.IO socket, shared with the WebSocket's task of a direct session.
+    shared: Arc<Shared>,
     outbox: Vec<String>,
     poller: Option<oneshot::Sender<Polled>>,
-    ws: Option<switchboard_actors::ClientLink>,
-    probe: Option<switchboard_actors::ClientLink>,
+    ws: Option<ClientLink>,
+    probe: Option<ClientLink>,
     last_heard: Instant,
     awaiting_pong: bool,
     rate: TokenBucket,
@@ -72,7 +76,8 @@ impl std::fmt::Debug for EioSession {
 }
 
 impl EioSession {
-    /// A new session `sid` speaking `version`, opened by `conn`.
+    /// A new session `sid` speaking `version`, opened by `conn`; `ws`: the queue of the
+    /// WebSocket that is its transport from the start, and what the session shares with it.
     pub(crate) fn new(
         sid: String,
         conn: ConnId,
@@ -80,9 +85,16 @@ impl EioSession {
         node: Arc<NodeState>,
         registry: Addr<EioRegistry>,
         timing: Timing,
+        ws: Option<(ClientLink, Arc<Shared>)>,
     ) -> Self {
         let limits = &node.config.limits;
-        let (link, outbound) = link::channel(conn, limits.outbound_queue);
+        let (link, outbound, ws, shared) = match ws {
+            Some((ws, shared)) => (ws.clone(), None, Some(ws), shared),
+            None => {
+                let (link, outbound) = link::channel(conn, limits.outbound_queue);
+                (link, Some(outbound), None, Arc::default())
+            }
+        };
         let rate = TokenBucket::new(limits.rate_per_sec, limits.rate_burst);
         Self {
             sid,
@@ -91,11 +103,11 @@ impl EioSession {
             registry,
             timing,
             link,
-            outbound: Some(outbound),
-            socket: None,
+            outbound,
+            shared,
             outbox: Vec::new(),
             poller: None,
-            ws: None,
+            ws,
             probe: None,
             last_heard: Instant::now(),
             awaiting_pong: false,
@@ -162,15 +174,13 @@ impl EioSession {
     /// Sends `event` as one Engine.IO message packet (`42[…]`), written into one buffer.
     fn emit(&mut self, event: &RoomEvent, ctx: &mut Context<Self>) {
         let mut packet = String::with_capacity(2 + events::encoded_len(event));
-        packet.push(Kind::Message.digit());
-        packet.push(sio::Kind::Event.digit());
-        events::encode_into(&mut packet, event);
+        encode_event(event, &mut packet);
         self.send(packet, ctx);
     }
 
     /// Starts the Socket.IO socket of the default namespace and acknowledges it.
     fn connect_socket(&mut self, ctx: &mut Context<Self>) {
-        if self.socket.is_some() {
+        if self.shared.connected() {
             return;
         }
         let id = match self.version {
@@ -185,12 +195,13 @@ impl EioSession {
                 &serde_json::json!({ "sid": id.as_str() }).to_string(),
             ),
         };
-        self.socket = Some(self.node.core.connect_room_socket(id, self.link.clone()));
+        self.shared.connect(self.node.core.connect_room_socket(id, self.link.clone()));
         self.send_message(ack, ctx);
     }
 
-    /// Handles one Engine.IO packet; `credit` goes with the command it carries, if any.
-    fn on_packet(&mut self, raw: &str, credit: Credit, ctx: &mut Context<Self>) {
+    /// Handles one Engine.IO packet; `credit` goes with the command it carries, if any;
+    /// `limited`: the WebSocket's task has applied the rate limit already.
+    fn on_packet(&mut self, raw: &str, credit: Credit, limited: bool, ctx: &mut Context<Self>) {
         if self.closing {
             return;
         }
@@ -237,7 +248,7 @@ impl EioSession {
             Kind::Close => self.close(ctx),
             Kind::Open | Kind::Noop => {}
             Kind::Message => {
-                if !self.rate.allow() {
+                if !limited && !self.rate.allow() {
                     log::info!("eio {}: message rate limit exceeded, closing", self.sid);
                     self.close(ctx);
                     return;
@@ -266,8 +277,7 @@ impl EioSession {
             sio::Kind::Connect => self.connect_socket(ctx),
             sio::Kind::Disconnect => self.close(ctx),
             sio::Kind::Event => {
-                let Some(socket) = &self.socket else { return };
-                socket.send(events::decode(packet.data), credit);
+                self.shared.send(packet.data, credit);
             }
             sio::Kind::BinaryEvent | sio::Kind::BinaryAck => {
                 self.emit(&error("binary packets are not supported"), ctx);
@@ -305,7 +315,7 @@ impl EioSession {
             return;
         }
         // The socket leaves its rooms at once.
-        drop(self.socket.take());
+        self.shared.disconnect();
         self.probe = None;
         if self.ws.take().is_some() {
             ctx.stop();
@@ -324,6 +334,13 @@ impl EioSession {
 
 /// How long a closed polling session waits for the poll that fetches its close packet.
 const CLOSE_LINGER: Duration = Duration::from_secs(3);
+
+/// Appends `event` as an Engine.IO message packet carrying a Socket.IO event (`42[…]`).
+pub(super) fn encode_event(event: &RoomEvent, into: &mut String) {
+    into.push(Kind::Message.digit());
+    into.push(sio::Kind::Event.digit());
+    events::encode_into(into, event);
+}
 
 fn error(message: &str) -> RoomEvent {
     RoomEvent::Error(message.to_owned())
@@ -345,6 +362,9 @@ impl Actor for EioSession {
             Version::V4 => self.timing.ping_interval,
         };
         ctx.run_interval(period, Self::check_liveness);
+        if let Some(ws) = &self.ws {
+            let _ = ws.frame(self.open_packet(false));
+        }
         if self.version == Version::V3 {
             // socket.io 2.x connects the default namespace without asking.
             self.connect_socket(ctx);
@@ -363,7 +383,7 @@ impl Actor for EioSession {
 
     fn stopped(&mut self, _ctx: &mut Context<Self>) {
         // The socket leaves its rooms at once.
-        drop(self.socket.take());
+        self.shared.disconnect();
         self.registry.do_send(Remove { sid: self.sid.clone() });
         self.node.metrics.connections_open.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
         log::debug!("eio {}: closed", self.sid);
@@ -440,7 +460,7 @@ impl Handler<Post> for EioSession {
             return Err(Refused::BadPayload);
         };
         for packet in packets {
-            self.on_packet(packet, Credit::none(), ctx);
+            self.on_packet(packet, Credit::none(), false, ctx);
         }
         Ok(())
     }
@@ -449,18 +469,9 @@ impl Handler<Post> for EioSession {
 impl Handler<WsAttach> for EioSession {
     type Result = ();
 
-    fn handle(&mut self, msg: WsAttach, ctx: &mut Context<Self>) {
-        if self.closing {
-            return;
-        }
-        if msg.probe {
+    fn handle(&mut self, msg: WsAttach, _ctx: &mut Context<Self>) {
+        if !self.closing {
             self.probe = Some(msg.tx);
-        } else {
-            let _ = msg.tx.frame(self.open_packet(false));
-            self.ws = Some(msg.tx);
-            for packet in std::mem::take(&mut self.outbox) {
-                self.send(packet, ctx);
-            }
         }
     }
 }
@@ -469,7 +480,10 @@ impl Handler<WsFrame> for EioSession {
     type Result = ();
 
     fn handle(&mut self, msg: WsFrame, ctx: &mut Context<Self>) {
-        self.on_packet(&msg.0, msg.1, ctx);
+        self.on_packet(&msg.text, msg.credit, msg.direct, ctx);
+        if msg.direct {
+            self.shared.handled();
+        }
     }
 }
 

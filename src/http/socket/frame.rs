@@ -119,8 +119,25 @@ pub(super) fn head(buf: &[u8], max: usize) -> Result<Option<Head>, CloseReason> 
 
 /// The payload of the frame `head` at the start of `buf`, unmasked.
 pub(super) fn payload(head: &Head, buf: &[u8]) -> Vec<u8> {
-    let masked = &buf[head.size..head.size + head.len];
-    masked.iter().zip(head.mask.iter().cycle()).map(|(b, m)| b ^ m).collect()
+    let mut out = buf[head.size..head.size + head.len].to_vec();
+    unmask(&mut out, head.mask);
+    out
+}
+
+/// XORs `data` with the 4-byte `mask` repeated, eight bytes at a time.
+fn unmask(data: &mut [u8], mask: [u8; 4]) {
+    let word = u64::from_ne_bytes([
+        mask[0], mask[1], mask[2], mask[3], mask[0], mask[1], mask[2], mask[3],
+    ]);
+    let mut chunks = data.chunks_exact_mut(8);
+    for chunk in &mut chunks {
+        let mut bytes = [0; 8];
+        bytes.copy_from_slice(chunk);
+        chunk.copy_from_slice(&(u64::from_ne_bytes(bytes) ^ word).to_ne_bytes());
+    }
+    for (i, b) in chunks.into_remainder().iter_mut().enumerate() {
+        *b ^= mask[i % 4];
+    }
 }
 
 /// Whether frame `head` is a close frame.
@@ -269,6 +286,16 @@ mod tests {
     fn take(asm: &mut Assembler, frame: &[u8]) -> Result<Received, CloseReason> {
         let head = head(frame, 1 << 20)?.expect("a whole header");
         asm.take(&head, payload(&head, frame))
+    }
+
+    #[test]
+    fn unmasking_by_words_matches_byte_by_byte_at_every_length() {
+        for len in 0..40u8 {
+            let plain: Vec<u8> = (0..len).map(|i| i.wrapping_mul(37)).collect();
+            let frame = client(true, TEXT, &plain);
+            let h = head(&frame, 1000).unwrap().unwrap();
+            assert_eq!(payload(&h, &frame), plain, "length {len}");
+        }
     }
 
     #[test]

@@ -20,7 +20,7 @@ use std::cell::RefCell;
 
 use bytes::{Buf, BytesMut};
 use bytestring::ByteString;
-use switchboard_actors::{CloseReason, Credit, Credits};
+use switchboard_actors::{CloseReason, Credit, Credits, Event};
 use tokio::{io::Interest, net::TcpStream};
 
 use frame::{Assembler, Received};
@@ -40,10 +40,11 @@ const CLOSE_HANDSHAKE: Duration = Duration::from_secs(3);
 /// What the server sends.
 #[derive(Debug)]
 pub(super) enum Out {
-    /// A text frame.
-    Text(ByteString),
     /// A text frame (as the source built it: no conversion).
     Owned(String),
+    /// An event, encoded by the source ([`Outgoing::encode`]) straight into the socket's
+    /// write path: no buffer of its own per frame.
+    Event(Event),
     /// A ping.
     Ping,
     /// A close frame (status code and reason, or none); nothing is sent after it.
@@ -57,6 +58,8 @@ pub(super) trait Outgoing {
     async fn next(&mut self) -> Option<Out>;
     /// The next item if one is ready.
     fn try_next(&mut self) -> Option<Out>;
+    /// Appends the text of [`Out::Event`] `event` to `into`.
+    fn encode(&self, event: &Event, into: &mut String);
     /// Resolves when the source gives up on a client that does not read (its next item will
     /// then be the close).
     async fn overflow(&self) {
@@ -154,7 +157,7 @@ impl Socket {
                         match next {
                             None => return self.closing(None),
                             Some(Out::Close(status)) => return self.closing(status),
-                            Some(item) => self.put(item),
+                            Some(item) => self.put(item, out),
                         }
                         if self.wbuf.len() >= WRITE_HIGH {
                             break;
@@ -196,10 +199,19 @@ impl Socket {
     }
 
     /// Encodes one item into the write buffer.
-    fn put(&mut self, item: Out) {
+    fn put(&mut self, item: Out, out: &impl Outgoing) {
         match item {
-            Out::Text(text) => frame::text(&mut self.wbuf, &text),
             Out::Owned(text) => frame::text(&mut self.wbuf, &text),
+            Out::Event(event) => ENCODED.with(|encoded| {
+                let mut encoded = encoded.borrow_mut();
+                encoded.clear();
+                out.encode(&event, &mut encoded);
+                frame::text(&mut self.wbuf, &encoded);
+                if encoded.capacity() > READ_CHUNK {
+                    // A large event's buffer is not kept.
+                    *encoded = String::new();
+                }
+            }),
             Out::Ping => frame::ping(&mut self.wbuf),
             Out::Close(status) => frame::close(&mut self.wbuf, status),
         }
@@ -389,6 +401,8 @@ impl Closing {
 thread_local! {
     /// Where this thread's sockets read: only a frame cut by the end of a read is copied out.
     static SCRATCH: RefCell<Box<[u8]>> = RefCell::new(vec![0; READ_CHUNK].into_boxed_slice());
+    /// Where this thread's sockets encode events before framing them.
+    static ENCODED: RefCell<String> = const { RefCell::new(String::new()) };
 }
 
 /// What a read returned: bytes (`Ok(0)` if none were ready), or `Err` at the end of the

@@ -17,14 +17,14 @@ const MAX_ID: usize = 256;
 /// Decodes the JSON array of an event packet (`["room-join","r1"]`); the error is the message
 /// of the `error` event the client gets.
 pub fn decode(data: &str) -> Result<RoomCommand, String> {
-    let args: Vec<&RawValue> =
+    let args: Args<'_> =
         serde_json::from_str(data).map_err(|_| "malformed event: expected a JSON array")?;
-    let (name, args) = args.split_first().ok_or("malformed event: empty array")?;
+    let name = args.get(0).ok_or("malformed event: empty array")?;
     // Borrowed from the frame unless escaped: no copy per field on the relay path.
     let name = string(name).ok_or("malformed event: name is not a string")?;
     let text = |i: usize, what: &str| -> Result<Cow<'_, str>, String> {
         let usage = || format!("{name} expects {what}");
-        let arg = args.get(i).ok_or_else(usage)?;
+        let arg = args.get(i + 1).ok_or_else(usage)?;
         let s = string(arg).ok_or_else(usage)?;
         if s.is_empty() || s.len() > MAX_ID {
             return Err(usage());
@@ -40,13 +40,58 @@ pub fn decode(data: &str) -> Result<RoomCommand, String> {
             let what = "(room: string, targetId: string, data)";
             let room = room(what)?;
             let target = SocketId::new(&text(1, what)?);
-            let data = args.get(2).ok_or_else(|| format!("{name} expects {what}"))?;
+            let data = args.get(3).ok_or_else(|| format!("{name} expects {what}"))?;
             Ok(RoomCommand::Signal { room, target, data: Payload::from_raw(data) })
         }
         other => {
             let shown: String = other.chars().take(64).collect();
             Err(format!("unknown event: {shown}"))
         }
+    }
+}
+
+/// The elements of an event array that any event reads (its name and first three
+/// arguments), borrowed from the frame; the rest are checked and skipped. No allocation.
+struct Args<'a> {
+    kept: [Option<&'a RawValue>; KEPT],
+}
+
+/// Elements of an event array kept by [`Args`].
+const KEPT: usize = 4;
+
+impl<'a> Args<'a> {
+    /// Element `i` (the name is element 0), if the array has it and it is kept.
+    fn get(&self, i: usize) -> Option<&'a RawValue> {
+        self.kept.get(i).copied().flatten()
+    }
+}
+
+impl<'de: 'a, 'a> serde::Deserialize<'de> for Args<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Visitor<'a> {
+            type Value = Args<'a>;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an event array")
+            }
+
+            fn visit_seq<S: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: S,
+            ) -> Result<Args<'a>, S::Error> {
+                let mut args = Args { kept: [None; KEPT] };
+                for slot in &mut args.kept {
+                    match seq.next_element::<&'de RawValue>()? {
+                        Some(raw) => *slot = Some(raw),
+                        None => return Ok(args),
+                    }
+                }
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(args)
+            }
+        }
+        deserializer.deserialize_seq(Visitor(std::marker::PhantomData))
     }
 }
 
@@ -164,6 +209,12 @@ mod tests {
             .unwrap_err()
             .starts_with("signal-send expects"));
         assert_eq!(decode(r#"["kick","r1"]"#), Err("unknown event: kick".into()));
+        // Arguments past the kept ones are checked, then ignored.
+        assert_eq!(
+            decode(r#"["room-join","r1",1,2,3,{"x":[1]}]"#),
+            Ok(RoomCommand::Join(RoomId::new("r1")))
+        );
+        assert!(decode(r#"["room-join","r1",1,2,3,{]"#).is_err());
         assert!(decode("{}").is_err());
         assert!(decode("[]").is_err());
         assert!(decode("[1]").is_err());

@@ -218,6 +218,14 @@ impl Tx {
     pub async fn send_text(&mut self, text: &str) {
         self.0.send(Message::text(text)).await.expect("send");
     }
+
+    /// Sends several text frames in one write (so the server likely reads them together).
+    pub async fn send_batch(&mut self, texts: &[&str]) {
+        for text in texts {
+            self.0.feed(Message::text(*text)).await.expect("send");
+        }
+        self.0.flush().await.expect("send");
+    }
 }
 
 impl Rx {

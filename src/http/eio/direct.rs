@@ -1,0 +1,141 @@
+//! The incoming side of a session's WebSocket, and the fast path of a session that was a
+//! WebSocket from the start: its task hands the socket's events straight to the rooms owner.
+//!
+//! Why: through the session, every event cost a mailbox hop (two allocations and a wake-up of
+//! the session) on the node's busiest path. Events are the only packets that skip it; every
+//! other packet (pings, connect, disconnect, namespaces) goes to the session as before. Order
+//! is kept by taking the fast path only while no packet waits at the session, and by the
+//! session taking the room socket out of [`Shared`] (under its lock) before it lets it go.
+
+use std::sync::{
+    atomic::{AtomicUsize, Ordering},
+    Arc, Mutex, MutexGuard,
+};
+
+use actix::Addr;
+use bytestring::ByteString;
+use switchboard_actors::{rooms::RoomSocket, CloseReason, Credit};
+
+use super::{
+    messages::{Close, WsFrame, WsGone},
+    session::EioSession,
+};
+use crate::{
+    http::ratelimit::TokenBucket,
+    protocol::rooms::{
+        eio::{self, Kind},
+        events, sio,
+    },
+};
+
+/// The session's room socket, and what its WebSocket's task needs to use it directly.
+#[derive(Debug, Default)]
+pub(crate) struct Shared {
+    socket: Mutex<Option<RoomSocket>>,
+    /// Packets handed to the session and not yet handled by it.
+    pending: AtomicUsize,
+}
+
+impl Shared {
+    fn socket(&self) -> MutexGuard<'_, Option<RoomSocket>> {
+        // Nothing panics while holding the lock; a poisoned slot is still a slot.
+        self.socket.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Whether the Socket.IO socket is connected.
+    pub(crate) fn connected(&self) -> bool {
+        self.socket().is_some()
+    }
+
+    /// Connects the Socket.IO socket.
+    pub(crate) fn connect(&self, socket: RoomSocket) {
+        *self.socket() = Some(socket);
+    }
+
+    /// Disconnects the socket: it leaves its rooms, and nothing sent after this reaches them.
+    pub(crate) fn disconnect(&self) {
+        let socket = self.socket().take();
+        drop(socket);
+    }
+
+    /// Hands a decoded event to the socket (nothing if it is not connected).
+    pub(crate) fn send(&self, data: &str, credit: Credit) {
+        if let Some(socket) = self.socket().as_ref() {
+            socket.send(events::decode(data), credit);
+        }
+    }
+
+    /// The session handled a packet the WebSocket's task handed it.
+    pub(crate) fn handled(&self) {
+        self.pending.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// The incoming side of a session's WebSocket: events to the rooms owner when the session
+/// allows it (see the module docs), everything else to the session, in order.
+pub(super) struct Session {
+    addr: Addr<EioSession>,
+    /// Set for a session opened on this WebSocket, which then leaves rate limiting here.
+    direct: Option<(Arc<Shared>, TokenBucket)>,
+}
+
+impl Session {
+    /// The WebSocket of a session opened on it.
+    pub(super) fn direct(addr: Addr<EioSession>, shared: Arc<Shared>, rate: TokenBucket) -> Self {
+        Self { addr, direct: Some((shared, rate)) }
+    }
+
+    /// A WebSocket upgrading a polling session: every packet to the session.
+    pub(super) fn upgrading(addr: Addr<EioSession>) -> Self {
+        Self { addr, direct: None }
+    }
+
+    /// The Engine.IO session.
+    pub(super) fn addr(&self) -> &Addr<EioSession> {
+        &self.addr
+    }
+}
+
+impl super::Incoming for Session {
+    fn text(&mut self, text: ByteString, credit: Credit) -> bool {
+        if !self.addr.connected() {
+            return false;
+        }
+        let Some((shared, rate)) = &mut self.direct else {
+            self.addr.do_send(WsFrame { text, credit, direct: false });
+            return true;
+        };
+        if text.starts_with(Kind::Message.digit()) && !rate.allow() {
+            log::info!("eio: message rate limit exceeded, closing");
+            self.addr.do_send(Close);
+            return false;
+        }
+        if shared.pending.load(Ordering::Acquire) == 0 {
+            if let Some(data) = event(&text) {
+                shared.send(data, credit);
+                return true;
+            }
+        }
+        shared.pending.fetch_add(1, Ordering::AcqRel);
+        self.addr.do_send(WsFrame { text, credit, direct: true });
+        true
+    }
+
+    fn refused(&mut self, reason: CloseReason) {
+        // Binary attachments are not supported; the text protocol goes on.
+        if reason != CloseReason::UnsupportedData {
+            self.addr.do_send(WsGone);
+        }
+    }
+}
+
+/// The event array of a Socket.IO event packet of the default namespace (`42[…]`).
+fn event(text: &str) -> Option<&str> {
+    match eio::decode(text) {
+        Ok((Kind::Message, data)) => match sio::decode(data)? {
+            packet if packet.kind == sio::Kind::Event && packet.nsp == "/" => Some(packet.data),
+            _ => None,
+        },
+        _ => None,
+    }
+}
