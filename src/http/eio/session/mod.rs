@@ -29,9 +29,7 @@ use tokio::sync::oneshot;
 
 use super::{
     direct::Shared,
-    messages::{
-        Close, Handshake, Poll, Polled, Polling, Post, Refused, Timing, WsAttach, WsFrame, WsGone,
-    },
+    messages::{Close, Polled, Timing, WsAttach, WsFrame, WsGone},
     registry::{EioRegistry, Remove},
 };
 use crate::{
@@ -332,6 +330,8 @@ impl EioSession {
     }
 }
 
+mod polling;
+
 /// How long a closed polling session waits for the poll that fetches its close packet.
 const CLOSE_LINGER: Duration = Duration::from_secs(3);
 
@@ -403,67 +403,6 @@ impl StreamHandler<Outbound> for EioSession {
     }
 
     fn finished(&mut self, _ctx: &mut Context<Self>) {}
-}
-
-impl Handler<Poll> for EioSession {
-    type Result = Result<Polling, Refused>;
-
-    fn handle(&mut self, _msg: Poll, ctx: &mut Context<Self>) -> Self::Result {
-        if self.closing {
-            if self.outbox.is_empty() {
-                return Err(Refused::Closed);
-            }
-            let payload = eio::encode_payload(self.version, &std::mem::take(&mut self.outbox));
-            ctx.stop();
-            return Ok(Polling::Ready(payload));
-        }
-        if self.ws.is_some() || self.poller.is_some() {
-            // Engine.IO closes a session that polls twice at once, or after upgrading.
-            log::debug!(
-                "eio {}: overlapping poll (upgraded: {}), closing",
-                self.sid,
-                self.ws.is_some()
-            );
-            self.close(ctx);
-            return Err(Refused::BadRequest);
-        }
-        if !self.outbox.is_empty() {
-            let payload = eio::encode_payload(self.version, &std::mem::take(&mut self.outbox));
-            return Ok(Polling::Ready(payload));
-        }
-        log::debug!("eio {}: poll parked", self.sid);
-        let (tx, rx) = oneshot::channel();
-        self.poller = Some(tx);
-        Ok(Polling::Parked(rx))
-    }
-}
-
-impl Handler<Handshake> for EioSession {
-    type Result = String;
-
-    fn handle(&mut self, _msg: Handshake, _ctx: &mut Context<Self>) -> String {
-        let mut packets = vec![self.open_packet(true)];
-        packets.append(&mut self.outbox);
-        eio::encode_payload(self.version, &packets)
-    }
-}
-
-impl Handler<Post> for EioSession {
-    type Result = Result<(), Refused>;
-
-    fn handle(&mut self, msg: Post, ctx: &mut Context<Self>) -> Self::Result {
-        if self.closing {
-            return Err(Refused::Closed);
-        }
-        let Ok(packets) = eio::decode_payload(self.version, &msg.0) else {
-            self.close(ctx);
-            return Err(Refused::BadPayload);
-        };
-        for packet in packets {
-            self.on_packet(packet, Credit::none(), false, ctx);
-        }
-        Ok(())
-    }
 }
 
 impl Handler<WsAttach> for EioSession {
