@@ -23,6 +23,13 @@ use crate::{config::Config, metrics::Metrics};
 /// [`switchboard_actors::Credits`]).
 const IN_FLIGHT: usize = 32;
 
+/// The credits of one client whose outbound queue holds `queue` events: at most half of it,
+/// so the answers to a client's own commands, pushed before its writer gets to run, can
+/// never fill its queue alone (a client that reads would be closed as a slow consumer).
+fn credits(queue: usize) -> switchboard_actors::Credits {
+    switchboard_actors::Credits::new(IN_FLIGHT.min(queue / 2).max(1))
+}
+
 /// The response header naming the node that answered (its configured id).
 pub const NODE_HEADER: &str = "x-switchboard-node";
 

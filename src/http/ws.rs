@@ -2,9 +2,10 @@
 //! [`Endpoint`] and writes what the client's `ClientLink` queue holds.
 //!
 //! - Incoming: each text message goes to the endpoint (which decodes it with its dialect for
-//!   its actor) with a credit, at most [`IN_FLIGHT`] on their way through the actors at once.
-//!   The rate limit is enforced here, and framing failures (oversized, invalid UTF-8, binary)
-//!   become closes with the dialect's close code, queued after what the client is owed.
+//!   its actor) with a credit, at most [`IN_FLIGHT`] (or half its queue) on their way
+//!   through the actors at once. The rate limit is enforced here, and framing failures
+//!   (oversized, invalid UTF-8, binary) become closes with the dialect's close code, queued
+//!   after what the client is owed.
 //! - Outgoing: the client's bounded queue, in order, each event encoded once; a close when the
 //!   actor asks, when the queue overflows (slow consumer) or when the node drains.
 //!
@@ -16,14 +17,15 @@ use bytestring::ByteString;
 use futures_util::future::LocalBoxFuture;
 use switchboard_actors::{
     connection::{ConnectionActor, Disconnected, Inbound, Pong},
-    link, ClientLink, CloseReason, ConnId, Credit, Credits, Event, LinkReceiver, Outbound,
+    link, ClientLink, CloseReason, ConnId, Credit, Event, LinkReceiver, Outbound,
 };
 
 use super::{
+    credits,
     ratelimit::TokenBucket,
     socket::{Ended, Incoming, Out, Outgoing},
     upgrade::Handshake,
-    NodeState, IN_FLIGHT,
+    NodeState,
 };
 use crate::protocol::Dialect;
 
@@ -86,7 +88,7 @@ impl Endpoint for CmdEndpoint {
     }
 
     fn encode_into(&self, event: &Event, into: &mut String) {
-        into.push_str(&self.dialect.encode(event));
+        self.dialect.encode_into(event, into);
     }
 
     fn close_code(&self, reason: CloseReason) -> u16 {
@@ -140,7 +142,7 @@ pub(super) async fn accept(
         drain: node.drain.clone(),
         closed: None,
     };
-    let ended = socket.run(&mut outgoing, &mut incoming, Credits::new(IN_FLIGHT)).await;
+    let ended = socket.run(&mut outgoing, &mut incoming, credits(limits.outbound_queue)).await;
     endpoint.gone(outgoing.closed).await;
     // Closed as far as the node is concerned (a drain need not wait for goodbyes).
     drop(guard);

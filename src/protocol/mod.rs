@@ -23,6 +23,11 @@ pub trait Dialect: Send + Sync + 'static {
     /// Encodes one event as a text frame.
     fn encode(&self, event: &Event) -> ByteString;
 
+    /// Appends one event's text frame to `out` (where the writer builds its frames).
+    fn encode_into(&self, event: &Event, out: &mut String) {
+        out.push_str(&self.encode(event));
+    }
+
     /// The WebSocket close code for a server-initiated close.
     fn close_code(&self, reason: CloseReason) -> u16;
 }

@@ -14,7 +14,7 @@ use actix::{
 
 use super::{
     member::Member,
-    messages::{MemberLeft, RelaySignal, RemoteRelay},
+    messages::{LocalRelay, MemberLeft, RelaySignal, RemoteRelay},
     state::{CallState, Side},
 };
 use crate::{
@@ -118,24 +118,65 @@ impl Handler<RemoteRelay> for CallActor {
     fn handle(&mut self, msg: RemoteRelay, ctx: &mut Context<Self>) {
         let RemoteRelay { relay, reply } = msg;
         let op = relay.signal.kind();
-        ctx.spawn(self.relay(relay).map(move |result, _, _| {
-            if let Err(kind) = result {
-                let _ = reply.push(Event::Error(ClientError::during(kind, op)));
-            }
-        }));
+        self.relay_unanswered(relay, ctx, move |kind| {
+            let _ = reply.push(Event::Error(ClientError::during(kind, op)));
+        });
     }
+}
+
+impl Handler<LocalRelay> for CallActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: LocalRelay, ctx: &mut Context<Self>) {
+        let LocalRelay { relay, reply } = msg;
+        let op = relay.signal.kind();
+        self.relay_unanswered(relay, ctx, move |kind| {
+            let _ = reply.push(Event::Error(ClientError::during(kind, op)));
+        });
+    }
+}
+
+/// What a signal did to the call.
+enum Relayed {
+    /// Applied (or refused) at once.
+    Done(Result<(), ErrorKind>),
+    /// It ends the call; done when this resolves.
+    Ending(ResponseActFuture<CallActor, ()>),
 }
 
 impl CallActor {
     /// Applies `msg` to the call; resolves once everything it causes is queued.
     fn relay(&mut self, msg: RelaySignal) -> ResponseActFuture<Self, Result<(), ErrorKind>> {
-        let refused = |kind| -> ResponseActFuture<Self, Result<(), ErrorKind>> {
-            Box::pin(fut::ready(Err(kind)))
+        match self.relay_now(msg) {
+            Relayed::Done(result) => Box::pin(fut::ready(result)),
+            Relayed::Ending(ending) => Box::pin(ending.map(|(), _, _| Ok(()))),
+        }
+    }
+
+    /// Applies `msg` with no reply: a refusal goes to `refused` (the relay path: no future
+    /// to allocate unless the signal ends the call).
+    fn relay_unanswered(
+        &mut self,
+        msg: RelaySignal,
+        ctx: &mut Context<Self>,
+        refused: impl FnOnce(ErrorKind),
+    ) {
+        match self.relay_now(msg) {
+            Relayed::Done(Ok(())) => {}
+            Relayed::Done(Err(kind)) => refused(kind),
+            Relayed::Ending(ending) => {
+                ctx.spawn(ending);
+            }
+        }
+    }
+
+    fn relay_now(&mut self, msg: RelaySignal) -> Relayed {
+        let Some(from) = self.side_of(&msg.from) else {
+            return Relayed::Done(Err(ErrorKind::CallNotFound));
         };
-        let Some(from) = self.side_of(&msg.from) else { return refused(ErrorKind::CallNotFound) };
         let step = match self.state.apply(from, msg.signal.kind()) {
             Ok(step) => step,
-            Err(kind) => return refused(kind),
+            Err(kind) => return Relayed::Done(Err(kind)),
         };
         let to = Self::other(from);
         let ends = matches!(msg.signal, CallSignal::Reject | CallSignal::Stop);
@@ -146,7 +187,7 @@ impl CallActor {
             // The forward goes out with the closing phase, after both members are free again.
             let closed = self.phase_event(Phase::Closed);
             let deliveries = vec![(to, forwarded), (from, closed.clone()), (to, closed)];
-            return Box::pin(self.end(deliveries).map(|(), _, _| Ok(())));
+            return Relayed::Ending(self.end(deliveries));
         }
         match self.member(to).push(forwarded) {
             Ok(()) => {
@@ -155,7 +196,7 @@ impl CallActor {
                     let _ = self.member(from).push(event.clone());
                     let _ = self.member(to).push(event);
                 }
-                Box::pin(fut::ready(Ok(())))
+                Relayed::Done(Ok(()))
             }
             Err(kind) => {
                 // The reference closes the session when a forward fails, and so do we: the
@@ -164,7 +205,7 @@ impl CallActor {
                 let error = Event::Error(ClientError::during(kind, msg_kind));
                 let closed = self.phase_event(Phase::Closed);
                 let deliveries = vec![(from, error), (from, closed.clone()), (to, closed)];
-                Box::pin(self.end(deliveries).map(|(), _, _| Ok(())))
+                Relayed::Ending(self.end(deliveries))
             }
         }
     }

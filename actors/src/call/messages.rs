@@ -3,7 +3,7 @@
 use actix::Message;
 
 use super::Member;
-use crate::{command::CallSignal, error::ErrorKind, ids::ClientName};
+use crate::{command::CallSignal, error::ErrorKind, ids::ClientName, link::ClientLink};
 
 /// A member sends a signal into the call.
 ///
@@ -33,6 +33,22 @@ pub struct RemoteRelay {
     pub relay: RelaySignal,
     /// The sender, as reachable on its node: told of a refusal.
     pub reply: Member,
+}
+
+/// A member on this node sends a signal that does not end the call, and goes on without
+/// waiting for it.
+///
+/// Sender: the member's `ConnectionActor`, after checking the call id is its own.
+/// Handler: `CallActor`, as [`RelaySignal`], except that a refusal is pushed to `reply`, the
+/// sender's link, itself. No reply: the relay path carries no reply channel, future or
+/// actor address per signal.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct LocalRelay {
+    /// The signal.
+    pub relay: RelaySignal,
+    /// The sender's link: told of a refusal.
+    pub reply: ClientLink,
 }
 
 /// A member's connection went away.

@@ -8,5 +8,5 @@ pub mod state;
 
 pub use actor::CallActor;
 pub use member::{Member, Reach};
-pub use messages::{MemberLeft, RelaySignal, RemoteRelay};
+pub use messages::{LocalRelay, MemberLeft, RelaySignal, RemoteRelay};
 pub use state::{CallState, Side, Step};

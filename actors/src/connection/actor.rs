@@ -18,7 +18,7 @@ use actix::{
 
 use super::messages::{CallMembership, CallRef, Disconnected, Inbound, Pong};
 use crate::{
-    call::{Member, MemberLeft, Reach, RelaySignal, RemoteRelay},
+    call::{LocalRelay, MemberLeft, RelaySignal},
     cluster::Topic,
     command::{CallSignal, Command, CommandKind},
     directory::wire::Wire,
@@ -129,20 +129,10 @@ impl ConnectionActor {
             }
             Command::Signal { call, signal } => match &self.call {
                 Some((id, CallRef::Local(addr))) if *id == call => {
-                    let relay = RelaySignal { from: me, signal };
-                    if matches!(relay.signal, CallSignal::Reject | CallSignal::Stop)
-                        || !addr.connected()
-                    {
-                        // An ending signal is answered once both members are free again, so
-                        // the client's next command sees that.
-                        return self.answer(op, addr.send(relay));
-                    }
-                    // Relayed in order with no reply each: a refusal comes back on the link.
-                    let reach =
-                        Reach::Local { link: self.link.clone(), conn: ctx.address().recipient() };
-                    let reply = Member { name: relay.from.clone(), reach };
-                    addr.do_send(RemoteRelay { relay, reply });
-                    Box::pin(fut::ready(()))
+                    // An ending signal (the others were relayed at once: `relay_at_once`) is
+                    // answered once both members are free again, so the client's next command
+                    // sees that.
+                    self.answer(op, addr.send(RelaySignal { from: me, signal }))
                 }
                 Some((id, CallRef::Remote { home, cluster })) if *id == call => {
                     // The call's home answers a refusal with an error event of its own.
@@ -154,6 +144,27 @@ impl ConnectionActor {
                 }
                 _ => self.refuse(ErrorKind::CallNotFound, op),
             },
+        }
+    }
+
+    /// Relays a signal that does not end the client's call on this node, with no reply to
+    /// wait for (a refusal comes back on the link, in order); any other command is handed
+    /// back.
+    fn relay_at_once(&mut self, cmd: Command) -> Result<(), Command> {
+        let (Some(me), Some((id, CallRef::Local(addr)))) = (&self.name, &self.call) else {
+            return Err(cmd);
+        };
+        match cmd {
+            Command::Signal { call, signal }
+                if call == *id
+                    && !matches!(signal, CallSignal::Reject | CallSignal::Stop)
+                    && addr.connected() =>
+            {
+                let relay = RelaySignal { from: me.clone(), signal };
+                addr.do_send(LocalRelay { relay, reply: self.link.clone() });
+                Ok(())
+            }
+            cmd => Err(cmd),
         }
     }
 
@@ -224,6 +235,7 @@ impl Handler<Inbound> for ConnectionActor {
         let Inbound(command, credit) = msg;
         match command {
             Ok(cmd) => {
+                let Err(cmd) = self.relay_at_once(cmd) else { return };
                 // `wait`: the client's next command is handled once this one is answered, and
                 // its credit comes back only then.
                 let answered = self.handle_command(cmd, ctx);

@@ -14,13 +14,13 @@ use actix_web::{http::StatusCode, web, HttpRequest, HttpResponse};
 use bytes::Bytes;
 use bytestring::ByteString;
 use switchboard_actors::{
-    link, ClientLink, CloseReason, ConnId, Credit, Credits, Event, LinkReceiver, Outbound,
+    link, ClientLink, CloseReason, ConnId, Credit, Event, LinkReceiver, Outbound,
 };
 
 use super::{
+    credits,
     socket::{Ended, Incoming, Out, Outgoing},
     upgrade::Handshake as Upgrade,
-    IN_FLIGHT,
 };
 
 use messages::{Handshake, Poll, Polled, Polling, Post, Refused, Timing, WsAttach, WsGone};
@@ -318,7 +318,7 @@ async fn proxied_websocket(handshake: Upgrade, node: &Arc<NodeState>, sid: &str)
     let max = node.config.limits.max_frame_bytes;
     if let Some(socket) = handshake.accept(max, max).await {
         let mut relay = Relay { cluster, holder: holder.clone(), sid: sid.to_owned() };
-        let ended = socket.run(&mut Frames(rx), &mut relay, Credits::new(IN_FLIGHT)).await;
+        let ended = socket.run(&mut Frames(rx), &mut relay, credits(capacity)).await;
         node.eio.do_send(registry::CloseProxy { proxy, node: holder, sid: sid.to_owned() });
         if let Ended::ByServer(closing) = ended {
             closing.finish().await;
@@ -369,7 +369,8 @@ async fn websocket(
             direct::Session::direct(addr, shared, rate)
         }
     };
-    let ended = socket.run(&mut Frames(rx), &mut session, Credits::new(IN_FLIGHT)).await;
+    let ended =
+        socket.run(&mut Frames(rx), &mut session, credits(node.config.limits.outbound_queue)).await;
     session.addr().do_send(WsGone);
     if let Ended::ByServer(closing) = ended {
         closing.finish().await;

@@ -146,20 +146,32 @@ fn notify_kind(raw: Option<&RawValue>) -> Option<Payload> {
 pub const MAX_DEPTH: usize = 32;
 
 /// Whether `frame` nests arrays/objects deeper than `limit` (brackets inside strings ignored).
+/// A string's content is skipped a word at a time (payloads are mostly strings).
 fn too_deep(frame: &str, limit: usize) -> bool {
-    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
-    for b in frame.bytes() {
-        if in_string {
-            match (escaped, b) {
-                (true, _) => escaped = false,
-                (false, b'\\') => escaped = true,
-                (false, b'"') => in_string = false,
-                _ => {}
+    let bytes = frame.as_bytes();
+    let mut depth = 0usize;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                // To the closing quote: past each escape, to the next quote or backslash.
+                i += 1;
+                loop {
+                    match memchr::memchr2(b'"', b'\\', &bytes[i..]) {
+                        Some(at) if bytes[i + at] == b'\\' => {
+                            i += at + 2;
+                            if i >= bytes.len() {
+                                return false;
+                            }
+                        }
+                        Some(at) => {
+                            i += at;
+                            break;
+                        }
+                        None => return false,
+                    }
+                }
             }
-            continue;
-        }
-        match b {
-            b'"' => in_string = true,
             b'[' | b'{' => {
                 depth += 1;
                 if depth > limit {
@@ -169,6 +181,7 @@ fn too_deep(frame: &str, limit: usize) -> bool {
             b']' | b'}' => depth = depth.saturating_sub(1),
             _ => {}
         }
+        i += 1;
     }
     false
 }

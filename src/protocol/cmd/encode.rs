@@ -11,13 +11,24 @@ use super::{
 
 /// Encodes one event.
 pub fn encode(event: &Event) -> ByteString {
-    let text = match event {
-        Event::Registered { name } => Obj::new("sId", 0).str("sId", name.as_str()).finish(),
-        Event::Roster(roster) => return roster.encoded(roster_frame),
+    if let Event::Roster(roster) = event {
+        // Encoded once for all its recipients.
+        return roster.encoded(roster_frame);
+    }
+    let mut out = String::new();
+    encode_into(event, &mut out);
+    out.into()
+}
+
+/// Appends one event's frame to `out` (the relay path: no buffer of its own).
+pub fn encode_into(event: &Event, out: &mut String) {
+    match event {
+        Event::Registered { name } => Obj::new(out, "sId", 0).str("sId", name.as_str()).finish(),
+        Event::Roster(roster) => out.push_str(&roster.encoded(roster_frame)),
         Event::CallOpened { call } => {
-            Obj::new("session", 0).str("sessionId", call.as_str()).finish()
+            Obj::new(out, "session", 0).str("sessionId", call.as_str()).finish()
         }
-        Event::CallPhase { call, phase } => Obj::new("ssu", 0)
+        Event::CallPhase { call, phase } => Obj::new(out, "ssu", 0)
             .str("sessionId", call.as_str())
             .num("state", phase_code(*phase))
             .finish(),
@@ -30,7 +41,7 @@ pub fn encode(event: &Event) -> ByteString {
                 CallSignal::Stop => ("stop", None),
             };
             let size = payload.map_or(0, |(_, p)| p.get().len());
-            let obj = Obj::new(cmd, size + 64)
+            let obj = Obj::new(out, cmd, size + 64)
                 .str("sessionId", call.as_str())
                 .str("opponentId", from.as_str());
             match payload {
@@ -38,23 +49,24 @@ pub fn encode(event: &Event) -> ByteString {
                 None => obj.finish(),
             }
         }
-        Event::PeerLeft { call, peer } => Obj::new("leave", 0)
+        Event::PeerLeft { call, peer } => Obj::new(out, "leave", 0)
             .str("sessionId", call.as_str())
             .str("opponentId", peer.as_str())
             .finish(),
         Event::Notified { from, kind } => {
-            let obj = Obj::new("notify", 0).str("opponentId", from.as_str());
+            let obj = Obj::new(out, "notify", 0).str("opponentId", from.as_str());
             match kind {
                 Some(kind) => obj.raw("type", kind.as_raw()).finish(),
                 None => obj.finish(),
             }
         }
-        Event::Error(error) => Obj::new("error", 0).num("code", error_code(*error).into()).finish(),
+        Event::Error(error) => {
+            Obj::new(out, "error", 0).num("code", error_code(*error).into()).finish()
+        }
         // Other dialects' events only ever go to their own sockets; should one reach a `cmd` client, it
         // reads as the generic internal error rather than a frame it cannot parse.
-        Event::Room(_) | Event::Signals(_) => Obj::new("error", 0).num("code", 9400).finish(),
-    };
-    text.into()
+        Event::Room(_) | Event::Signals(_) => Obj::new(out, "error", 0).num("code", 9400).finish(),
+    }
 }
 
 /// `ssu` states: 1 NEW, 2 PENDING, 3 ACTIVE, 4 CLOSED.
@@ -77,7 +89,8 @@ fn presence_code(presence: Presence) -> u32 {
 
 fn roster_frame(entries: &[RosterEntry]) -> ByteString {
     let size = entries.iter().map(|e| e.name.as_str().len() + 24).sum();
-    let text = Obj::new("clu", size)
+    let mut text = String::new();
+    Obj::new(&mut text, "clu", size)
         .with("list", |out| {
             out.push('[');
             for (i, entry) in entries.iter().enumerate() {

@@ -7,14 +7,15 @@ use serde_json::value::RawValue;
 
 pub(super) use crate::protocol::json::push_str;
 
-/// An object under construction; always starts with the `cmd` field.
-pub(super) struct Obj(String);
+/// An object under construction at the end of a buffer; always starts with the `cmd` field.
+pub(super) struct Obj<'a>(&'a mut String);
 
-impl Obj {
-    pub(super) fn new(cmd: &str, capacity: usize) -> Self {
-        let mut out = String::with_capacity(capacity + 16);
+impl<'a> Obj<'a> {
+    /// Starts the object in `out`, with room for about `capacity` more bytes of fields.
+    pub(super) fn new(out: &'a mut String, cmd: &str, capacity: usize) -> Self {
+        out.reserve(capacity + 16);
         out.push_str("{\"cmd\":");
-        push_str(&mut out, cmd);
+        push_str(out, cmd);
         Self(out)
     }
 
@@ -26,7 +27,7 @@ impl Obj {
 
     pub(super) fn str(mut self, key: &str, value: &str) -> Self {
         self.key(key);
-        push_str(&mut self.0, value);
+        push_str(self.0, value);
         self
     }
 
@@ -46,12 +47,11 @@ impl Obj {
     /// Appends `key` with a value written by `write` (for arrays).
     pub(super) fn with(mut self, key: &str, write: impl FnOnce(&mut String)) -> Self {
         self.key(key);
-        write(&mut self.0);
+        write(self.0);
         self
     }
 
-    pub(super) fn finish(mut self) -> String {
+    pub(super) fn finish(self) {
         self.0.push('}');
-        self.0
     }
 }

@@ -33,6 +33,10 @@ impl Dialect for Cmd {
         encode::encode(event)
     }
 
+    fn encode_into(&self, event: &Event, out: &mut String) {
+        encode::encode_into(event, out);
+    }
+
     fn close_code(&self, reason: CloseReason) -> u16 {
         codes::close_code(reason)
     }

@@ -240,6 +240,17 @@ fn deep_nesting_is_refused_without_overflowing_the_stack() {
         "{".repeat(100)
     );
     assert!(decode(&quoted).is_ok());
+    // An escaped backslash ends before the quote that closes the string.
+    let after = format!(
+        r#"{{"cmd":"call","sessionId":"1","offer":["\\",{}1{}]}}"#,
+        "[".repeat(40),
+        "]".repeat(40)
+    );
+    assert_eq!(decode(&after), Err(ClientError::new(E::MalformedFrame)));
+    // A frame cut inside a string or an escape is malformed, not a panic.
+    for cut in [r#"{"cmd":"call","offer":"ab"#, r#"{"cmd":"call","offer":"ab\"#] {
+        assert_eq!(decode(cut), Err(ClientError::new(E::MalformedFrame)), "{cut}");
+    }
 }
 
 #[test]
