@@ -13,7 +13,8 @@ const redisSocket = process.argv[3];
 
 async function main() {
   // Pings far apart: the load generator does not answer them during a run.
-  const io = new Server(port, {
+  const http = require("http").createServer();
+  const io = new Server(http, {
     transports: ["websocket"],
     pingInterval: 600000,
     pingTimeout: 600000,
@@ -44,6 +45,11 @@ async function main() {
       if (!socket.rooms.has(room)) return socket.emit("not-in-room", room);
       io.to(target).emit("signal-receive", room, socket.id, data);
     });
+  });
+  // Only once the port is bound: the load generator connects as soon as it reads this.
+  await new Promise((resolve, reject) => {
+    http.once("error", reject);
+    http.listen(port, "127.0.0.1", resolve);
   });
   console.log(`listening ${port}`);
 }
