@@ -173,9 +173,11 @@ pub(crate) async fn latency(
             }));
             receivers.push(tokio::spawn(async move {
                 let mut samples = Vec::new();
-                while let Ok(Some(Ok(message))) =
-                    tokio::time::timeout(end + Duration::from_secs(2) - epoch.elapsed(), rx.next())
-                        .await
+                while let Ok(Some(Ok(message))) = tokio::time::timeout(
+                    (end + Duration::from_secs(2)).saturating_sub(epoch.elapsed()),
+                    rx.next(),
+                )
+                .await
                 {
                     let Message::Text(text) = message else { continue };
                     let Some(t) = stamp(&text) else { continue };
