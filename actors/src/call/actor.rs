@@ -117,9 +117,8 @@ impl Handler<RemoteRelay> for CallActor {
 
     fn handle(&mut self, msg: RemoteRelay, ctx: &mut Context<Self>) {
         let RemoteRelay { relay, reply } = msg;
-        let op = relay.signal.kind();
-        self.relay_unanswered(relay, ctx, move |kind| {
-            let _ = reply.push(Event::Error(ClientError::during(kind, op)));
+        self.relay_unanswered(relay, ctx, move |error| {
+            let _ = reply.push(error);
         });
     }
 }
@@ -129,9 +128,8 @@ impl Handler<LocalRelay> for CallActor {
 
     fn handle(&mut self, msg: LocalRelay, ctx: &mut Context<Self>) {
         let LocalRelay { relay, reply } = msg;
-        let op = relay.signal.kind();
-        self.relay_unanswered(relay, ctx, move |kind| {
-            let _ = reply.push(Event::Error(ClientError::during(kind, op)));
+        self.relay_unanswered(relay, ctx, move |error| {
+            let _ = reply.push(error);
         });
     }
 }
@@ -153,17 +151,18 @@ impl CallActor {
         }
     }
 
-    /// Applies `msg` with no reply: a refusal goes to `refused` (the relay path: no future
-    /// to allocate unless the signal ends the call).
+    /// Applies `msg` with no reply: a refusal's error event goes to `refused` (the relay path:
+    /// no future to allocate unless the signal ends the call).
     fn relay_unanswered(
         &mut self,
         msg: RelaySignal,
         ctx: &mut Context<Self>,
-        refused: impl FnOnce(ErrorKind),
+        refused: impl FnOnce(Event),
     ) {
+        let op = msg.signal.kind();
         match self.relay_now(msg) {
             Relayed::Done(Ok(())) => {}
-            Relayed::Done(Err(kind)) => refused(kind),
+            Relayed::Done(Err(kind)) => refused(Event::Error(ClientError::during(kind, op))),
             Relayed::Ending(ending) => {
                 ctx.spawn(ending);
             }
