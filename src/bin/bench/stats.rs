@@ -22,6 +22,17 @@ pub(crate) fn cpu_seconds(pid: u32) -> f64 {
     (ticks(11) + ticks(12)) / clock_ticks_per_sec()
 }
 
+/// CPU seconds the hypervisor has given to other guests while this machine's CPUs wanted to run
+/// ("steal", the eighth field of `/proc/stat`'s `cpu` line), summed over all CPUs; 0 where the
+/// kernel does not report it. A latency figure measured while this grows says more about the
+/// neighbours than about the server.
+pub(crate) fn host_steal_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/stat") else { return 0.0 };
+    let Some(line) = stat.lines().find(|l| l.starts_with("cpu ")) else { return 0.0 };
+    let steal = line.split_whitespace().nth(8).and_then(|f| f.parse::<f64>().ok());
+    steal.unwrap_or(0.0) / clock_ticks_per_sec()
+}
+
 /// Resident memory of process `pid` in bytes, from `VmRSS` in `/proc/<pid>/status`.
 pub(crate) fn rss_bytes(pid: u32) -> u64 {
     let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else { return 0 };
@@ -50,5 +61,6 @@ mod tests {
         assert_eq!(percentile(&[], 0.5), 0.0);
         assert!(cpu_seconds(std::process::id()) >= 0.0);
         assert!(rss_bytes(std::process::id()) > 0);
+        assert!(host_steal_seconds() >= 0.0);
     }
 }

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use crate::{
-    dialects::{self, Dialect},
+    dialects::Dialect,
     load,
     plot::{self, Series},
     servers::{Server, Servers},
@@ -70,6 +70,8 @@ pub(crate) struct Plan<'a> {
     pub(crate) size: usize,
     /// Measurement time per point.
     pub(crate) measure: Duration,
+    /// Measurements per point; the least disturbed is plotted ([`load::LatencyPlan::attempts`]).
+    pub(crate) attempts: usize,
     /// Pinning of the servers.
     pub(crate) server_cpu: Option<&'a str>,
     /// Where the baselines are installed.
@@ -84,16 +86,24 @@ pub(crate) async fn run(plan: &Plan<'_>) -> Result<String, String> {
         let (left, right) = servers.urls();
         let mut points = Vec::new();
         for &rate in plan.rates {
-            let pairs = dialects::connect_pairs(setup.dialect, &left, &right, plan.pairs).await?;
-            let result = load::latency(pairs, rate, plan.size, plan.measure, &servers).await?;
+            let latency = load::LatencyPlan {
+                dialect: setup.dialect,
+                pairs: plan.pairs,
+                rate,
+                size: plan.size,
+                measure: plan.measure,
+                attempts: plan.attempts,
+            };
+            let result = load::quietest_latency(&latency, (&left, &right), &servers).await?;
             let ms = |q| stats::percentile(&result.latencies_us, q) / 1000.0;
             println!(
-                "{:<28} {rate:>7} msg/s  p50 {:>8.3} ms  p99 {:>8.3} ms  p999 {:>8.3} ms  server CPU {:.2} s",
+                "{:<28} {rate:>7} msg/s  p50 {:>8.3} ms  p99 {:>8.3} ms  p999 {:>8.3} ms  server CPU {:.2} s  steal {:.2} s",
                 setup.label,
                 ms(0.5),
                 ms(0.99),
                 ms(0.999),
-                result.server_cpu
+                result.server_cpu,
+                result.steal
             );
             points.push((rate as f64, ms(0.99)));
         }
