@@ -37,6 +37,8 @@ pub struct Core {
     pub directory: Addr<DirectoryActor>,
     /// The node's rooms (`rooms` dialect).
     pub rooms: Addr<RoomsActor>,
+    /// The way the node's `rooms` sockets reach it.
+    rooms_door: crate::rooms::RoomsDoor,
     /// The node's `signals` rooms.
     pub signals: Addr<SignalRoomsActor>,
     cluster: Option<(Cluster, Addr<BridgeActor>)>,
@@ -49,10 +51,10 @@ impl Core {
     pub fn start(node: NodeId, config: CoreConfig) -> Self {
         let Some(cluster_config) = config.cluster.clone() else {
             let directory = DirectoryActor::new(node.clone(), config.directory.clone(), None);
-            let rooms = RoomsActor::new(node.clone(), None).start();
+            let (rooms, rooms_door) = RoomsActor::new(node.clone(), None).start_with_door();
             let signals = SignalRoomsActor::new(node.clone(), None, config.signals).start();
             let directory = directory.start();
-            return Self { node, directory, rooms, signals, cluster: None, config };
+            return Self { node, directory, rooms, rooms_door, signals, cluster: None, config };
         };
         let member = node.incarnation();
         log::info!("node {node}: joins its cluster as {member}");
@@ -60,7 +62,8 @@ impl Core {
         let directory =
             DirectoryActor::new(member.clone(), config.directory.clone(), Some(cluster.clone()))
                 .start();
-        let rooms = RoomsActor::new(member.clone(), Some(cluster.clone())).start();
+        let (rooms, rooms_door) =
+            RoomsActor::new(member.clone(), Some(cluster.clone())).start_with_door();
         let signals = SignalRoomsActor::new(member, Some(cluster.clone()), config.signals).start();
         let bridge = bridge.start(Routes {
             cmd: directory.clone().recipient(),
@@ -73,7 +76,8 @@ impl Core {
                 signals.clone().recipient(),
             ],
         });
-        Self { node, directory, rooms, signals, cluster: Some((cluster, bridge)), config }
+        let cluster = Some((cluster, bridge));
+        Self { node, directory, rooms, rooms_door, signals, cluster, config }
     }
 
     /// Starts the actor of a new connection reached through `link`, on the current arbiter.
@@ -87,7 +91,7 @@ impl Core {
         id: crate::ids::SocketId,
         link: ClientLink,
     ) -> crate::rooms::RoomSocket {
-        crate::rooms::RoomSocket::attach(id, link, self.rooms.clone())
+        crate::rooms::RoomSocket::attach(id, link, self.rooms_door.clone())
     }
 
     /// Starts the actor of a new `signals` connection reached through `link`.

@@ -1,8 +1,9 @@
 //! `RoomsActor`: the node's owner of the rooms homed on it and of the links of its `rooms`
 //! sockets.
 //!
-//! Started once per node by [`crate::node::Core::start`]. Receives [`Attach`] and [`Detach`]
-//! from session actors as sockets come and go, and [`Request`] for each command.
+//! Started once per node by [`crate::node::Core::start`]. Its sockets come, ask and go
+//! through its door ([`super::inbound`]); the bridge and the cluster's membership reach it as
+//! actix messages.
 //!
 //! In a cluster every room has one home, the node of its creator (who owns it; an owner's
 //! departure closes the room, so the owner never lives elsewhere). Room names are claimed in
@@ -15,9 +16,7 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
-use actix::{
-    Actor, ActorFutureExt, AsyncContext, Context, Handler, Message, ResponseActFuture, WrapFuture,
-};
+use actix::{Actor, ActorFutureExt, AsyncContext, Context, ResponseActFuture, WrapFuture};
 
 use super::{
     state::{Out, Rooms},
@@ -34,44 +33,6 @@ use crate::{
 
 /// The namespace of room names among the cluster's claims.
 pub(super) const NAMESPACE: &str = "rooms";
-
-/// A socket connected: how to reach it.
-///
-/// Sender: `RoomSocket`, when it is attached. Handler: `RoomsActor`. No reply.
-#[derive(Debug, Message)]
-#[rtype(result = "()")]
-pub struct Attach {
-    /// The socket.
-    pub id: SocketId,
-    /// Its outbound queue.
-    pub link: ClientLink,
-}
-
-/// A socket is gone: it leaves every room it was in.
-///
-/// Sender: `RoomSocket`, when it is dropped. Handler: `RoomsActor`. No reply.
-#[derive(Debug, Message)]
-#[rtype(result = "()")]
-pub struct Detach {
-    /// The socket.
-    pub id: SocketId,
-}
-
-/// A socket's command.
-///
-/// Sender: `RoomSocket`, with `do_send`, in the socket's order. Handler: `RoomsActor`,
-/// which applies a socket's commands in that order even when one needs Redis first (the
-/// socket's later commands wait in [`RoomsActor`]'s queue for it). No reply.
-#[derive(Debug, Message)]
-#[rtype(result = "()")]
-pub struct Request {
-    /// The socket.
-    pub id: SocketId,
-    /// What it asks.
-    pub command: RoomCommand,
-    /// Held until the command is applied (or handed to the room's home).
-    pub credit: Credit,
-}
 
 /// The node's rooms. See the module docs.
 #[derive(Debug)]
@@ -90,7 +51,7 @@ pub struct RoomsActor {
     pub(super) away: HashMap<SocketId, HashMap<RoomId, NodeId>>,
     pub(super) peers: HashSet<NodeId>,
     /// Sockets with a command waiting for Redis, and their commands that came after it.
-    busy: HashMap<SocketId, VecDeque<(RoomCommand, Credit)>>,
+    pub(super) busy: HashMap<SocketId, VecDeque<(RoomCommand, Credit)>>,
 }
 
 /// What a command still waits for, if anything (a Redis claim or lookup).
@@ -316,41 +277,41 @@ impl Actor for RoomsActor {
     }
 }
 
-impl Handler<Attach> for RoomsActor {
-    type Result = ();
-
-    fn handle(&mut self, msg: Attach, _ctx: &mut Context<Self>) {
-        self.links.insert(msg.id, msg.link);
+impl RoomsActor {
+    /// Socket `id` connected; it is reached through `link`.
+    pub(super) fn attach(&mut self, id: SocketId, link: ClientLink) {
+        self.links.insert(id, link);
     }
-}
 
-impl Handler<Detach> for RoomsActor {
-    type Result = ();
-
-    fn handle(&mut self, msg: Detach, ctx: &mut Context<Self>) {
-        self.links.remove(&msg.id);
+    /// Socket `id` is gone: it leaves every room it was in, here and elsewhere.
+    pub(super) fn detach(&mut self, id: SocketId, ctx: &mut Context<Self>) {
+        self.links.remove(&id);
         // Commands still queued behind a Redis answer die with the socket.
-        self.busy.remove(&msg.id);
-        let out = self.rooms.disconnect(&msg.id);
+        self.busy.remove(&id);
+        let out = self.rooms.disconnect(&id);
         self.deliver(out, ctx);
-        let Some(away) = self.away.remove(&msg.id) else { return };
+        let Some(away) = self.away.remove(&id) else { return };
         let mut by_home: HashMap<NodeId, Vec<RoomId>> = HashMap::new();
         for (room, home) in away {
             by_home.entry(home).or_default().push(room);
         }
         for (home, rooms) in by_home {
-            self.send(&home, &RoomWire::Gone { socket: msg.id.clone(), rooms });
+            self.send(&home, &RoomWire::Gone { socket: id.clone(), rooms });
         }
     }
-}
 
-impl Handler<Request> for RoomsActor {
-    type Result = ();
-
-    fn handle(&mut self, msg: Request, ctx: &mut Context<Self>) {
-        match self.busy.get_mut(&msg.id) {
-            Some(queue) => queue.push_back((msg.command, msg.credit)),
-            None => self.run(msg.id, msg.command, ctx),
+    /// Socket `id` asks `command`: applied in the socket's order, after any of its commands
+    /// still waiting for Redis.
+    pub(super) fn request(
+        &mut self,
+        id: SocketId,
+        command: RoomCommand,
+        credit: Credit,
+        ctx: &mut Context<Self>,
+    ) {
+        match self.busy.get_mut(&id) {
+            Some(queue) => queue.push_back((command, credit)),
+            None => self.run(id, command, ctx),
         }
     }
 }

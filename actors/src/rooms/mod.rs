@@ -4,6 +4,7 @@
 //! - [`state`]: the pure rules (create, join, leave, signal, disconnect), returning who is told
 //!   what.
 //! - [`actor`]: `RoomsActor`, the node's owner of its rooms.
+//! - [`inbound`]: how its sockets reach it (`RoomsDoor`), in each socket's order.
 //! - [`session`]: `RoomSocket`, one per connected socket, held by its connection's actor.
 //!
 //! Semantics are the reference server's (PROTOCOLS.md §3.3) without its bugs (§3.4): a
@@ -12,12 +13,14 @@
 //! exactly once; a socket may be in several rooms.
 
 pub mod actor;
+mod inbound;
 mod remote;
 pub mod session;
 pub mod state;
 pub mod wire;
 
 pub use actor::RoomsActor;
+pub use inbound::RoomsDoor;
 pub use session::RoomSocket;
 
 use serde::{Deserialize, Serialize};

@@ -4,13 +4,12 @@
 //!
 //! It is a handle, not an actor of its own: the connection's actor already orders the
 //! client's packets, and a forwarding actor in between cost every command a mailbox hop (two
-//! allocations and a wake-up) and every client a mailbox.
-
-use actix::Addr;
+//! allocations and a wake-up) and every client a mailbox. It reaches the rooms owner through
+//! the owner's door ([`RoomsDoor`]), not its mailbox, for the same reason.
 
 use super::{
-    actor::{Attach, Detach, Request},
-    RoomCommand, RoomEvent, RoomsActor,
+    inbound::{Inbound, RoomsDoor},
+    RoomCommand, RoomEvent,
 };
 use crate::{credit::Credit, event::Event, ids::SocketId, link::ClientLink};
 
@@ -19,13 +18,13 @@ use crate::{credit::Credit, event::Event, ids::SocketId, link::ClientLink};
 pub struct RoomSocket {
     id: SocketId,
     link: ClientLink,
-    rooms: Addr<RoomsActor>,
+    rooms: RoomsDoor,
 }
 
 impl RoomSocket {
     /// Socket `id`, reached through `link`, attached to the rooms owner `rooms`.
-    pub fn attach(id: SocketId, link: ClientLink, rooms: Addr<RoomsActor>) -> Self {
-        rooms.do_send(Attach { id: id.clone(), link: link.clone() });
+    pub fn attach(id: SocketId, link: ClientLink, rooms: RoomsDoor) -> Self {
+        rooms.send(Inbound::Attach { id: id.clone(), link: link.clone() });
         Self { id, link, rooms }
     }
 
@@ -34,7 +33,9 @@ impl RoomSocket {
     pub fn send(&self, command: Result<RoomCommand, String>, credit: Credit) {
         match command {
             // The rooms owner applies a socket's commands in order, even one needing Redis.
-            Ok(command) => self.rooms.do_send(Request { id: self.id.clone(), command, credit }),
+            Ok(command) => {
+                self.rooms.send(Inbound::Request { id: self.id.clone(), command, credit })
+            }
             Err(message) => {
                 let _ = self.link.push(Event::Room(RoomEvent::Error(message)));
             }
@@ -44,6 +45,6 @@ impl RoomSocket {
 
 impl Drop for RoomSocket {
     fn drop(&mut self) {
-        self.rooms.do_send(Detach { id: self.id.clone() });
+        self.rooms.send(Inbound::Detach { id: self.id.clone() });
     }
 }
