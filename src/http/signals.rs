@@ -5,7 +5,6 @@
 use std::{sync::Arc, time::Duration};
 
 use actix::Addr;
-use bytestring::ByteString;
 use futures_util::future::LocalBoxFuture;
 use switchboard_actors::{
     signals::{
@@ -38,8 +37,8 @@ impl Endpoint for SignalsEndpoint {
         "signals"
     }
 
-    fn text(&self, text: ByteString, credit: Credit) -> bool {
-        let inbound = decode(&text).map_err(|r| Invalid {
+    fn text(&self, text: &str, credit: Credit) -> bool {
+        let inbound = decode(text).map_err(|r| Invalid {
             unsupported: r.code == UNSUPPORTED_CHANNEL,
             name: r.name,
             req: r.req,

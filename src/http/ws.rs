@@ -13,7 +13,6 @@
 
 use std::sync::{atomic::Ordering, Arc};
 
-use bytestring::ByteString;
 use futures_util::future::LocalBoxFuture;
 use switchboard_actors::{
     connection::{ConnectionActor, Disconnected, Inbound, Pong},
@@ -35,7 +34,7 @@ pub(super) trait Endpoint: 'static {
     /// The dialect's name, for logs.
     fn name(&self) -> &'static str;
     /// Hands one text message, with its credit, to the actor (`false`: the actor is gone).
-    fn text(&self, text: ByteString, credit: Credit) -> bool;
+    fn text(&self, text: &str, credit: Credit) -> bool;
     /// The client answered a ping.
     fn pong(&self);
     /// The connection ended (closed by the server for `reason`, if it did); resolves once the
@@ -68,10 +67,10 @@ impl Endpoint for CmdEndpoint {
         self.dialect.name()
     }
 
-    fn text(&self, text: ByteString, credit: Credit) -> bool {
+    fn text(&self, text: &str, credit: Credit) -> bool {
         // The actor answers a client's commands one at a time, in order.
         self.actor.connected() && {
-            self.actor.do_send(Inbound(self.dialect.decode(&text), credit));
+            self.actor.do_send(Inbound(self.dialect.decode(text), credit));
             true
         }
     }
@@ -169,7 +168,7 @@ struct Reader<'a> {
 }
 
 impl Incoming for Reader<'_> {
-    fn text(&mut self, text: ByteString, credit: Credit) -> bool {
+    fn text(&mut self, text: &str, credit: Credit) -> bool {
         if !self.rate.allow() {
             self.refused(CloseReason::RateLimited);
             return false;

@@ -97,12 +97,12 @@ impl Session {
 }
 
 impl super::Incoming for Session {
-    fn text(&mut self, text: ByteString, credit: Credit) -> bool {
+    fn text(&mut self, text: &str, credit: Credit) -> bool {
         if !self.addr.connected() {
             return false;
         }
         let Some((shared, rate)) = &mut self.direct else {
-            self.addr.do_send(WsFrame { text, credit, direct: false });
+            self.addr.do_send(WsFrame { text: ByteString::from(text), credit, direct: false });
             return true;
         };
         if text.starts_with(Kind::Message.digit()) && !rate.allow() {
@@ -111,13 +111,13 @@ impl super::Incoming for Session {
             return false;
         }
         if shared.pending.load(Ordering::Acquire) == 0 {
-            if let Some(data) = event(&text) {
+            if let Some(data) = event(text) {
                 shared.send(data, credit);
                 return true;
             }
         }
         shared.pending.fetch_add(1, Ordering::AcqRel);
-        self.addr.do_send(WsFrame { text, credit, direct: true });
+        self.addr.do_send(WsFrame { text: ByteString::from(text), credit, direct: true });
         true
     }
 

@@ -12,7 +12,6 @@ use std::sync::{atomic::Ordering, Arc};
 use actix::{Actor, Addr};
 use actix_web::{http::StatusCode, web, HttpRequest, HttpResponse};
 use bytes::Bytes;
-use bytestring::ByteString;
 use switchboard_actors::{
     link, ClientLink, CloseReason, ConnId, Credit, Event, LinkReceiver, Outbound,
 };
@@ -336,7 +335,7 @@ struct Relay {
 }
 
 impl Incoming for Relay {
-    fn text(&mut self, text: ByteString, _credit: Credit) -> bool {
+    fn text(&mut self, text: &str, _credit: Credit) -> bool {
         let frame = remote::EioWire::WsIn { sid: self.sid.clone(), text: text.to_string() };
         self.cluster.send(&self.holder, switchboard_actors::cluster::Topic::Edge, &frame).is_ok()
     }

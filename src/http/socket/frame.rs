@@ -3,7 +3,8 @@
 //! within the configured limits.
 
 use bytes::{BufMut, BytesMut};
-use bytestring::ByteString;
+use std::borrow::Cow;
+
 use switchboard_actors::CloseReason;
 
 /// Text frame opcode.
@@ -117,10 +118,11 @@ pub(super) fn head(buf: &[u8], max: usize) -> Result<Option<Head>, CloseReason> 
     }
 }
 
-/// The payload of the frame `head` at the start of `buf`, unmasked.
-pub(super) fn payload(head: &Head, buf: &[u8]) -> Vec<u8> {
-    let mut out = buf[head.size..head.size + head.len].to_vec();
-    unmask(&mut out, head.mask);
+/// The payload of the frame `head` at the start of `buf`, unmasked where it lies (a relayed
+/// message is read from the read buffer itself, not copied first).
+pub(super) fn payload<'a>(head: &Head, buf: &'a mut [u8]) -> &'a [u8] {
+    let out = &mut buf[head.size..head.size + head.len];
+    unmask(out, head.mask);
     out
 }
 
@@ -147,13 +149,13 @@ pub(super) fn is_close(head: &Head) -> bool {
 
 /// What one client frame amounts to once continuations are put together.
 #[derive(Debug)]
-pub(super) enum Received {
-    /// A whole text message.
-    Text(ByteString),
+pub(super) enum Received<'a> {
+    /// A whole text message: borrowed from its frame, or put together from its fragments.
+    Text(Cow<'a, str>),
     /// A binary message (only its first frame: no dialect takes binary).
     Binary,
     /// A ping, to answer with this payload.
-    Ping(Vec<u8>),
+    Ping(&'a [u8]),
     /// A pong.
     Pong,
     /// The client's close frame, with its status code if it gave one.
@@ -178,7 +180,11 @@ impl Assembler {
     }
 
     /// Takes one frame: its header and unmasked payload.
-    pub(super) fn take(&mut self, head: &Head, payload: Vec<u8>) -> Result<Received, CloseReason> {
+    pub(super) fn take<'a>(
+        &mut self,
+        head: &Head,
+        payload: &'a [u8],
+    ) -> Result<Received<'a>, CloseReason> {
         let violation = Err(CloseReason::ProtocolViolation);
         Ok(match head.opcode {
             PING => Received::Ping(payload),
@@ -190,14 +196,17 @@ impl Assembler {
             },
             // A new message while a fragmented one is in progress.
             TEXT | BINARY if self.open => return violation,
-            TEXT if head.fin => Received::Text(utf8(payload)?),
+            TEXT if head.fin => match std::str::from_utf8(payload) {
+                Ok(text) => Received::Text(Cow::Borrowed(text)),
+                Err(_) => return Err(CloseReason::InvalidFrame),
+            },
             BINARY => {
                 self.open = !head.fin;
                 Received::Binary
             }
             TEXT => {
                 self.open = true;
-                self.partial = Some(payload);
+                self.partial = Some(payload.to_vec());
                 self.check()?;
                 Received::Partial
             }
@@ -206,7 +215,7 @@ impl Assembler {
             _ => {
                 // A continuation of a binary message has no buffer: nothing to keep.
                 if let Some(partial) = &mut self.partial {
-                    partial.extend_from_slice(&payload);
+                    partial.extend_from_slice(payload);
                 }
                 self.check()?;
                 if !head.fin {
@@ -214,7 +223,10 @@ impl Assembler {
                 }
                 self.open = false;
                 match self.partial.take() {
-                    Some(whole) => Received::Text(utf8(whole)?),
+                    Some(whole) => match String::from_utf8(whole) {
+                        Ok(text) => Received::Text(Cow::Owned(text)),
+                        Err(_) => return Err(CloseReason::InvalidFrame),
+                    },
                     None => Received::Partial,
                 }
             }
@@ -226,13 +238,6 @@ impl Assembler {
             Some(partial) if partial.len() > self.limit => Err(CloseReason::FrameTooLarge),
             _ => Ok(()),
         }
-    }
-}
-
-fn utf8(bytes: Vec<u8>) -> Result<ByteString, CloseReason> {
-    match String::from_utf8(bytes) {
-        Ok(text) => Ok(ByteString::from(text)),
-        Err(_) => Err(CloseReason::InvalidFrame),
     }
 }
 
@@ -283,30 +288,39 @@ mod tests {
         frame
     }
 
-    fn take(asm: &mut Assembler, frame: &[u8]) -> Result<Received, CloseReason> {
-        let head = head(frame, 1 << 20)?.expect("a whole header");
-        asm.take(&head, payload(&head, frame))
+    fn take(asm: &mut Assembler, mut frame: Vec<u8>) -> Result<Received<'static>, CloseReason> {
+        let head = head(&frame, 1 << 20)?.expect("a whole header");
+        let received = asm.take(&head, payload(&head, &mut frame))?;
+        // Owned, so the frame can go.
+        Ok(match received {
+            Received::Text(text) => Received::Text(Cow::Owned(text.into_owned())),
+            Received::Ping(_) => Received::Ping(b""),
+            Received::Binary => Received::Binary,
+            Received::Pong => Received::Pong,
+            Received::Close(code) => Received::Close(code),
+            Received::Partial => Received::Partial,
+        })
     }
 
     #[test]
     fn unmasking_by_words_matches_byte_by_byte_at_every_length() {
         for len in 0..40u8 {
             let plain: Vec<u8> = (0..len).map(|i| i.wrapping_mul(37)).collect();
-            let frame = client(true, TEXT, &plain);
+            let mut frame = client(true, TEXT, &plain);
             let h = head(&frame, 1000).unwrap().unwrap();
-            assert_eq!(payload(&h, &frame), plain, "length {len}");
+            assert_eq!(payload(&h, &mut frame), plain, "length {len}");
         }
     }
 
     #[test]
     fn a_header_is_read_once_whole_and_payloads_are_unmasked() {
-        let frame = client(true, TEXT, &[b'x'; 300]);
+        let mut frame = client(true, TEXT, &[b'x'; 300]);
         for cut in 0..8 {
             assert!(matches!(head(&frame[..cut], 1000), Ok(None)), "cut at {cut}");
         }
         let h = head(&frame, 1000).unwrap().unwrap();
         assert_eq!((h.size, h.len), (8, 300));
-        assert_eq!(payload(&h, &frame), vec![b'x'; 300]);
+        assert_eq!(payload(&h, &mut frame), vec![b'x'; 300]);
         assert!(matches!(head(&frame, 299), Err(CloseReason::FrameTooLarge)));
     }
 
@@ -325,36 +339,36 @@ mod tests {
     #[test]
     fn continuations_are_joined_up_to_the_limit() {
         let mut asm = Assembler::new(8);
-        assert!(matches!(take(&mut asm, &client(false, TEXT, b"abc")), Ok(Received::Partial)));
+        assert!(matches!(take(&mut asm, client(false, TEXT, b"abc")), Ok(Received::Partial)));
         assert!(matches!(
-            take(&mut asm, &client(true, CONTINUATION, b"def")),
+            take(&mut asm, client(true, CONTINUATION, b"def")),
             Ok(Received::Text(t)) if &t[..] == "abcdef"
         ));
-        assert!(take(&mut asm, &client(false, TEXT, b"abcde")).is_ok());
-        let more = take(&mut asm, &client(false, CONTINUATION, b"fghi"));
+        assert!(take(&mut asm, client(false, TEXT, b"abcde")).is_ok());
+        let more = take(&mut asm, client(false, CONTINUATION, b"fghi"));
         assert!(matches!(more, Err(CloseReason::FrameTooLarge)));
     }
 
     #[test]
     fn continuations_must_continue_something_and_messages_must_not_interleave() {
         let mut asm = Assembler::new(100);
-        let stray = take(&mut asm, &client(true, CONTINUATION, b"x"));
+        let stray = take(&mut asm, client(true, CONTINUATION, b"x"));
         assert!(matches!(stray, Err(CloseReason::ProtocolViolation)));
-        assert!(take(&mut asm, &client(false, TEXT, b"a")).is_ok());
+        assert!(take(&mut asm, client(false, TEXT, b"a")).is_ok());
         // Control frames may come between fragments; a new message may not.
-        assert!(matches!(take(&mut asm, &client(true, PING, b"p")), Ok(Received::Ping(_))));
-        let interleaved = take(&mut asm, &client(true, TEXT, b"b"));
+        assert!(matches!(take(&mut asm, client(true, PING, b"p")), Ok(Received::Ping(_))));
+        let interleaved = take(&mut asm, client(true, TEXT, b"b"));
         assert!(matches!(interleaved, Err(CloseReason::ProtocolViolation)));
     }
 
     #[test]
     fn text_must_be_utf8_and_a_close_code_two_bytes() {
         let mut asm = Assembler::new(8);
-        let bad = take(&mut asm, &client(true, TEXT, b"\xff\xfe"));
+        let bad = take(&mut asm, client(true, TEXT, b"\xff\xfe"));
         assert!(matches!(bad, Err(CloseReason::InvalidFrame)));
-        let close = take(&mut asm, &client(true, CLOSE, &1000u16.to_be_bytes()));
+        let close = take(&mut asm, client(true, CLOSE, &1000u16.to_be_bytes()));
         assert!(matches!(close, Ok(Received::Close(Some(1000)))));
-        let short = take(&mut asm, &client(true, CLOSE, b"x"));
+        let short = take(&mut asm, client(true, CLOSE, b"x"));
         assert!(matches!(short, Err(CloseReason::ProtocolViolation)));
     }
 }

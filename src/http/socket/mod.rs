@@ -19,7 +19,6 @@ use std::time::Duration;
 use std::cell::RefCell;
 
 use bytes::{Buf, BytesMut};
-use bytestring::ByteString;
 use switchboard_actors::{CloseReason, Credit, Credits, Event};
 use tokio::{io::Interest, net::TcpStream};
 
@@ -71,7 +70,7 @@ pub(super) trait Outgoing {
 pub(super) trait Incoming {
     /// A text message, with its credit; `false` stops reading (the connection then ends when
     /// the outgoing side closes it).
-    fn text(&mut self, text: ByteString, credit: Credit) -> bool;
+    fn text(&mut self, text: &str, credit: Credit) -> bool;
     /// The client answered a ping.
     fn pong(&mut self) {}
     /// The client broke the framing (or sent binary where only text is spoken); reading
@@ -106,7 +105,7 @@ enum Reading {
     /// Reading frames.
     Open,
     /// A text message waits for a credit.
-    Stalled(ByteString),
+    Stalled(String),
     /// Reading stopped; the outgoing side will close.
     Stopped,
 }
@@ -176,7 +175,7 @@ impl Socket {
                     else {
                         continue;
                     };
-                    if !into.text(text, credit) {
+                    if !into.text(&text, credit) {
                         reading = Reading::Stopped;
                     } else if self.parse(into, &credits, &mut reading).is_err() {
                         return Ended::ByClient;
@@ -240,7 +239,7 @@ impl Socket {
                 Ok(n) => n,
                 Err(()) => return Err(()),
             };
-            let used = self.frames(&scratch[..n], into, credits, reading)?;
+            let used = self.frames(&mut scratch[..n], into, credits, reading)?;
             self.rbuf.extend_from_slice(&scratch[used..n]);
             Ok(())
         })
@@ -254,7 +253,7 @@ impl Socket {
         reading: &mut Reading,
     ) -> Result<(), ()> {
         let mut buf = std::mem::take(&mut self.rbuf);
-        let used = self.frames(&buf, into, credits, reading);
+        let used = self.frames(&mut buf, into, credits, reading);
         buf.drain(..*used.as_ref().unwrap_or(&0));
         // An idle socket keeps no read buffer.
         self.rbuf = if buf.is_empty() { Vec::new() } else { buf };
@@ -266,14 +265,14 @@ impl Socket {
     /// transport failed).
     fn frames(
         &mut self,
-        data: &[u8],
+        data: &mut [u8],
         into: &mut impl Incoming,
         credits: &Credits,
         reading: &mut Reading,
     ) -> Result<usize, ()> {
         let mut at = 0;
         while matches!(reading, Reading::Open) {
-            let rest = &data[at..];
+            let rest = &mut data[at..];
             let head = match frame::head(rest, self.max_frame) {
                 Ok(Some(head)) if rest.len() >= head.size + head.len => head,
                 Ok(_) => break,
@@ -286,15 +285,15 @@ impl Socket {
             match self.messages.take(&head, frame::payload(&head, rest)) {
                 Ok(Received::Text(text)) => match credits.try_take() {
                     Some(credit) => {
-                        if !into.text(text, credit) {
+                        if !into.text(&text, credit) {
                             *reading = Reading::Stopped;
                         }
                     }
-                    None => *reading = Reading::Stalled(text),
+                    None => *reading = Reading::Stalled(text.into_owned()),
                 },
                 Ok(Received::Binary) => self.refuse(CloseReason::UnsupportedData, into, reading),
                 Ok(Received::Ping(payload)) => {
-                    frame::pong(&mut self.wbuf, &payload);
+                    frame::pong(&mut self.wbuf, payload);
                     self.flush()?;
                 }
                 Ok(Received::Pong) => into.pong(),
