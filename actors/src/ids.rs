@@ -1,11 +1,13 @@
 //! Newtype identifiers used across the core.
 //!
-//! Ids are cheap to clone (`Arc<str>` or a `u64`) because they travel in every message. Generated
-//! ids print with a short type prefix so log lines are readable (`CO_17`).
+//! Ids are cheap to clone (`Arc<str>`, an inline small string, or a `u64`) because they travel
+//! in every message. Generated ids print with a short type prefix so log lines are readable
+//! (`CO_17`).
 
 use std::{fmt, sync::Arc};
 
 use serde::{Deserialize, Serialize};
+use smol_str::SmolStr;
 
 /// Longest client-chosen name the core accepts, in bytes.
 pub const MAX_NAME_LEN: usize = 256;
@@ -128,14 +130,17 @@ impl fmt::Display for NodeId {
 }
 
 /// A room, in the namespace of the dialect that created it.
+///
+/// Names of up to 23 bytes are held inline, longer ones shared: a command naming a room is
+/// decoded without an allocation, and a copy of the id is never more than a reference count.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct RoomId(Arc<str>);
+pub struct RoomId(SmolStr);
 
 impl RoomId {
     /// Wraps a room name.
     pub fn new(id: &str) -> Self {
-        Self(id.into())
+        Self(SmolStr::new(id))
     }
 
     /// The id as text.
@@ -151,25 +156,28 @@ impl fmt::Display for RoomId {
 }
 
 /// A server-assigned client id (the `rooms` dialect's Socket.IO socket id): 20 URL-safe
-/// characters, random, so unique cluster-wide without coordination.
+/// characters, random, so unique cluster-wide without coordination. Held inline, like a
+/// short [`RoomId`]: a signal's target is decoded without an allocation.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct SocketId(Arc<str>);
+pub struct SocketId(SmolStr);
 
 impl SocketId {
     /// Draws a fresh id (120 random bits).
     pub fn random() -> Self {
         const ALPHABET: &[u8; 64] =
             b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-        let id: String = (0..20)
-            .map(|_| ALPHABET[rand::Rng::gen_range(&mut rand::thread_rng(), 0..64)] as char)
-            .collect();
-        Self(id.into())
+        let mut rng = rand::thread_rng();
+        let mut id = [0u8; 20];
+        for b in &mut id {
+            *b = ALPHABET[rand::Rng::gen_range(&mut rng, 0..64)];
+        }
+        Self(SmolStr::new(std::str::from_utf8(&id).expect("the alphabet is ASCII")))
     }
 
     /// Wraps an id named by a client (it may name nobody).
     pub fn new(id: &str) -> Self {
-        Self(id.into())
+        Self(SmolStr::new(id))
     }
 
     /// The id as text.
