@@ -43,8 +43,9 @@ pub enum PushError {
     Closed,
 }
 
-/// A queue that holds no memory while empty: an idle client costs its queue a few words,
-/// where a channel would keep a block of slots for the connection's life.
+/// A queue that holds little memory while quiet: an idle client costs its queue a few words
+/// (at most [`KEEP`] slots), where a channel would keep a block of slots for the connection's
+/// life.
 #[derive(Debug)]
 struct Shared {
     conn: ConnId,
@@ -66,7 +67,8 @@ impl Shared {
     }
 }
 
-/// Slots an emptied queue may keep; a larger allocation (after a burst) is given back.
+/// Slots an emptied queue may keep; a larger allocation (after a burst) is given back once
+/// two bursts in a row needed no more than this.
 const KEEP: usize = 8;
 
 /// A cloneable handle that queues events for one client. See the module docs.
@@ -79,6 +81,10 @@ pub struct ClientLink {
 #[derive(Debug)]
 pub struct LinkReceiver {
     shared: Arc<Shared>,
+    /// The most items queued at once since the queue was last empty, and in the burst before.
+    /// A busy client keeps its burst-sized queue (regrowing it every burst cost allocations
+    /// per message); a client whose bursts got small gives the memory back.
+    peaks: [usize; 2],
 }
 
 /// Creates a link for connection `conn` whose queue holds at most `capacity` items.
@@ -92,7 +98,7 @@ pub fn channel(conn: ConnId, capacity: usize) -> (ClientLink, LinkReceiver) {
         overflowed: AtomicBool::new(false),
         wake: Notify::new(),
     });
-    (ClientLink { shared: shared.clone() }, LinkReceiver { shared })
+    (ClientLink { shared: shared.clone() }, LinkReceiver { shared, peaks: [0; 2] })
 }
 
 impl Clone for ClientLink {
@@ -191,9 +197,13 @@ impl LinkReceiver {
             return Some(Outbound::Close(CloseReason::SlowConsumer));
         }
         let mut queue = self.shared.queue();
+        self.peaks[0] = self.peaks[0].max(queue.len());
         let item = queue.pop_front();
-        if queue.is_empty() && queue.capacity() > KEEP {
-            *queue = VecDeque::new();
+        if queue.is_empty() && item.is_some() {
+            if queue.capacity() > KEEP && self.peaks.iter().all(|&peak| peak <= KEEP) {
+                *queue = VecDeque::new();
+            }
+            self.peaks = [0, self.peaks[0]];
         }
         item
     }
@@ -280,14 +290,20 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn an_emptied_queue_gives_its_burst_memory_back() {
+    async fn a_queue_keeps_its_burst_memory_while_bursts_last_and_then_gives_it_back() {
         let (link, mut rx) = channel(ConnId(1), 64);
-        for _ in 0..40 {
-            link.ping().unwrap();
-        }
-        assert!(rx.shared.queue().capacity() >= 40);
-        while rx.try_next().is_some() {}
-        assert_eq!(rx.shared.queue().capacity(), 0);
+        let burst = |rx: &mut LinkReceiver, n: usize| {
+            for _ in 0..n {
+                link.ping().unwrap();
+            }
+            while rx.try_next().is_some() {}
+            rx.shared.queue().capacity()
+        };
+        assert!(burst(&mut rx, 40) >= 40, "a busy client keeps its queue");
+        assert!(burst(&mut rx, 40) >= 40);
+        assert!(burst(&mut rx, 1) >= 40, "one small burst is not yet quiet");
+        assert_eq!(burst(&mut rx, 1), 0, "two small bursts in a row give it back");
+        assert!(burst(&mut rx, 3) <= KEEP, "small bursts stay small");
     }
 
     #[tokio::test]
