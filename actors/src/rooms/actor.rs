@@ -14,14 +14,14 @@
 //! from the events it delivers to them, so a disconnect ([`RoomWire::Gone`]) and a dead home
 //! (every such room closes: its owner died with it) are handled without asking anyone.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 
 use actix::{Actor, ActorFutureExt, AsyncContext, Context, ResponseActFuture, WrapFuture};
 
 use super::{
     state::{Out, Rooms},
     wire::RoomWire,
-    RoomCommand, RoomEvent,
+    Map, RoomCommand, RoomEvent, Set,
 };
 use crate::{
     cluster::{Cluster, ClusterError, Topic},
@@ -42,16 +42,16 @@ pub struct RoomsActor {
     /// Rooms homed here.
     pub(super) rooms: Rooms,
     /// This node's claim of each room homed here.
-    pub(super) claims: HashMap<RoomId, u64>,
+    pub(super) claims: Map<RoomId, u64>,
     /// Sockets of this node.
-    pub(super) links: HashMap<SocketId, ClientLink>,
+    pub(super) links: Map<SocketId, ClientLink>,
     /// Members of rooms homed here that are sockets of other nodes.
-    pub(super) remote_members: HashMap<SocketId, NodeId>,
+    pub(super) remote_members: Map<SocketId, NodeId>,
     /// Rooms homed elsewhere that sockets of this node are in, and their homes.
-    pub(super) away: HashMap<SocketId, HashMap<RoomId, NodeId>>,
-    pub(super) peers: HashSet<NodeId>,
+    pub(super) away: Map<SocketId, Map<RoomId, NodeId>>,
+    pub(super) peers: Set<NodeId>,
     /// Sockets with a command waiting for Redis, and their commands that came after it.
-    pub(super) busy: HashMap<SocketId, VecDeque<(RoomCommand, Credit)>>,
+    pub(super) busy: Map<SocketId, VecDeque<(RoomCommand, Credit)>>,
 }
 
 /// What a command still waits for, if anything (a Redis claim or lookup).
@@ -68,12 +68,12 @@ impl RoomsActor {
             node,
             cluster,
             rooms: Rooms::default(),
-            claims: HashMap::new(),
-            links: HashMap::new(),
-            remote_members: HashMap::new(),
-            away: HashMap::new(),
-            peers: HashSet::new(),
-            busy: HashMap::new(),
+            claims: Map::default(),
+            links: Map::default(),
+            remote_members: Map::default(),
+            away: Map::default(),
+            peers: Set::default(),
+            busy: Map::default(),
         }
     }
 

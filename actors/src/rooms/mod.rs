@@ -25,6 +25,14 @@ pub use session::RoomSocket;
 
 use serde::{Deserialize, Serialize};
 
+/// A map of the rooms owner. Keyed by ids and consulted several times per relayed signal, so
+/// hashed with foldhash rather than SipHash; each map draws its own seed, so client-chosen room
+/// names cannot be picked to collide.
+pub(crate) type Map<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+
+/// A set of the rooms owner, hashed like [`Map`].
+pub(crate) type Set<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
+
 use crate::{
     ids::{RoomId, SocketId},
     payload::Payload,

@@ -1,9 +1,7 @@
 //! The rooms of one node, as pure state: every operation returns the events it causes, each
 //! addressed to a socket, in the order they must be sent.
 
-use std::collections::{HashMap, HashSet};
-
-use super::RoomEvent;
+use super::{Map, RoomEvent, Set};
 use crate::ids::{RoomId, SocketId};
 
 /// One room.
@@ -21,8 +19,8 @@ pub type Out = (SocketId, RoomEvent);
 /// Every room and which rooms each socket is in.
 #[derive(Debug, Default)]
 pub struct Rooms {
-    rooms: HashMap<RoomId, Room>,
-    of_socket: HashMap<SocketId, HashSet<RoomId>>,
+    rooms: Map<RoomId, Room>,
+    of_socket: Map<SocketId, Set<RoomId>>,
     closed: Vec<RoomId>,
 }
 
