@@ -44,6 +44,9 @@ enum Scalar<'a> {
 }
 
 fn scalar(raw: &RawValue) -> Scalar<'_> {
+    if let Some(plain) = crate::protocol::json::plain_str(raw) {
+        return Scalar::Text(Cow::Borrowed(plain.trim()));
+    }
     let text = raw.get();
     match text.as_bytes().first() {
         // Borrow when the string has no escapes (the usual case: no allocation per frame).

@@ -5,7 +5,7 @@ use std::borrow::Cow;
 
 use serde_json::value::RawValue;
 
-use crate::protocol::json::push_str;
+use crate::protocol::json::{plain_str, push_str};
 use switchboard_actors::{
     rooms::{RoomCommand, RoomEvent},
     Payload, RoomId, SocketId,
@@ -97,6 +97,9 @@ impl<'de: 'a, 'a> serde::Deserialize<'de> for Args<'a> {
 
 /// A JSON string's value: borrowed from the frame unless it has escapes.
 fn string(raw: &RawValue) -> Option<Cow<'_, str>> {
+    if let Some(plain) = plain_str(raw) {
+        return Some(Cow::Borrowed(plain));
+    }
     match serde_json::from_str::<&str>(raw.get()) {
         Ok(s) => Some(Cow::Borrowed(s)),
         Err(_) => serde_json::from_str::<String>(raw.get()).ok().map(Cow::Owned),
@@ -202,6 +205,17 @@ mod tests {
             (room.as_str(), target.as_str(), data.get()),
             ("r1", "abc", r#"{"candidate" : {"x":1}}"#)
         );
+        // Strings are read between their quotes unless escaped; escapes are decoded.
+        assert_eq!(
+            decode(" [ \"room-join\" ,\t\"r\u{e9}\" ] "),
+            Ok(RoomCommand::Join(RoomId::new("r\u{e9}")))
+        );
+        assert_eq!(
+            decode(r#"["room-join","r\u00e9"]"#),
+            Ok(RoomCommand::Join(RoomId::new("r\u{e9}")))
+        );
+        assert_eq!(decode(r#"["room-join","a\\b"]"#), Ok(RoomCommand::Join(RoomId::new("a\\b"))));
+        assert!(decode("[\"room-join\",\"a\u{1}\"]").is_err(), "raw control characters");
         assert_eq!(decode(r#"["room-join",5]"#), Err("room-join expects (room: string)".into()));
         assert_eq!(decode(r#"["room-join"]"#), Err("room-join expects (room: string)".into()));
         assert_eq!(decode(r#"["room-join",""]"#), Err("room-join expects (room: string)".into()));
