@@ -51,7 +51,7 @@ pub struct RoomsActor {
     pub(super) away: Map<SocketId, Map<RoomId, NodeId>>,
     pub(super) peers: Set<NodeId>,
     /// Sockets with a command waiting for Redis, and their commands that came after it.
-    pub(super) busy: Map<SocketId, VecDeque<(RoomCommand, Credit)>>,
+    busy: Map<SocketId, VecDeque<(RoomCommand, Credit)>>,
 }
 
 /// What a command still waits for, if anything (a Redis claim or lookup).
