@@ -6,7 +6,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 use crate::support::{
     client::{open_session, Ended},
-    Client, Node,
+    raw, Client, Node,
 };
 
 /// A bystander in a call, to prove hostile clients touch no one else's state.
@@ -144,4 +144,31 @@ async fn a_flood_within_the_limit_is_answered_in_full_and_in_order() {
     tokio::join!(send, recv);
     assert!(node.is_alive());
     still_fine(&mut a, &mut b, &session).await;
+}
+
+#[tokio::test]
+async fn frames_cut_anywhere_by_tcp_are_put_back_together() {
+    use tokio::io::AsyncWriteExt;
+    let node = Node::start();
+    let mut watcher = Client::register(&node, "watcher").await;
+    let mut tcp = raw::upgraded(&node, "/cmd").await;
+    // Registration written in three pieces: cut inside the header, then inside the payload.
+    let register = raw::masked_text(br#"{"cmd":"sId","sId":"pieces"}"#);
+    for piece in [&register[..1], &register[1..9], &register[9..]] {
+        tcp.write_all(piece).await.unwrap();
+        tcp.flush().await.unwrap();
+    }
+    watcher.clu_until(|l| l.iter().any(|e| e["sId"] == "pieces")).await;
+    // A message longer than one read of the server's, and a short one in the same write.
+    let big = "x".repeat(40_000);
+    let mut bytes = raw::masked_text(
+        json!({"cmd": "notify", "opponentId": "watcher", "type": big}).to_string().as_bytes(),
+    );
+    bytes.extend(raw::masked_text(
+        json!({"cmd": "notify", "opponentId": "watcher", "type": "after"}).to_string().as_bytes(),
+    ));
+    tcp.write_all(&bytes).await.unwrap();
+    assert_eq!(watcher.expect_skipping_clu("notify").await["type"], json!(big));
+    assert_eq!(watcher.expect_skipping_clu("notify").await["type"], json!("after"));
+    watcher.expect_nothing_but_clu_pending().await;
 }

@@ -3,7 +3,7 @@
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::support::{client::Ended, Client, Node};
+use crate::support::{client::Ended, raw, Client, Node};
 
 #[tokio::test]
 async fn health_readiness_and_metrics_answer() {
@@ -36,19 +36,9 @@ async fn a_client_that_stops_answering_pings_is_closed_and_released() {
     let mut watcher = Client::register(&node, "watcher").await;
     // A raw TCP client that completes the handshake, registers, then never reads again: its
     // pongs never come.
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut tcp = tokio::net::TcpStream::connect(node.addr).await.unwrap();
-    let handshake = "GET /cmd HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-        Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
-    tcp.write_all(handshake.as_bytes()).await.unwrap();
-    let mut buf = [0u8; 1024];
-    let n = tcp.read(&mut buf).await.unwrap();
-    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 101"));
-    // A masked text frame: {"cmd":"sId","sId":"mute"}.
-    let payload = br#"{"cmd":"sId","sId":"mute"}"#;
-    let mut frame = vec![0x81, 0x80 | payload.len() as u8, 0, 0, 0, 0];
-    frame.extend_from_slice(payload);
-    tcp.write_all(&frame).await.unwrap();
+    use tokio::io::AsyncWriteExt;
+    let mut tcp = raw::upgraded(&node, "/cmd").await;
+    tcp.write_all(&raw::masked_text(br#"{"cmd":"sId","sId":"mute"}"#)).await.unwrap();
     watcher.clu_until(|l| l.iter().any(|e| e["sId"] == "mute")).await;
     // Two ping intervals later it is gone, and everyone is told.
     watcher.clu_until(|l| l.iter().all(|e| e["sId"] != "mute")).await;

@@ -3,6 +3,7 @@
 pub mod client;
 pub mod nginx;
 pub mod node;
+pub mod raw;
 pub mod redis;
 pub mod scratch;
 pub mod sio;
