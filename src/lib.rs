@@ -23,13 +23,14 @@ use std::{
 
 use std::time::Duration;
 
-use actix_http::{HttpService, Request};
-use actix_service::{fn_service, map_config};
+use actix_http::{error::DispatchError, HttpService, Request};
+use actix_service::{fn_service, map_config, ServiceFactoryExt};
 use actix_web::{dev::AppConfig, middleware::DefaultHeaders, web, App};
 use futures_util::future::LocalBoxFuture;
 use switchboard_actors::{
     connection::ConnectionConfig, directory::DirectoryConfig, Core, CoreConfig, NodeId,
 };
+use tokio::net::TcpStream;
 
 pub use config::Config;
 
@@ -68,16 +69,25 @@ pub async fn run(config: Config, listener: TcpListener) -> std::io::Result<()> {
                 Box::pin(http::upgrade::serve(node.clone(), req, framed))
                     as LocalBoxFuture<'static, Result<(), actix_http::Error>>
             });
-            HttpService::build()
+            let h1 = HttpService::build()
                 .client_request_timeout(Duration::from_secs(5))
                 .client_disconnect_timeout(Duration::from_secs(1))
-                // Signals are small and latency-bound; frames queued together already leave
-                // in one write.
-                .tcp_nodelay(true)
                 .local_addr(addr)
                 .upgrade(upgrade)
-                .h1(map_config(app, move |()| app_config.clone()))
-                .tcp()
+                .h1(map_config(app, move |()| app_config.clone()));
+            fn_service(|io: TcpStream| {
+                // Signals are small and latency-bound, and frames queued together already
+                // leave in one write: Nagle's algorithm would only hold a signal back until
+                // the client acknowledges the previous one (a millisecond and more, see the
+                // README's Performance section). Set here because `H1Service::tcp` does not
+                // apply the builder's `tcp_nodelay` (only the HTTP/2 paths do).
+                if let Err(e) = io.set_nodelay(true) {
+                    log::debug!("TCP_NODELAY: {e}");
+                }
+                let peer = io.peer_addr().ok();
+                std::future::ready(Ok::<_, DispatchError>((io, peer)))
+            })
+            .and_then(h1)
         })?
         .run();
     let handle = server.handle();
