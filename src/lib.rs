@@ -75,19 +75,7 @@ pub async fn run(config: Config, listener: TcpListener) -> std::io::Result<()> {
                 .local_addr(addr)
                 .upgrade(upgrade)
                 .h1(map_config(app, move |()| app_config.clone()));
-            fn_service(|io: TcpStream| {
-                // Signals are small and latency-bound, and frames queued together already
-                // leave in one write: Nagle's algorithm would only hold a signal back until
-                // the client acknowledges the previous one (a millisecond and more, see the
-                // README's Performance section). Set here because `H1Service::tcp` does not
-                // apply the builder's `tcp_nodelay` (only the HTTP/2 paths do).
-                if let Err(e) = io.set_nodelay(true) {
-                    log::debug!("TCP_NODELAY: {e}");
-                }
-                let peer = io.peer_addr().ok();
-                std::future::ready(Ok::<_, DispatchError>((io, peer)))
-            })
-            .and_then(h1)
+            fn_service(|io| std::future::ready(Ok::<_, DispatchError>(accepted(io)))).and_then(h1)
         })?
         .run();
     let handle = server.handle();
@@ -100,6 +88,20 @@ pub async fn run(config: Config, listener: TcpListener) -> std::io::Result<()> {
     });
     log::info!("node {}: listening on {addr}", node_header_log);
     server.await
+}
+
+/// An accepted connection made ready for HTTP/1 and WebSocket traffic, with its peer's
+/// address. Nagle's algorithm is turned off: signals are small and latency-bound, and frames
+/// queued together already leave in one write, so it would only hold a signal back until the
+/// client acknowledged the previous one (a millisecond and more; see the README's Performance
+/// section). Done here because `H1Service::tcp` does not apply the builder's `tcp_nodelay`
+/// (only its HTTP/2 paths do).
+fn accepted(io: TcpStream) -> (TcpStream, Option<std::net::SocketAddr>) {
+    if let Err(e) = io.set_nodelay(true) {
+        log::debug!("TCP_NODELAY: {e}");
+    }
+    let peer = io.peer_addr().ok();
+    (io, peer)
 }
 
 /// Starts node `node`'s core and Engine.IO registry on the current thread's arbiter.
@@ -138,5 +140,22 @@ async fn stop_signal() {
             log::error!("cannot listen for signals; stop the node with SIGKILL");
             std::future::pending::<()>().await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn accepted_connections_have_nagle_off() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let client = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        let (io, _) = listener.accept().await.expect("accept");
+        assert!(!io.nodelay().expect("nodelay"), "Nagle is on by default");
+        let (io, peer) = accepted(io);
+        assert!(io.nodelay().expect("nodelay"));
+        assert_eq!(peer, Some(client.local_addr().expect("client addr")));
     }
 }
