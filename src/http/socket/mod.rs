@@ -14,11 +14,7 @@
 
 mod frame;
 
-use std::time::Duration;
-
-use std::cell::RefCell;
-
-use std::io::Read;
+use std::{cell::RefCell, io::Read, time::Duration};
 
 use bytes::{Buf, BytesMut};
 use socket2::SockRef;
