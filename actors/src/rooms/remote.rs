@@ -3,7 +3,7 @@
 
 use actix::{ActorFutureExt, AsyncContext, Context, Handler, WrapFuture};
 
-use super::{actor::RoomsActor, wire::RoomWire, RoomEvent};
+use super::{actor::RoomsActor, wire::RoomWire, RoomCommand, RoomEvent};
 use crate::{
     cluster::{Inbox, Membership},
     ids::{NodeId, RoomId, SocketId},
@@ -13,8 +13,14 @@ impl RoomsActor {
     fn on_wire(&mut self, origin: NodeId, wire: RoomWire, ctx: &mut Context<Self>) {
         match wire {
             RoomWire::Command { socket, command } => {
+                // Known while it is in a room here, and for the answer to this command.
+                let relay = matches!(command, RoomCommand::Signal { .. });
                 self.remote_members.insert(socket.clone(), origin);
                 self.apply(&socket, command, ctx);
+                if relay {
+                    // Answered at once; a stranger's signal leaves nothing behind.
+                    self.forget_if_departed(&socket);
+                }
             }
             RoomWire::Deliver { events } => {
                 for (socket, event) in events {
@@ -32,6 +38,8 @@ impl RoomsActor {
                         out.extend(self.rooms.leave(&socket, room).into_iter().skip(1));
                     }
                 }
+                // Nothing is addressed to a socket that is gone.
+                self.forget_if_departed(&socket);
                 self.deliver(out, ctx);
             }
         }
@@ -110,6 +118,7 @@ impl RoomsActor {
         let mut out = Vec::new();
         for socket in departed {
             out.extend(self.rooms.disconnect(&socket));
+            self.remote_members.remove(&socket);
         }
         self.deliver(out, ctx);
         let mut closed: Vec<(SocketId, RoomId)> = Vec::new();
@@ -152,5 +161,75 @@ impl Handler<Membership> for RoomsActor {
             Membership::Reclaim => self.reclaim(ctx),
             Membership::Resync => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use actix::{Actor, Message};
+
+    use super::*;
+    use crate::{cluster::Membership, payload::Payload};
+
+    /// How many sockets of other nodes the owner keeps an address for.
+    struct RemoteCount;
+
+    impl Message for RemoteCount {
+        type Result = usize;
+    }
+
+    impl Handler<RemoteCount> for RoomsActor {
+        type Result = usize;
+
+        fn handle(&mut self, _: RemoteCount, _: &mut Context<Self>) -> usize {
+            self.remote_members.len()
+        }
+    }
+
+    fn from_there(wire: &RoomWire) -> Inbox {
+        let body = serde_json::to_vec(wire).expect("a wire frame encodes");
+        Inbox { origin: NodeId::new("there"), body: body.into() }
+    }
+
+    fn command(socket: &str, command: RoomCommand) -> Inbox {
+        from_there(&RoomWire::Command { socket: SocketId::new(socket), command })
+    }
+
+    #[actix_rt::test]
+    async fn remote_sockets_are_kept_exactly_while_they_are_in_a_room_here() {
+        let rooms = RoomsActor::new(NodeId::new("here"), None).start();
+        let r1 = || RoomId::new("r1");
+        let count = || rooms.send(RemoteCount);
+        rooms.send(command("a", RoomCommand::Create(r1()))).await.expect("handled");
+        rooms.send(command("b", RoomCommand::Join(r1()))).await.expect("handled");
+        assert_eq!(count().await.expect("counted"), 2);
+
+        // Strangers are answered and forgotten: a join of no room, a leave and a signal
+        // where they are not members.
+        rooms.send(command("c", RoomCommand::Join(RoomId::new("none")))).await.expect("handled");
+        rooms.send(command("d", RoomCommand::Leave(r1()))).await.expect("handled");
+        let data = Payload::string("hello");
+        let signal = RoomCommand::Signal { room: r1(), target: SocketId::new("a"), data };
+        rooms.send(command("e", signal)).await.expect("handled");
+        assert_eq!(count().await.expect("counted"), 2);
+
+        // A member's signal keeps it; leaving its last room forgets it.
+        let data = Payload::string("hello");
+        let signal = RoomCommand::Signal { room: r1(), target: SocketId::new("a"), data };
+        rooms.send(command("b", signal)).await.expect("handled");
+        assert_eq!(count().await.expect("counted"), 2);
+        rooms.send(command("b", RoomCommand::Leave(r1()))).await.expect("handled");
+        assert_eq!(count().await.expect("counted"), 1);
+
+        // A disconnect (no event goes to the socket) forgets it too.
+        let gone = RoomWire::Gone { socket: SocketId::new("a"), rooms: vec![r1()] };
+        rooms.send(from_there(&gone)).await.expect("handled");
+        assert_eq!(count().await.expect("counted"), 0);
+
+        // So does the death of its node.
+        rooms.send(command("f", RoomCommand::Create(RoomId::new("r2")))).await.expect("handled");
+        assert_eq!(count().await.expect("counted"), 1);
+        rooms.send(Membership::Down(NodeId::new("there"))).await.expect("handled");
+        assert_eq!(count().await.expect("counted"), 0);
     }
 }
