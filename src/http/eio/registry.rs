@@ -87,12 +87,17 @@ pub(crate) struct CloseProxy {
     pub(crate) sid: String,
 }
 
+/// Forwarded requests in flight below which abandoned ones are not looked for.
+const MIN_PRUNE_AT: usize = 64;
+
 /// The sessions. See the module docs.
 #[derive(Debug, Default)]
 pub struct EioRegistry {
     sessions: HashMap<String, Addr<EioSession>>,
     cluster: Option<Cluster>,
     pending: HashMap<u64, oneshot::Sender<Result<String, Refused>>>,
+    /// Size of `pending` at which abandoned slots are pruned next.
+    prune_at: usize,
     next_req: u64,
     /// WebSockets this node relays for sessions elsewhere: where their frames go.
     proxies: HashMap<u64, ClientLink>,
@@ -245,8 +250,12 @@ impl Handler<Forward> for EioRegistry {
         cluster.send(&msg.node, Topic::Edge, &wire).ok()?;
         let (tx, rx) = oneshot::channel();
         // Answers that never come (a dead node) are dropped with the sender's timeout; prune
-        // their slots here so the map stays bounded.
-        self.pending.retain(|_, tx| !tx.is_closed());
+        // their slots here so the map stays bounded. Only when it has doubled since the last
+        // prune: a scan per request would make each long-poll cost O(polls in flight).
+        if self.pending.len() >= self.prune_at {
+            self.pending.retain(|_, tx| !tx.is_closed());
+            self.prune_at = (self.pending.len() * 2).max(MIN_PRUNE_AT);
+        }
         self.pending.insert(req, tx);
         Some(rx)
     }
