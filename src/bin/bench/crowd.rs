@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 
-use crate::{dialects::Dialect, dialects::Pair, servers::Servers};
+use crate::{dialects::Dialect, dialects::Pair, servers::Servers, stats::cpu_seconds};
 
 /// What a crowd cost.
 pub(crate) struct Crowd {
@@ -23,6 +23,8 @@ pub(crate) struct Crowd {
     pub(crate) rss_after: u64,
     /// Server CPU seconds the setup took.
     pub(crate) server_cpu: f64,
+    /// And the load generator's own, to show when it was the limit.
+    pub(crate) client_cpu: f64,
 }
 
 /// How long the crowd idles before the servers' memory is read, so lazily grown buffers and
@@ -39,6 +41,7 @@ pub(crate) async fn gather(
 ) -> Result<Crowd, String> {
     let rss_before = servers.rss_bytes();
     let cpu_before = servers.cpu_seconds();
+    let client_before = cpu_seconds(std::process::id());
     let start = Instant::now();
     let opened: Vec<Result<Pair, String>> = futures_util::stream::iter(0..clients / 2)
         .map(|i| dialect.pair(left, right, i))
@@ -47,10 +50,11 @@ pub(crate) async fn gather(
         .await;
     let secs = start.elapsed().as_secs_f64();
     let server_cpu = servers.cpu_seconds() - cpu_before;
+    let client_cpu = cpu_seconds(std::process::id()) - client_before;
     let pairs = opened.into_iter().collect::<Result<Vec<Pair>, String>>()?;
     tokio::time::sleep(SETTLE).await;
     let rss_after = servers.rss_bytes();
     let clients = pairs.len() * 2;
     drop(pairs);
-    Ok(Crowd { clients, secs, rss_before, rss_after, server_cpu })
+    Ok(Crowd { clients, secs, rss_before, rss_after, server_cpu, client_cpu })
 }

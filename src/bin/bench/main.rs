@@ -202,6 +202,7 @@ async fn run(opts: &Opts) -> Result<Vec<Figure>, String> {
             ("clients", crowd.clients as f64, ""),
             ("all_joined_after", crowd.secs, "s"),
             ("server_cpu_sec", crowd.server_cpu, "s"),
+            ("client_cpu_sec", crowd.client_cpu, "s"),
             ("server_rss_before", crowd.rss_before as f64 / 1_048_576.0, "MiB"),
             ("server_rss_with_clients", crowd.rss_after as f64 / 1_048_576.0, "MiB"),
             ("server_rss_per_client", grown / crowd.clients.max(1) as f64 / 1024.0, "KiB"),
