@@ -11,6 +11,7 @@ use futures_util::{
     stream::{SplitSink, SplitStream},
     SinkExt, StreamExt,
 };
+use socket2::SockRef;
 use tokio::net::{TcpSocket, TcpStream};
 use tokio_tungstenite::{tungstenite::Message, MaybeTlsStream, WebSocketStream};
 
@@ -39,6 +40,10 @@ pub(crate) async fn connect(url: &str) -> Result<(Tx, Rx), String> {
         let stream = socket.connect(server).await.map_err(|e| format!("{url}: {e}"))?;
         // Nagle's algorithm would hold small frames back for delayed ACKs: measure the server.
         stream.set_nodelay(true).map_err(|e| e.to_string())?;
+        // Closed with a reset, so no port is left in TIME_WAIT: tens of thousands of those
+        // from earlier runs made each `bind` above a long port search in this single-threaded
+        // generator, stalling every client (and servers then timed out their requests).
+        SockRef::from(&stream).set_linger(Some(Duration::ZERO)).map_err(|e| e.to_string())?;
         let (ws, _) = tokio_tungstenite::client_async(url, MaybeTlsStream::Plain(stream))
             .await
             .map_err(|e| format!("{url}: {e}"))?;
