@@ -158,8 +158,8 @@ impl Servers {
         let mut c = command("node", cpu);
         c.arg(peers.join("node_modules/peer/dist/bin/peerjs.js"));
         // On 127.0.0.1 like every other server: its default, `::`, also claims the port on
-        // 127.0.0.2-8, where the crowd scenarios' closed clients leave ports in TIME_WAIT
-        // (then `listen` fails with EADDRINUSE).
+        // 127.0.0.2-8, where the load generator's clients take theirs (a port still held
+        // there made `listen` fail with EADDRINUSE).
         c.args(["--host", "127.0.0.1", "--port", &port.to_string(), "--key", "peerjs"]);
         // Its default refuses clients past 5,000; the crowd scenarios bring up to 19,000.
         c.args(["--path", "/", "--concurrent_limit", "100000"]);
