@@ -34,6 +34,9 @@ use tokio::net::TcpStream;
 
 pub use config::Config;
 
+/// Connections per worker beyond `max_clients` for plain HTTP (probes, metrics, refusals).
+const HTTP_HEADROOM: usize = 1024;
+
 /// Runs a node on `listener` until SIGINT or SIGTERM, which drain it (see
 /// [`http::NodeState::drain`]). Must be called inside an actix System; every node started this
 /// way has its own core, so several can share a process.
@@ -53,6 +56,9 @@ pub async fn run(config: Config, listener: TcpListener) -> std::io::Result<()> {
         .workers(workers)
         .disable_signals()
         .shutdown_timeout(1)
+        // actix-server stops accepting at 25,600 connections per worker by default, silently
+        // (clients wait in the kernel's backlog); the node's own limit answers 503 instead.
+        .max_concurrent_connections(config.limits.max_clients.saturating_add(HTTP_HEADROOM))
         .listen("switchboard", listener, move || {
             // The first worker to start builds the node, so its core actors share that
             // worker's thread: a signal between two of its clients never changes threads.
