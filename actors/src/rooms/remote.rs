@@ -13,11 +13,15 @@ impl RoomsActor {
     fn on_wire(&mut self, origin: NodeId, wire: RoomWire, ctx: &mut Context<Self>) {
         match wire {
             RoomWire::Command { socket, command } => {
-                // Known while it is in a room here, and for the answer to this command.
+                // Known while it is in a room here, and for the answer to this command. A
+                // member's signal (the hot path) costs one lookup: it is known already.
+                let stranger = !self.remote_members.contains_key(&socket);
+                if stranger {
+                    self.remote_members.insert(socket.clone(), origin);
+                }
                 let relay = matches!(command, RoomCommand::Signal { .. });
-                self.remote_members.insert(socket.clone(), origin);
                 self.apply(&socket, command, ctx);
-                if relay {
+                if relay && stranger {
                     // Answered at once; a stranger's signal leaves nothing behind.
                     self.forget_if_departed(&socket);
                 }
