@@ -117,6 +117,9 @@ pub struct Timing {
     pub eio_ping_interval_ms: u64,
     /// Engine.IO (`rooms`) ping timeout announced to clients.
     pub eio_ping_timeout_ms: u64,
+    /// A Socket.IO v4/v3 client (Engine.IO v4) that has not connected its socket this long
+    /// after opening its session is closed (socket.io's `connectTimeout`).
+    pub sio_connect_timeout_ms: u64,
 }
 
 impl Default for Config {
@@ -153,6 +156,7 @@ impl Default for Timing {
             drain_timeout_ms: 5000,
             eio_ping_interval_ms: 25_000,
             eio_ping_timeout_ms: 20_000,
+            sio_connect_timeout_ms: 45_000,
         }
     }
 }
@@ -232,6 +236,9 @@ pub struct Flags {
     /// Engine.IO ping timeout (rooms dialect), in ms.
     #[arg(long, env = "SWITCHBOARD_EIO_PING_TIMEOUT_MS")]
     pub eio_ping_timeout_ms: Option<u64>,
+    /// Time a Socket.IO v4 client has to connect its socket after its handshake, in ms.
+    #[arg(long, env = "SWITCHBOARD_SIO_CONNECT_TIMEOUT_MS")]
+    pub sio_connect_timeout_ms: Option<u64>,
     /// signals: a session silent this long is gone, in ms.
     #[arg(long, env = "SWITCHBOARD_SIGNALS_HEARTBEAT_TIMEOUT_MS")]
     pub signals_heartbeat_timeout_ms: Option<u64>,
@@ -282,6 +289,7 @@ impl Config {
             drain_timeout_ms => timing.drain_timeout_ms,
             eio_ping_interval_ms => timing.eio_ping_interval_ms,
             eio_ping_timeout_ms => timing.eio_ping_timeout_ms,
+            sio_connect_timeout_ms => timing.sio_connect_timeout_ms,
             signals_heartbeat_timeout_ms => signals.heartbeat_timeout_ms,
             redis_url => cluster.redis_url,
             redis_prefix => cluster.prefix,
@@ -329,6 +337,10 @@ impl Config {
         check(
             self.timing.eio_ping_interval_ms >= 100 && self.timing.eio_ping_timeout_ms >= 100,
             "timing.eio_ping_interval_ms and eio_ping_timeout_ms must be at least 100",
+        )?;
+        check(
+            self.timing.sio_connect_timeout_ms >= 100,
+            "timing.sio_connect_timeout_ms must be at least 100",
         )?;
         let c = &self.cluster;
         check(
@@ -394,6 +406,11 @@ impl Config {
     /// The Engine.IO ping timeout.
     pub fn eio_ping_timeout(&self) -> Duration {
         Duration::from_millis(self.timing.eio_ping_timeout_ms)
+    }
+
+    /// How long a Socket.IO v4 client has to connect its socket.
+    pub fn sio_connect_timeout(&self) -> Duration {
+        Duration::from_millis(self.timing.sio_connect_timeout_ms)
     }
 
     /// How long a drain waits for clients to go.

@@ -9,7 +9,9 @@
 //! - [`http`]: routes, health/readiness, metrics, and the WebSocket reader/writer per client.
 //! - [`metrics`]: Prometheus counters.
 //! - [`probe`]: `--probe PATH`, the container health check.
+//! - [`capacity`]: how many clients the open-file limit holds.
 
+pub mod capacity;
 pub mod config;
 pub mod http;
 pub mod metrics;
@@ -34,13 +36,10 @@ use tokio::net::TcpStream;
 
 pub use config::Config;
 
-/// Connections per worker beyond `max_clients` for plain HTTP (probes, metrics, refusals).
-const HTTP_HEADROOM: usize = 1024;
-
 /// Runs a node on `listener` until SIGINT or SIGTERM, which drain it (see
 /// [`http::NodeState::drain`]). Must be called inside an actix System; every node started this
 /// way has its own core, so several can share a process.
-pub async fn run(config: Config, listener: TcpListener) -> std::io::Result<()> {
+pub async fn run(mut config: Config, listener: TcpListener) -> std::io::Result<()> {
     let node = config.node_id.as_deref().map_or_else(NodeId::random, NodeId::new);
     let node_header = node.to_string();
     let node_header_log = node_header.clone();
@@ -48,6 +47,8 @@ pub async fn run(config: Config, listener: TcpListener) -> std::io::Result<()> {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,
     };
+    let capacity = capacity::Capacity::raise_and_plan(workers, config.limits.max_clients);
+    config.limits.max_clients = capacity.max_clients;
     let addr = listener.local_addr()?;
     log::info!("node {node}: effective config {:?}", config.redacted());
     let state = Arc::new(OnceLock::<web::Data<http::NodeState>>::new());
@@ -56,14 +57,16 @@ pub async fn run(config: Config, listener: TcpListener) -> std::io::Result<()> {
         .workers(workers)
         .disable_signals()
         .shutdown_timeout(1)
-        // actix-server stops accepting at 25,600 connections per worker by default, silently
-        // (clients wait in the kernel's backlog); the node's own limit answers 503 instead.
-        .max_concurrent_connections(config.limits.max_clients.saturating_add(HTTP_HEADROOM))
+        // Past this a worker stops accepting (clients wait in the kernel's backlog) rather than
+        // see accepts fail for want of descriptors; the node's own limit answers 503 first.
+        // (actix-server's default, 25,600 per worker, knows nothing of the open-file limit.)
+        .max_concurrent_connections(capacity.per_worker)
         .listen("switchboard", listener, move || {
             // The first worker to start builds the node, so its core actors share that
             // worker's thread: a signal between two of its clients never changes threads.
-            let state =
-                app_state.get_or_init(|| web::Data::new(start_node(node.clone(), &config))).clone();
+            let state = app_state
+                .get_or_init(|| web::Data::new(start_node(node.clone(), &config, capacity)))
+                .clone();
             // Which node answered: behind a load balancer, operators (and tests) can tell.
             let served_by = DefaultHeaders::new().add((http::NODE_HEADER, node_header.clone()));
             let app = App::new().wrap(served_by).app_data(state.clone()).configure(http::routes);
@@ -111,7 +114,7 @@ fn accepted(io: TcpStream) -> (TcpStream, Option<std::net::SocketAddr>) {
 }
 
 /// Starts node `node`'s core and Engine.IO registry on the current thread's arbiter.
-fn start_node(node: NodeId, config: &Config) -> http::NodeState {
+fn start_node(node: NodeId, config: &Config, capacity: capacity::Capacity) -> http::NodeState {
     let eio = actix::Actor::start(http::EioSessions::default());
     let core = Core::start(
         node,
@@ -129,7 +132,13 @@ fn start_node(node: NodeId, config: &Config) -> http::NodeState {
     if let Some(cluster) = core.cluster() {
         eio.do_send(http::UseCluster(cluster.clone()));
     }
-    http::NodeState::new(core, config.clone(), eio)
+    let state = http::NodeState::new(core, config.clone(), eio);
+    state
+        .metrics
+        .max_clients
+        .store(capacity.max_clients as u64, std::sync::atomic::Ordering::Relaxed);
+    state.metrics.open_files_limit.store(capacity.open_files, std::sync::atomic::Ordering::Relaxed);
+    state
 }
 
 /// Resolves on the first SIGTERM or SIGINT.

@@ -31,7 +31,7 @@ fn main() -> ExitCode {
         }
     };
     if let Some(path) = probe {
-        return switchboard::probe::run(config.listen.port(), &path);
+        return switchboard::probe::run(config.listen, &path);
     }
     let listener = match listen(config.listen) {
         Ok(listener) => listener,

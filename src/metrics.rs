@@ -27,6 +27,10 @@ pub struct Metrics {
     pub errors_out: AtomicU64,
     /// Engine.IO polling requests forwarded to the node holding their session.
     pub eio_forwarded: AtomicU64,
+    /// Clients the node admits (the configured limit, or less if open files cannot hold it).
+    pub max_clients: AtomicU64,
+    /// The process's open-file limit.
+    pub open_files_limit: AtomicU64,
     closes: [AtomicU64; CloseReason::ALL.len()],
 }
 
@@ -74,6 +78,18 @@ impl Metrics {
             "counter",
             "Engine.IO polling requests forwarded to the node holding their session.",
             &self.eio_forwarded,
+        );
+        metric(
+            "switchboard_max_clients",
+            "gauge",
+            "Clients the node admits before refusing with 503.",
+            &self.max_clients,
+        );
+        metric(
+            "switchboard_open_files_limit",
+            "gauge",
+            "The process's open-file limit, which bounds its clients.",
+            &self.open_files_limit,
         );
         let _ = writeln!(
             out,

@@ -102,7 +102,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/signals", web::get().to(not_upgraded))
         .route("/socket.io/", web::get().to(eio::get))
         .route("/socket.io/", web::post().to(eio::post))
-        .route("/socket.io/", web::method(actix_web::http::Method::OPTIONS).to(eio::preflight));
+        .route("/socket.io/", web::method(actix_web::http::Method::OPTIONS).to(eio::preflight))
+        .route("/socket.io/", web::route().to(eio::other_method));
 }
 
 async fn healthz() -> HttpResponse {

@@ -30,6 +30,64 @@ async fn clients_beyond_the_limit_are_refused_and_readiness_says_full() {
     assert_eq!(node.get("/readyz").await.0, 503);
 }
 
+/// Connects `/cmd` clients until one is refused; returns the admitted ones and the refusal's
+/// HTTP status. Any other failure (a reset, a timeout: the node out of descriptors) fails.
+async fn fill(node: &Node, most: usize) -> (Vec<impl Sized>, u16) {
+    let mut admitted = Vec::new();
+    while admitted.len() <= most {
+        let attempt = tokio_tungstenite::connect_async(node.ws("/cmd"));
+        let Ok(attempt) = tokio::time::timeout(crate::support::PATIENCE, attempt).await else {
+            panic!("client {} got no answer", admitted.len() + 1);
+        };
+        match attempt {
+            Ok((ws, _)) => admitted.push(ws),
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                return (admitted, response.status().as_u16())
+            }
+            Err(e) => panic!("client {} failed: {e}", admitted.len() + 1),
+        }
+    }
+    panic!("more than {most} clients admitted");
+}
+
+/// The metric `name`'s value from `/metrics`.
+async fn metric(node: &Node, name: &str) -> u64 {
+    let body = node.get("/metrics").await.1;
+    body.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in {body}"))
+}
+
+/// With the usual container limit of open files far below `max_clients`, the node admits only
+/// what its descriptors hold beside its own needs: the next client gets 503 (never a reset or
+/// an accept error), health checks still answer, and readiness says full.
+#[tokio::test]
+async fn a_low_open_file_limit_caps_clients_with_503_before_descriptors_run_out() {
+    let node = Node::with_open_files(300, 300, &["--workers", "2"]);
+    let warning = node.logged_at_start("open files hold only").expect("a warning at start");
+    assert!(warning.contains("WARN"), "{warning}");
+    let cap = metric(&node, "switchboard_max_clients").await;
+    assert_eq!(metric(&node, "switchboard_open_files_limit").await, 300);
+    assert!(cap > 100 && cap < 300, "capacity {cap} for 300 open files");
+    let (admitted, status) = fill(&node, 300).await;
+    assert_eq!((admitted.len() as u64, status), (cap, 503));
+    // Still answering plain HTTP, and honest about being full.
+    assert_eq!(node.get("/healthz").await.0, 200);
+    assert_eq!(node.get("/readyz").await, (503, "full\n".into()));
+    let (_, again) = fill(&node, 0).await;
+    assert_eq!(again, 503);
+}
+
+/// The node raises its soft open-file limit to the hard limit at start, so a low soft limit
+/// does not cap clients that the hard limit can hold.
+#[tokio::test]
+async fn the_soft_open_file_limit_is_raised_to_the_hard_limit() {
+    let node = Node::with_open_files(256, 4096, &["--max-clients", "400"]);
+    assert_eq!(metric(&node, "switchboard_open_files_limit").await, 4096);
+    let (admitted, status) = fill(&node, 400).await;
+    assert_eq!((admitted.len(), status), (400, 503));
+}
+
 #[tokio::test]
 async fn a_client_that_stops_answering_pings_is_closed_and_released() {
     let node = Node::with_args(&["--ping-interval-ms", "200"]);
@@ -119,6 +177,18 @@ async fn the_probe_flag_is_a_health_check() {
     assert!(!probe("/nowhere").success());
     drop(node);
     assert!(!probe("/healthz").success());
+}
+
+/// A node told to listen on one address (not every interface) is probed there.
+#[tokio::test]
+async fn the_probe_targets_the_address_the_node_listens_on() {
+    let node = Node::listening_on("127.0.0.2:0", &[]);
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args(["--listen", &node.addr.to_string(), "--probe", "/healthz"])
+        .output()
+        .expect("the binary runs")
+        .status;
+    assert!(status.success());
 }
 
 #[tokio::test]

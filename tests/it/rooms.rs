@@ -172,19 +172,25 @@ fn bad_socket_io_input_gets_an_error_event_and_the_socket_survives() {
     let node = Node::start();
     let mut d = SioDriver::start();
     d.connect("a", 4, &node.http(), Transports::WebSocket);
+    // Well-formed Socket.IO the rooms protocol refuses: an `error` event, and the socket goes on.
     for (packet, message) in [
         ("2[\"kick\",\"r\"]", "unknown event: kick"),
         ("2[\"room-join\",5]", "room-join expects (room: string)"),
-        ("2[\"room-join\"", "malformed event: expected a JSON array"),
-        ("2{}", "malformed event: expected a JSON array"),
         (
             "51-[\"room-join\",{\"_placeholder\":true,\"num\":0}]",
             "binary packets are not supported",
         ),
-        ("zzz", "malformed Socket.IO packet"),
     ] {
         d.raw("a", packet);
         assert_eq!(d.expect("a", "error"), json!([message]), "{packet}");
+    }
+    // Binary data (a binary WebSocket frame): the same, on both protocol revisions.
+    d.connect("v2", 2, &node.http(), Transports::WebSocket);
+    for client in ["a", "v2"] {
+        d.binary(client, &[1, 2, 3, 4]);
+        assert_eq!(d.expect(client, "error"), json!(["binary messages are not supported"]));
+        d.emit(client, "room-leave", json!(["nowhere"]));
+        assert_eq!(d.expect(client, "not-in-room"), json!(["nowhere"]));
     }
     // Still served.
     d.emit("a", "room-create", json!(["r"]));
@@ -265,14 +271,21 @@ fn poll_path(version: u8, sid: &str) -> String {
 
 #[tokio::test]
 async fn a_v4_session_that_never_answers_pings_is_closed() {
-    let node = Node::with_args(&FAST_PINGS);
+    // A ping timeout far shorter than the interval tells the two deadlines apart.
+    let node = Node::with_args(&["--eio-ping-interval-ms", "2000", "--eio-ping-timeout-ms", "200"]);
     let sid = handshake(&node, 4).await;
     let path = poll_path(4, &sid);
     assert_eq!(http_get(node.addr, &path).await.unwrap(), (200, "2".into()), "a ping");
-    // No pong: the next check closes the session, and the parked poll says so.
-    assert_eq!(http_get(node.addr, &path).await.unwrap(), (200, "1".into()));
+    // No pong: the session ends at the ping timeout; the parked poll is released with a noop
+    // and the sid is unknown from then on (Engine.IO v4's "closes the session upon ping
+    // timeout").
+    let parked = std::time::Instant::now();
+    assert_eq!(http_get(node.addr, &path).await.unwrap(), (200, "6".into()));
+    let waited = parked.elapsed();
     let (status, _) = http_get(node.addr, &path).await.unwrap();
     assert_eq!(status, 400);
+    // At the ping timeout (200 ms after the ping), not at the next ping (2 s after it).
+    assert!(waited < std::time::Duration::from_millis(1500), "closed after {waited:?}");
 }
 
 #[tokio::test]
@@ -280,7 +293,9 @@ async fn a_v3_session_that_never_pings_is_closed() {
     let node = Node::with_args(&FAST_PINGS);
     let sid = handshake(&node, 3).await;
     let path = poll_path(3, &sid);
-    assert_eq!(http_get(node.addr, &path).await.unwrap(), (200, "1:1".into()));
+    assert_eq!(http_get(node.addr, &path).await.unwrap(), (200, "1:6".into()));
+    let (status, _) = http_get(node.addr, &path).await.unwrap();
+    assert_eq!(status, 400, "the sid is unknown at once");
     // A v3 ping is answered with a pong while the session lives.
     let sid = handshake(&node, 3).await;
     let path = poll_path(3, &sid);

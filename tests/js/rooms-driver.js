@@ -58,7 +58,11 @@ rl.on("line", (line) => {
       }
       out({ client: cmd.client, sent: cmd.count });
       break;
+    case "emit-ack":
+      socket.emit(cmd.event, ...cmd.args, (...args) => out({ client: cmd.client, acked: cmd.event, args }));
+      break;
     case "raw": socket.io.engine.write(cmd.packet); break;
+    case "binary": socket.io.engine.write(Buffer.from(cmd.bytes)); break;
     case "close": socket.close(); break;
     default: out({ error: "unknown op " + cmd.op });
   }

@@ -387,7 +387,7 @@ async fn subscribe_loop(
             }
             Err(e) => {
                 failures += 1;
-                if failures == 1 || failures % 20 == 0 {
+                if failures == 1 || failures.is_multiple_of(20) {
                     log::warn!("node {me}: cannot reach redis ({failures} attempts): {e}");
                 }
             }

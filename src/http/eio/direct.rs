@@ -14,7 +14,7 @@ use std::sync::{
 
 use actix::Addr;
 use bytestring::ByteString;
-use switchboard_actors::{rooms::RoomSocket, CloseReason, Credit};
+use switchboard_actors::{rooms::RoomSocket, ClientLink, CloseReason, Credit};
 
 use super::{
     messages::{Close, WsFrame, WsGone},
@@ -31,13 +31,14 @@ use crate::{
 /// The session's room socket, and what its WebSocket's task needs to use it directly.
 #[derive(Debug, Default)]
 pub(crate) struct Shared {
-    socket: Mutex<Option<RoomSocket>>,
+    /// The socket, and the link its events (and acknowledgements) go to.
+    socket: Mutex<Option<(RoomSocket, ClientLink)>>,
     /// Packets handed to the session and not yet handled by it.
     pending: AtomicUsize,
 }
 
 impl Shared {
-    fn socket(&self) -> MutexGuard<'_, Option<RoomSocket>> {
+    fn socket(&self) -> MutexGuard<'_, Option<(RoomSocket, ClientLink)>> {
         // Nothing panics while holding the lock; a poisoned slot is still a slot.
         self.socket.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
@@ -47,9 +48,9 @@ impl Shared {
         self.socket().is_some()
     }
 
-    /// Connects the Socket.IO socket.
-    pub(crate) fn connect(&self, socket: RoomSocket) {
-        *self.socket() = Some(socket);
+    /// Connects the Socket.IO socket, whose client is reached through `link`.
+    pub(crate) fn connect(&self, socket: RoomSocket, link: ClientLink) {
+        *self.socket() = Some((socket, link));
     }
 
     /// Disconnects the socket: it leaves its rooms, and nothing sent after this reaches them.
@@ -58,11 +59,20 @@ impl Shared {
         drop(socket);
     }
 
-    /// Hands a decoded event to the socket (nothing if it is not connected).
-    pub(crate) fn send(&self, data: &str, credit: Credit) {
-        if let Some(socket) = self.socket().as_ref() {
-            socket.send(events::decode(data), credit);
-        }
+    /// Hands the event array `data` to the socket; `ack`: the id the client wants its
+    /// acknowledgement under, sent once the event is handled. `false` (and nothing sent) when
+    /// `data` is not a Socket.IO event or the socket is not connected: the client broke the
+    /// protocol, and its session is to be closed.
+    pub(crate) fn send(&self, data: &str, ack: Option<u64>, credit: Credit) -> bool {
+        let Ok(command) = events::decode(data) else { return false };
+        let slot = self.socket();
+        let Some((socket, link)) = slot.as_ref() else { return false };
+        let credit = match ack {
+            Some(id) => credit.with_receipt(link.clone(), acknowledgement(id)),
+            None => credit,
+        };
+        socket.send(command, credit);
+        true
     }
 
     /// The session handled a packet the WebSocket's task handed it.
@@ -111,9 +121,13 @@ impl super::Incoming for Session {
             return false;
         }
         if shared.pending.load(Ordering::Acquire) == 0 {
-            if let Some(data) = event(text) {
-                shared.send(data, credit);
-                return true;
+            if let Some((data, ack)) = event(text) {
+                if shared.send(data, ack, credit) {
+                    return true;
+                }
+                log::debug!("eio: malformed event, or one before CONNECT; closing");
+                self.addr.do_send(Close);
+                return false;
             }
         }
         shared.pending.fetch_add(1, Ordering::AcqRel);
@@ -121,21 +135,41 @@ impl super::Incoming for Session {
         true
     }
 
-    fn refused(&mut self, reason: CloseReason) {
-        // Binary attachments are not supported; the text protocol goes on.
-        if reason != CloseReason::UnsupportedData {
-            self.addr.do_send(WsGone);
-        }
+    fn binary(&mut self) -> bool {
+        // The session answers it (an `error` event) in its place among the packets.
+        self.text(BINARY, Credit::none())
+    }
+
+    fn refused(&mut self, _reason: CloseReason) {
+        self.addr.do_send(WsGone);
     }
 }
 
-/// The event array of a Socket.IO event packet of the default namespace (`42[…]`).
-fn event(text: &str) -> Option<&str> {
+/// A binary WebSocket message, as the session sees it: an empty binary packet (its content is
+/// of no use to the rooms protocol).
+pub(super) const BINARY: &str = "b";
+
+/// The event array of a Socket.IO event packet of the default namespace (`42[…]`), and the
+/// ack id it asks for.
+fn event(text: &str) -> Option<(&str, Option<u64>)> {
     match eio::decode(text) {
         Ok((Kind::Message, data)) => match sio::decode(data)? {
-            packet if packet.kind == sio::Kind::Event && packet.nsp == "/" => Some(packet.data),
+            packet if packet.kind == sio::Kind::Event && packet.nsp == "/" => {
+                Some((packet.data, packet.id))
+            }
             _ => None,
         },
         _ => None,
     }
+}
+
+/// The Engine.IO packet acknowledging event `id` (with no arguments: the rooms protocol
+/// answers with events).
+fn acknowledgement(id: u64) -> String {
+    let mut packet = String::with_capacity(24);
+    packet.push(Kind::Message.digit());
+    packet.push(sio::Kind::Ack.digit());
+    packet.push_str(&id.to_string());
+    packet.push_str("[]");
+    packet
 }

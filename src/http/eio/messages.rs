@@ -15,6 +15,8 @@ pub(crate) struct Timing {
     pub(crate) ping_interval: Duration,
     /// Ping timeout announced to the client.
     pub(crate) ping_timeout: Duration,
+    /// How long a v4 client has to connect its Socket.IO socket before the session closes.
+    pub(crate) connect_timeout: Duration,
 }
 
 /// What a parked long-poll is answered with.
@@ -60,9 +62,11 @@ pub(crate) struct Handshake;
 #[rtype(result = "Result<(), Refused>")]
 pub(crate) struct Post(pub(crate) String);
 
-/// A WebSocket upgrading this polling session, still to be probed.
+/// A WebSocket upgrading this polling session, still to be probed. Reply: whether the session
+/// takes it (a session upgrades once: a second WebSocket while one is probing or upgraded is
+/// refused, and `tx` dropped).
 #[derive(Debug, Message)]
-#[rtype(result = "()")]
+#[rtype(result = "bool")]
 pub(crate) struct WsAttach {
     /// Where to write frames.
     pub(crate) tx: switchboard_actors::ClientLink,
@@ -81,7 +85,8 @@ pub(crate) struct WsFrame {
     pub(crate) direct: bool,
 }
 
-/// End the session (a request broke its limits).
+/// End the session (a request broke its limits, or the client its protocol); the client is
+/// told with a close packet. Sender: the HTTP handlers and the WebSocket's task. No reply.
 #[derive(Debug, Message)]
 #[rtype(result = "()")]
 pub(crate) struct Close;

@@ -80,6 +80,7 @@ fn timing(node: &NodeState) -> Timing {
     Timing {
         ping_interval: node.config.eio_ping_interval(),
         ping_timeout: node.config.eio_ping_timeout(),
+        connect_timeout: node.config.sio_connect_timeout(),
     }
 }
 
@@ -224,6 +225,14 @@ async fn forwarded(
     }
 }
 
+/// Any other method on `/socket.io/`: a bad request, as Engine.IO answers it.
+pub(super) async fn other_method(req: HttpRequest) -> HttpResponse {
+    match query(req.query_string()).sid {
+        None => refuse(2, "Bad handshake method"),
+        Some(_) => refuse(3, "Bad request"),
+    }
+}
+
 /// `OPTIONS /socket.io/`: CORS preflight.
 pub(super) async fn preflight(req: HttpRequest) -> HttpResponse {
     with_cors(&req, HttpResponse::build(StatusCode::NO_CONTENT))
@@ -340,6 +349,10 @@ impl Incoming for Relay {
         self.cluster.send(&self.holder, switchboard_actors::cluster::Topic::Edge, &frame).is_ok()
     }
 
+    fn binary(&mut self) -> bool {
+        self.text(direct::BINARY, Credit::none())
+    }
+
     fn refused(&mut self, _reason: CloseReason) {}
 }
 
@@ -351,12 +364,23 @@ async fn websocket(
     existing: Option<Addr<EioSession>>,
 ) {
     let max = node.config.limits.max_frame_bytes;
-    let Some(socket) = handshake.accept(max, max).await else { return };
     // As deep as the client's event queue: a client that falls further behind is too slow.
     let (tx, rx) = link::channel(ConnId(0), node.config.limits.outbound_queue);
+    if let Some(addr) = &existing {
+        // A session upgrades once: a second WebSocket is refused before it is accepted.
+        if !addr.send(WsAttach { tx: tx.clone() }).await.unwrap_or(false) {
+            return refuse_upgrade(handshake, 3, "Bad request").await;
+        }
+    }
+    let Some(socket) = handshake.accept(max, max).await else {
+        if let Some(addr) = &existing {
+            addr.do_send(WsGone);
+        }
+        return;
+    };
     let mut session = match existing {
         Some(addr) => {
-            addr.do_send(WsAttach { tx });
+            drop(tx);
             direct::Session::upgrading(addr)
         }
         None => {

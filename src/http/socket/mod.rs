@@ -72,6 +72,11 @@ pub(super) trait Incoming {
     fn text(&mut self, text: &str, credit: Credit) -> bool;
     /// The client answered a ping.
     fn pong(&mut self) {}
+    /// A binary message (its content is not kept); `false` refuses it as unsupported data,
+    /// which closes the connection. Dialects that speak only text keep that default.
+    fn binary(&mut self) -> bool {
+        false
+    }
     /// The client broke the framing (or sent binary where only text is spoken); reading
     /// stops, and the outgoing side is expected to close with a fitting status.
     fn refused(&mut self, reason: CloseReason);
@@ -290,7 +295,11 @@ impl Socket {
                     }
                     None => *reading = Reading::Stalled(text.into_owned()),
                 },
-                Ok(Received::Binary) => self.refuse(CloseReason::UnsupportedData, into, reading),
+                Ok(Received::Binary) => {
+                    if !into.binary() {
+                        self.refuse(CloseReason::UnsupportedData, into, reading);
+                    }
+                }
                 Ok(Received::Ping(payload)) => {
                     frame::pong(&mut self.wbuf, payload);
                     self.flush()?;

@@ -1,7 +1,8 @@
 //! Engine.IO packets and HTTP long-polling payloads.
 //!
 //! A packet is one type digit and its data: `0` open, `1` close, `2` ping, `3` pong, `4`
-//! message, `5` upgrade, `6` noop. Over WebSocket each frame is one packet. A polling payload
+//! message, `5` upgrade, `6` noop; `b` and base64 is a binary message in a polling payload
+//! (over WebSocket a binary message is a binary frame). Over WebSocket each frame is one packet. A polling payload
 //! carries several: v3 prefixes each with its length in UTF-16 code units and a colon
 //! (`6:42[…]`), v4 separates them with the record separator `\x1e`.
 
@@ -42,6 +43,8 @@ pub enum Kind {
     Upgrade,
     /// `6`
     Noop,
+    /// `b`: a binary message, base64-encoded (polling payloads only).
+    Binary,
 }
 
 impl Kind {
@@ -54,6 +57,7 @@ impl Kind {
             b'4' => Kind::Message,
             b'5' => Kind::Upgrade,
             b'6' => Kind::Noop,
+            b'b' => Kind::Binary,
             _ => return None,
         })
     }
@@ -68,6 +72,7 @@ impl Kind {
             Kind::Message => '4',
             Kind::Upgrade => '5',
             Kind::Noop => '6',
+            Kind::Binary => 'b',
         }
     }
 }
@@ -75,7 +80,7 @@ impl Kind {
 /// Why a packet or payload was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EioError {
-    /// Empty, or an unknown type digit (binary packets start with `b` or are not text at all).
+    /// Empty, or an unknown type digit.
     #[error("invalid Engine.IO packet")]
     Packet,
     /// A v3 length prefix that is missing, not a number, or longer than the rest.
@@ -154,7 +159,7 @@ mod tests {
         assert_eq!(decode("42[\"a\"]"), Ok((Kind::Message, "2[\"a\"]")));
         assert_eq!(encode(Kind::Pong, "probe"), "3probe");
         assert_eq!(decode(""), Err(EioError::Packet));
-        assert_eq!(decode("b4AAA"), Err(EioError::Packet));
+        assert_eq!(decode("bAQIDBA=="), Ok((Kind::Binary, "AQIDBA==")));
         assert_eq!(decode("9"), Err(EioError::Packet));
     }
 

@@ -14,14 +14,23 @@ use switchboard_actors::{
 /// Longest room name or socket id accepted, in bytes.
 const MAX_ID: usize = 256;
 
-/// Decodes the JSON array of an event packet (`["room-join","r1"]`); the error is the message
-/// of the `error` event the client gets.
-pub fn decode(data: &str) -> Result<RoomCommand, String> {
-    let args: Args<'_> =
-        serde_json::from_str(data).map_err(|_| "malformed event: expected a JSON array")?;
-    let name = args.get(0).ok_or("malformed event: empty array")?;
+/// The data of an event packet is not what Socket.IO's parser accepts (a JSON array whose first
+/// element is the event's name): a broken client, whose connection is closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Malformed;
+
+/// Decodes the JSON array of an event packet (`["room-join","r1"]`). `Err` when it is not a
+/// Socket.IO event at all; `Ok(Err(message))` for a well-formed event the rooms protocol
+/// refuses (unknown, or wrong arguments), `message` being what the client's `error` event says.
+pub fn decode(data: &str) -> Result<Result<RoomCommand, String>, Malformed> {
+    let args: Args<'_> = serde_json::from_str(data).map_err(|_| Malformed)?;
     // Borrowed from the frame unless escaped: no copy per field on the relay path.
-    let name = string(name).ok_or("malformed event: name is not a string")?;
+    let name = args.get(0).and_then(string).ok_or(Malformed)?;
+    Ok(command(&name, &args))
+}
+
+/// The command event `name` with arguments `args` asks for.
+fn command(name: &str, args: &Args<'_>) -> Result<RoomCommand, String> {
     let text = |i: usize, what: &str| -> Result<Cow<'_, str>, String> {
         let usage = || format!("{name} expects {what}");
         let arg = args.get(i + 1).ok_or_else(usage)?;
@@ -32,7 +41,7 @@ pub fn decode(data: &str) -> Result<RoomCommand, String> {
         Ok(s)
     };
     let room = |what: &str| text(0, what).map(|r| RoomId::new(&r));
-    match name.as_ref() {
+    match name {
         "room-create" => room("(room: string)").map(RoomCommand::Create),
         "room-join" => room("(room: string)").map(RoomCommand::Join),
         "room-leave" => room("(room: string)").map(RoomCommand::Leave),
@@ -192,12 +201,17 @@ enum Arg<'a> {
 mod tests {
     use super::*;
 
+    /// A well-formed event: its command, or the refusal the client's `error` event carries.
+    fn event(data: &str) -> Result<RoomCommand, String> {
+        decode(data).unwrap_or_else(|Malformed| panic!("{data} is a well-formed event"))
+    }
+
     #[test]
     fn commands_decode_and_bad_arguments_are_explained() {
-        assert_eq!(decode(r#"["room-create","r1"]"#), Ok(RoomCommand::Create(RoomId::new("r1"))));
-        assert_eq!(decode(r#"["room-leave","r\"1"]"#), Ok(RoomCommand::Leave(RoomId::new("r\"1"))));
+        assert_eq!(event(r#"["room-create","r1"]"#), Ok(RoomCommand::Create(RoomId::new("r1"))));
+        assert_eq!(event(r#"["room-leave","r\"1"]"#), Ok(RoomCommand::Leave(RoomId::new("r\"1"))));
         let RoomCommand::Signal { room, target, data } =
-            decode(r#"["signal-send","r1","abc",{"candidate" : {"x":1}}]"#).unwrap()
+            event(r#"["signal-send","r1","abc",{"candidate" : {"x":1}}]"#).unwrap()
         else {
             panic!("not a signal")
         };
@@ -207,32 +221,43 @@ mod tests {
         );
         // Strings are read between their quotes unless escaped; escapes are decoded.
         assert_eq!(
-            decode(" [ \"room-join\" ,\t\"r\u{e9}\" ] "),
+            event(" [ \"room-join\" ,\t\"r\u{e9}\" ] "),
             Ok(RoomCommand::Join(RoomId::new("r\u{e9}")))
         );
         assert_eq!(
-            decode(r#"["room-join","r\u00e9"]"#),
+            event(r#"["room-join","r\u00e9"]"#),
             Ok(RoomCommand::Join(RoomId::new("r\u{e9}")))
         );
-        assert_eq!(decode(r#"["room-join","a\\b"]"#), Ok(RoomCommand::Join(RoomId::new("a\\b"))));
-        assert!(decode("[\"room-join\",\"a\u{1}\"]").is_err(), "raw control characters");
-        assert_eq!(decode(r#"["room-join",5]"#), Err("room-join expects (room: string)".into()));
-        assert_eq!(decode(r#"["room-join"]"#), Err("room-join expects (room: string)".into()));
-        assert_eq!(decode(r#"["room-join",""]"#), Err("room-join expects (room: string)".into()));
-        assert!(decode(r#"["signal-send","r1","abc"]"#)
+        assert_eq!(event(r#"["room-join","a\\b"]"#), Ok(RoomCommand::Join(RoomId::new("a\\b"))));
+        assert_eq!(event(r#"["room-join",5]"#), Err("room-join expects (room: string)".into()));
+        assert_eq!(event(r#"["room-join"]"#), Err("room-join expects (room: string)".into()));
+        assert_eq!(event(r#"["room-join",""]"#), Err("room-join expects (room: string)".into()));
+        assert!(event(r#"["signal-send","r1","abc"]"#)
             .unwrap_err()
             .starts_with("signal-send expects"));
-        assert_eq!(decode(r#"["kick","r1"]"#), Err("unknown event: kick".into()));
+        assert_eq!(event(r#"["kick","r1"]"#), Err("unknown event: kick".into()));
         // Arguments past the kept ones are checked, then ignored.
         assert_eq!(
-            decode(r#"["room-join","r1",1,2,3,{"x":[1]}]"#),
+            event(r#"["room-join","r1",1,2,3,{"x":[1]}]"#),
             Ok(RoomCommand::Join(RoomId::new("r1")))
         );
-        assert!(decode(r#"["room-join","r1",1,2,3,{]"#).is_err());
-        assert!(decode("{}").is_err());
-        assert!(decode("[]").is_err());
-        assert!(decode("[1]").is_err());
-        assert!(decode(&format!("{}{}", "[".repeat(5000), "]".repeat(5000))).is_err());
+    }
+
+    #[test]
+    fn what_socket_io_would_not_parse_as_an_event_is_malformed() {
+        for bad in [
+            "[\"room-join\",\"a\u{1}\"]",
+            r#"["room-join","r1",1,2,3,{]"#,
+            "{}",
+            "[]",
+            "[1]",
+            "abc[\"room-join\"]",
+            "",
+        ] {
+            assert_eq!(decode(bad), Err(Malformed), "{bad:?}");
+        }
+        let deep = format!("{}{}", "[".repeat(5000), "]".repeat(5000));
+        assert_eq!(decode(&deep), Err(Malformed));
     }
 
     #[test]

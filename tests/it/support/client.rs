@@ -177,6 +177,22 @@ impl Client {
         assert_eq!(message, json!({"cmd": "error", "code": 9002}), "{}", self.name);
     }
 
+    /// The next text frame, or `None` once the connection has ended (with or without a close
+    /// frame).
+    pub async fn try_recv_text(&mut self) -> Option<String> {
+        loop {
+            let next = tokio::time::timeout(PATIENCE, self.rx.stream.next())
+                .await
+                .unwrap_or_else(|_| panic!("{}: nothing within {PATIENCE:?}", self.name));
+            match next {
+                Some(Ok(Message::Text(text))) => return Some(text.to_string()),
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                Some(Ok(Message::Close(_)) | Err(_)) | None => return None,
+                Some(Ok(other)) => panic!("{}: expected a text frame, got {other:?}", self.name),
+            }
+        }
+    }
+
     /// Waits for the connection to end, skipping any frames still queued before it.
     pub async fn expect_end(&mut self) -> Ended {
         let deadline = tokio::time::Instant::now() + PATIENCE;

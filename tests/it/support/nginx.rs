@@ -21,9 +21,15 @@ fn config(nodes: &[&Node], port: u16) -> String {
     let template = include_str!("../../../deploy/nginx.conf");
     let mut out = String::new();
     let mut upstreams_written = false;
+    let mut in_upstream = false;
     for line in template.lines() {
         let trimmed = line.trim_start();
-        if trimmed.starts_with("server node") {
+        if trimmed.starts_with("upstream ") {
+            in_upstream = true;
+        } else if trimmed.starts_with('}') {
+            in_upstream = false;
+        }
+        if in_upstream && trimmed.starts_with("server ") {
             if !upstreams_written {
                 for node in nodes {
                     out.push_str(&format!("        server {} max_fails=0;\n", node.addr));
@@ -37,7 +43,7 @@ fn config(nodes: &[&Node], port: u16) -> String {
             out.push('\n');
         }
     }
-    assert!(upstreams_written, "deploy/nginx.conf lists its upstreams as `server nodeN:…`");
+    assert!(upstreams_written, "deploy/nginx.conf lists its nodes as `server …` in an upstream");
     out
 }
 

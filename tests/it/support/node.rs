@@ -16,6 +16,8 @@ pub struct Node {
     pub addr: SocketAddr,
     /// Its node id, as it logged it.
     id: String,
+    /// What it logged up to and including the line with its address.
+    startup: Vec<String>,
     log: std::sync::Mutex<mpsc::Receiver<String>>,
 }
 
@@ -34,8 +36,34 @@ impl Node {
     /// Starts a node with extra flags and log filter `filter` (`RUST_LOG` syntax), for tests
     /// that wait for a log line.
     pub fn with_log(args: &[&str], filter: &str) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
-            .args(["--listen", "127.0.0.1:0"])
+        Self::launch(&[], "127.0.0.1:0", args, filter)
+    }
+
+    /// Starts a node listening on `listen` (port 0 for a free one), with extra flags.
+    pub fn listening_on(listen: &str, args: &[&str]) -> Self {
+        Self::launch(&[], listen, args, "info")
+    }
+
+    /// Starts a node under `prlimit` with open-file limits `soft` and `hard`, with extra flags.
+    pub fn with_open_files(soft: u64, hard: u64, args: &[&str]) -> Self {
+        let limit = format!("--nofile={soft}:{hard}");
+        Self::launch(&["prlimit", &limit, "--"], "127.0.0.1:0", args, "info")
+    }
+
+    /// Starts the binary (behind `wrapper`, a command and its arguments, if any) listening on
+    /// `listen`, and waits for its address.
+    fn launch(wrapper: &[&str], listen: &str, args: &[&str], filter: &str) -> Self {
+        let binary = env!("CARGO_BIN_EXE_switchboard");
+        let mut command = match wrapper.split_first() {
+            Some((program, rest)) => {
+                let mut command = Command::new(super::scratch::tool(program));
+                command.args(rest).arg(binary);
+                command
+            }
+            None => Command::new(binary),
+        };
+        let mut child = command
+            .args(["--listen", listen])
             .args(args)
             .env("RUST_LOG", filter)
             .stdout(Stdio::null())
@@ -54,15 +82,19 @@ impl Node {
                 }
             }
         });
+        let mut startup = Vec::new();
         let (id, addr) = loop {
             let line = log.recv_timeout(PATIENCE).expect("the node logs its address in time");
             // `… node <id>: listening on <addr>`
             if let Some((head, addr)) = line.split_once(": listening on ") {
                 let id = head.rsplit_once("node ").map_or("", |(_, id)| id).to_owned();
-                break (id, addr.trim().parse().expect("a socket address"));
+                let addr = addr.trim().parse().expect("a socket address");
+                startup.push(line);
+                break (id, addr);
             }
+            startup.push(line);
         };
-        Self { child, addr, id, log: std::sync::Mutex::new(log) }
+        Self { child, addr, id, startup, log: std::sync::Mutex::new(log) }
     }
 
     /// Starts node `id` of the cluster beside `redis`, with extra flags.
@@ -78,6 +110,11 @@ impl Node {
     /// Its node id.
     pub fn id(&self) -> &str {
         &self.id
+    }
+
+    /// The line of its start-up log containing `needle`, if any.
+    pub fn logged_at_start(&self, needle: &str) -> Option<&str> {
+        self.startup.iter().find(|line| line.contains(needle)).map(String::as_str)
     }
 
     /// Kills the process at once (SIGKILL): no drain, no deregistration.

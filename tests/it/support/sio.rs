@@ -103,6 +103,22 @@ impl SioDriver {
         );
     }
 
+    /// Client `name` emits `event` with `args`, asking for an acknowledgement.
+    pub fn emit_with_ack(&mut self, name: &str, event: &str, args: Value) {
+        self.command(json!({"op": "emit-ack", "client": name, "event": event, "args": args}));
+    }
+
+    /// Waits for client `name`'s next report, which must be the acknowledgement of `event`.
+    pub fn expect_ack(&mut self, name: &str, event: &str) -> Value {
+        let line = self.expect_line(name, |l| l["acked"] == event);
+        line["args"].clone()
+    }
+
+    /// Client `name` writes an Engine.IO message of binary data.
+    pub fn binary(&mut self, name: &str, bytes: &[u8]) {
+        self.command(json!({"op": "binary", "client": name, "bytes": bytes}));
+    }
+
     /// Client `name` writes a raw Engine.IO message packet (`packet` is the Socket.IO part).
     pub fn raw(&mut self, name: &str, packet: &str) {
         self.command(json!({"op": "raw", "client": name, "packet": packet}));

@@ -10,8 +10,12 @@
 //! Socket.IO packets, whose events go to the socket's `RoomSocket`.
 //!
 //! Liveness follows the client's protocol revision: v3 clients ping and the session answers,
-//! closing after `ping_interval + ping_timeout` of silence; v4 sessions ping every
-//! `ping_interval` and close when the pong has not come by the next ping.
+//! closing after `ping_interval + ping_timeout` of silence; v4 sessions ping `ping_interval`
+//! after the last pong and close when the next pong has not come `ping_timeout` later.
+//!
+//! Endings follow Engine.IO's two kinds (see [`Ending`]): the server's decision is told to the
+//! client with a close packet; a timeout, the client's own close or a broken Engine.IO packet
+//! end the session at once, its sid unknown from then on.
 
 use std::{
     sync::Arc,
@@ -59,6 +63,8 @@ pub(crate) struct EioSession {
     probe: Option<ClientLink>,
     last_heard: Instant,
     awaiting_pong: bool,
+    /// v4: closes the session if the pong to the last ping does not come in time.
+    pong_deadline: Option<actix::SpawnHandle>,
     rate: TokenBucket,
     closing: bool,
     upgrade_check: Option<actix::SpawnHandle>,
@@ -66,6 +72,19 @@ pub(crate) struct EioSession {
 
 /// How often a parked long-poll is released while an upgrade is in progress.
 const UPGRADE_CHECK: Duration = Duration::from_millis(100);
+
+/// How a session ends, as Engine.IO tells its two kinds apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ending {
+    /// The server ends it (drain, a limit, a broken Socket.IO packet, the socket's
+    /// disconnect): the client gets a close packet, in its parked poll or in its next one if it
+    /// polls within [`CLOSE_LINGER`].
+    Told,
+    /// It is over at once (a ping timeout, the client's own close, a broken Engine.IO packet,
+    /// a client that stopped polling): a parked poll is answered with a noop, and the sid is
+    /// unknown from then on.
+    Now,
+}
 
 impl std::fmt::Debug for EioSession {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -109,6 +128,7 @@ impl EioSession {
             probe: None,
             last_heard: Instant::now(),
             awaiting_pong: false,
+            pong_deadline: None,
             rate,
             closing: false,
             upgrade_check: None,
@@ -134,14 +154,14 @@ impl EioSession {
         if let Some(ws) = &self.ws {
             if ws.frame(packet).is_err() {
                 log::info!("eio {}: WebSocket queue full, closing", self.sid);
-                self.close(ctx);
+                self.close(Ending::Now, ctx);
             }
             return;
         }
         self.outbox.push(packet);
         if self.outbox.len() > self.node.config.limits.outbound_queue {
             log::info!("eio {}: client stopped polling, closing", self.sid);
-            self.close(ctx);
+            self.close(Ending::Now, ctx);
             return;
         }
         self.flush_poll();
@@ -193,22 +213,29 @@ impl EioSession {
                 &serde_json::json!({ "sid": id.as_str() }).to_string(),
             ),
         };
-        self.shared.connect(self.node.core.connect_room_socket(id, self.link.clone()));
+        let socket = self.node.core.connect_room_socket(id, self.link.clone());
+        self.shared.connect(socket, self.link.clone());
         self.send_message(ack, ctx);
     }
 
     /// Handles one Engine.IO packet; `credit` goes with the command it carries, if any;
-    /// `limited`: the WebSocket's task has applied the rate limit already.
-    fn on_packet(&mut self, raw: &str, credit: Credit, limited: bool, ctx: &mut Context<Self>) {
+    /// `limited`: the WebSocket's task has applied the rate limit already. `Err` when the
+    /// packet is not Engine.IO at all (the session is then closed).
+    fn on_packet(
+        &mut self,
+        raw: &str,
+        credit: Credit,
+        limited: bool,
+        ctx: &mut Context<Self>,
+    ) -> Result<(), eio::EioError> {
         if self.closing {
-            return;
+            return Ok(());
         }
         self.last_heard = Instant::now();
-        let Ok((kind, data)) = eio::decode(raw) else {
+        let (kind, data) = eio::decode(raw).inspect_err(|_| {
             log::debug!("eio {}: malformed packet, closing", self.sid);
-            self.close(ctx);
-            return;
-        };
+            self.close(Ending::Now, ctx);
+        })?;
         match kind {
             Kind::Ping if data == "probe" => {
                 log::debug!(
@@ -228,7 +255,7 @@ impl EioSession {
                 }
             }
             Kind::Ping => self.send(eio::encode(Kind::Pong, data), ctx),
-            Kind::Pong => self.awaiting_pong = false,
+            Kind::Pong => self.pong(ctx),
             Kind::Upgrade => {
                 log::debug!("eio {}: upgrade (poll parked: {})", self.sid, self.poller.is_some());
                 if let Some(ws) = self.probe.take() {
@@ -243,22 +270,29 @@ impl EioSession {
                     }
                 }
             }
-            Kind::Close => self.close(ctx),
+            Kind::Close => self.close(Ending::Now, ctx),
             Kind::Open | Kind::Noop => {}
+            // Socket.IO's events are text; the rooms protocol has no use for binary data.
+            Kind::Binary => self.emit(&error("binary messages are not supported"), ctx),
             Kind::Message => {
                 if !limited && !self.rate.allow() {
                     log::info!("eio {}: message rate limit exceeded, closing", self.sid);
-                    self.close(ctx);
-                    return;
+                    self.close(Ending::Told, ctx);
+                    return Ok(());
                 }
                 self.on_socket_packet(data, credit, ctx);
             }
         }
+        Ok(())
     }
 
+    /// Handles one Socket.IO packet. What Socket.IO's own parser would refuse (and an event
+    /// before the socket connected) closes the session, as socket.io does; a well-formed event
+    /// the rooms protocol refuses gets an `error` event instead.
     fn on_socket_packet(&mut self, data: &str, credit: Credit, ctx: &mut Context<Self>) {
         let Some(packet) = sio::decode(data) else {
-            self.emit(&error("malformed Socket.IO packet"), ctx);
+            log::debug!("eio {}: malformed Socket.IO packet, closing", self.sid);
+            self.close(Ending::Told, ctx);
             return;
         };
         if packet.nsp != "/" {
@@ -273,9 +307,15 @@ impl EioSession {
         }
         match packet.kind {
             sio::Kind::Connect => self.connect_socket(ctx),
-            sio::Kind::Disconnect => self.close(ctx),
+            sio::Kind::Disconnect => self.close(Ending::Told, ctx),
             sio::Kind::Event => {
-                self.shared.send(packet.data, credit);
+                if !self.shared.send(packet.data, packet.id, credit) {
+                    log::debug!(
+                        "eio {}: malformed event, or one before CONNECT; closing",
+                        self.sid
+                    );
+                    self.close(Ending::Told, ctx);
+                }
             }
             sio::Kind::BinaryEvent | sio::Kind::BinaryAck => {
                 self.emit(&error("binary packets are not supported"), ctx);
@@ -284,31 +324,46 @@ impl EioSession {
         }
     }
 
-    fn check_liveness(&mut self, ctx: &mut Context<Self>) {
-        match self.version {
-            Version::V3 => {
-                if self.last_heard.elapsed() > self.timing.ping_interval + self.timing.ping_timeout
-                {
-                    log::info!("eio {}: no ping from the client, closing", self.sid);
-                    self.close(ctx);
-                }
-            }
-            Version::V4 => {
-                if self.awaiting_pong {
-                    log::info!("eio {}: no pong since the last ping, closing", self.sid);
-                    self.close(ctx);
-                    return;
-                }
-                self.awaiting_pong = true;
-                self.send(eio::encode(Kind::Ping, ""), ctx);
-            }
+    /// v3: closes a session whose client has been silent too long.
+    fn check_silence(&mut self, ctx: &mut Context<Self>) {
+        if self.last_heard.elapsed() > self.timing.ping_interval + self.timing.ping_timeout {
+            log::info!("eio {}: no ping from the client, closing", self.sid);
+            self.close(Ending::Now, ctx);
         }
     }
 
-    /// Ends the session: the socket leaves its rooms at once; the client gets the close packet
-    /// (a WebSocket is closed once drained; a polling client gets it in its parked poll, or in
-    /// its next one if it polls within [`CLOSE_LINGER`]).
-    fn close(&mut self, ctx: &mut Context<Self>) {
+    /// v4: pings the client `ping_interval` from now, and closes the session if its pong has
+    /// not come `ping_timeout` after that.
+    fn schedule_ping(&mut self, ctx: &mut Context<Self>) {
+        ctx.run_later(self.timing.ping_interval, |this, ctx| {
+            if this.closing {
+                return;
+            }
+            this.awaiting_pong = true;
+            this.send(eio::encode(Kind::Ping, ""), ctx);
+            let deadline = ctx.run_later(this.timing.ping_timeout, |this, ctx| {
+                if this.awaiting_pong {
+                    log::info!("eio {}: no pong in time, closing", this.sid);
+                    this.close(Ending::Now, ctx);
+                }
+            });
+            this.pong_deadline = Some(deadline);
+        });
+    }
+
+    /// The client answered the last ping (a pong nobody asked for changes nothing).
+    fn pong(&mut self, ctx: &mut Context<Self>) {
+        if std::mem::replace(&mut self.awaiting_pong, false) {
+            if let Some(deadline) = self.pong_deadline.take() {
+                ctx.cancel_future(deadline);
+            }
+            self.schedule_ping(ctx);
+        }
+    }
+
+    /// Ends the session (see [`Ending`]); the socket leaves its rooms at once, and a WebSocket
+    /// is closed once drained.
+    pub(crate) fn close(&mut self, ending: Ending, ctx: &mut Context<Self>) {
         if std::mem::replace(&mut self.closing, true) {
             return;
         }
@@ -319,14 +374,23 @@ impl EioSession {
             ctx.stop();
             return;
         }
-        self.outbox.push(eio::encode(Kind::Close, ""));
-        if let Some(poller) = self.poller.take() {
-            let payload = eio::encode_payload(self.version, &std::mem::take(&mut self.outbox));
-            let _ = poller.send(Polled::Payload(payload));
-            ctx.stop();
-            return;
+        match ending {
+            Ending::Now => {
+                self.release_poll();
+                ctx.stop();
+            }
+            Ending::Told => {
+                self.outbox.push(eio::encode(Kind::Close, ""));
+                if let Some(poller) = self.poller.take() {
+                    let payload =
+                        eio::encode_payload(self.version, &std::mem::take(&mut self.outbox));
+                    let _ = poller.send(Polled::Payload(payload));
+                    ctx.stop();
+                    return;
+                }
+                ctx.run_later(CLOSE_LINGER, |_, ctx| ctx.stop());
+            }
         }
-        ctx.run_later(CLOSE_LINGER, |_, ctx| ctx.stop());
     }
 }
 
@@ -356,12 +420,23 @@ impl Actor for EioSession {
             });
             ctx.add_stream(stream);
         }
-        let period = match self.version {
-            // Silence is judged to an eighth of the allowance: cheap even for many sessions.
-            Version::V3 => (self.timing.ping_interval + self.timing.ping_timeout) / 8,
-            Version::V4 => self.timing.ping_interval,
-        };
-        ctx.run_interval(period, Self::check_liveness);
+        match self.version {
+            Version::V3 => {
+                // Silence is judged to an eighth of the allowance: cheap even for many sessions.
+                let period = (self.timing.ping_interval + self.timing.ping_timeout) / 8;
+                ctx.run_interval(period, Self::check_silence);
+            }
+            Version::V4 => {
+                self.schedule_ping(ctx);
+                // socket.io's connectTimeout: a client must connect its socket in time.
+                ctx.run_later(self.timing.connect_timeout, |this, ctx| {
+                    if !this.shared.connected() {
+                        log::info!("eio {}: no Socket.IO CONNECT in time, closing", this.sid);
+                        this.close(Ending::Told, ctx);
+                    }
+                });
+            }
+        }
         if let Some(ws) = &self.ws {
             let _ = ws.frame(self.open_packet(false));
         }
@@ -376,7 +451,7 @@ impl Actor for EioSession {
         };
         ctx.spawn(draining.into_actor(self).map(|(), this, ctx| {
             log::debug!("eio {}: node draining, closing", this.sid);
-            this.close(ctx);
+            this.close(Ending::Told, ctx);
         }));
         self.node.metrics.connections_open.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
@@ -394,10 +469,12 @@ impl StreamHandler<Outbound> for EioSession {
     fn handle(&mut self, item: Outbound, ctx: &mut Context<Self>) {
         match item {
             Outbound::Event(Event::Room(event)) => self.emit(&event, ctx),
-            Outbound::Event(_) | Outbound::Frame(_) | Outbound::Ping => {}
+            // An Engine.IO packet the edge encoded (a Socket.IO acknowledgement).
+            Outbound::Frame(packet) => self.send(packet, ctx),
+            Outbound::Event(_) | Outbound::Ping => {}
             Outbound::Close(reason) => {
                 log::info!("eio {}: closing: {}", self.sid, reason.describe());
-                self.close(ctx);
+                self.close(Ending::Told, ctx);
             }
         }
     }
@@ -406,12 +483,16 @@ impl StreamHandler<Outbound> for EioSession {
 }
 
 impl Handler<WsAttach> for EioSession {
-    type Result = ();
+    type Result = bool;
 
-    fn handle(&mut self, msg: WsAttach, _ctx: &mut Context<Self>) {
-        if !self.closing {
-            self.probe = Some(msg.tx);
+    fn handle(&mut self, msg: WsAttach, _ctx: &mut Context<Self>) -> bool {
+        // One upgrade per session: not while another WebSocket probes or has taken over.
+        if self.closing || self.probe.is_some() || self.ws.is_some() {
+            log::debug!("eio {}: a second WebSocket refused", self.sid);
+            return false;
         }
+        self.probe = Some(msg.tx);
+        true
     }
 }
 
@@ -419,7 +500,8 @@ impl Handler<WsFrame> for EioSession {
     type Result = ();
 
     fn handle(&mut self, msg: WsFrame, ctx: &mut Context<Self>) {
-        self.on_packet(&msg.text, msg.credit, msg.direct, ctx);
+        // A packet that is not Engine.IO has closed the session already.
+        let _ = self.on_packet(&msg.text, msg.credit, msg.direct, ctx);
         if msg.direct {
             self.shared.handled();
         }
@@ -430,7 +512,7 @@ impl Handler<Close> for EioSession {
     type Result = ();
 
     fn handle(&mut self, _msg: Close, ctx: &mut Context<Self>) {
-        self.close(ctx);
+        self.close(Ending::Told, ctx);
     }
 }
 
@@ -439,7 +521,7 @@ impl Handler<WsGone> for EioSession {
 
     fn handle(&mut self, _msg: WsGone, ctx: &mut Context<Self>) {
         if self.ws.is_some() {
-            self.close(ctx);
+            self.close(Ending::Now, ctx);
         } else {
             // A failed upgrade probe: polling goes on.
             self.probe = None;

@@ -6,7 +6,7 @@ use tokio::sync::oneshot;
 
 use super::{
     super::messages::{Handshake, Poll, Polling, Post, Refused},
-    EioSession,
+    EioSession, Ending,
 };
 use crate::protocol::rooms::eio;
 
@@ -22,14 +22,14 @@ impl Handler<Poll> for EioSession {
             ctx.stop();
             return Ok(Polling::Ready(payload));
         }
-        if self.ws.is_some() || self.poller.is_some() {
-            // Engine.IO closes a session that polls twice at once, or after upgrading.
-            log::debug!(
-                "eio {}: overlapping poll (upgraded: {}), closing",
-                self.sid,
-                self.ws.is_some()
-            );
-            self.close(ctx);
+        if self.ws.is_some() {
+            // Polling is over once upgraded; the WebSocket goes on.
+            return Err(Refused::BadRequest);
+        }
+        if self.poller.is_some() {
+            // Engine.IO closes a session that polls twice at once.
+            log::debug!("eio {}: overlapping poll, closing", self.sid);
+            self.close(Ending::Told, ctx);
             return Err(Refused::BadRequest);
         }
         if !self.outbox.is_empty() {
@@ -61,11 +61,13 @@ impl Handler<Post> for EioSession {
             return Err(Refused::Closed);
         }
         let Ok(packets) = eio::decode_payload(self.version, &msg.0) else {
-            self.close(ctx);
+            self.close(Ending::Now, ctx);
             return Err(Refused::BadPayload);
         };
         for packet in packets {
-            self.on_packet(packet, Credit::none(), false, ctx);
+            if self.on_packet(packet, Credit::none(), false, ctx).is_err() {
+                return Err(Refused::BadPayload);
+            }
         }
         Ok(())
     }
