@@ -95,8 +95,13 @@ pub struct Limits {
     pub max_frame_bytes: usize,
     /// Most WebSocket clients connected at once; more are refused with HTTP 503.
     pub max_clients: usize,
-    /// Events queued for one client before it is closed as a slow consumer (1008).
+    /// Events a client's queue may always hold. Past it the queue may still grow (by
+    /// `rate_burst`, what one peer may send at once) while the client keeps reading; a client
+    /// that takes nothing for `slow_consumer_ms` past it, or reaches that ceiling, is closed as
+    /// a slow consumer (1008).
     pub outbound_queue: usize,
+    /// How long a client's queue past `outbound_queue` may go with nothing taken, in ms.
+    pub slow_consumer_ms: u64,
     /// Sustained messages per second one client may send; 0 disables the limit.
     pub rate_per_sec: u32,
     /// Messages one client may send in a burst above the sustained rate.
@@ -142,6 +147,7 @@ impl Default for Limits {
             max_frame_bytes: 64 * 1024,
             max_clients: 20_000,
             outbound_queue: 256,
+            slow_consumer_ms: 5000,
             rate_per_sec: 200,
             rate_burst: 1000,
         }
@@ -215,6 +221,9 @@ pub struct Flags {
     /// Events queued per client before it is closed as too slow.
     #[arg(long, env = "SWITCHBOARD_OUTBOUND_QUEUE")]
     pub outbound_queue: Option<usize>,
+    /// How long a client's queue past --outbound-queue may go unread, in ms.
+    #[arg(long, env = "SWITCHBOARD_SLOW_CONSUMER_MS")]
+    pub slow_consumer_ms: Option<u64>,
     /// Sustained messages per second per client (0: unlimited).
     #[arg(long, env = "SWITCHBOARD_RATE_PER_SEC")]
     pub rate_per_sec: Option<u32>,
@@ -282,6 +291,7 @@ impl Config {
             max_frame_bytes => limits.max_frame_bytes,
             max_clients => limits.max_clients,
             outbound_queue => limits.outbound_queue,
+            slow_consumer_ms => limits.slow_consumer_ms,
             rate_per_sec => limits.rate_per_sec,
             rate_burst => limits.rate_burst,
             ping_interval_ms => timing.ping_interval_ms,
@@ -406,6 +416,22 @@ impl Config {
     /// The Engine.IO ping timeout.
     pub fn eio_ping_timeout(&self) -> Duration {
         Duration::from_millis(self.timing.eio_ping_timeout_ms)
+    }
+
+    /// When a client's queue of events is too far behind (see [`Limits::outbound_queue`]).
+    pub fn backlog(&self) -> switchboard_actors::Backlog {
+        let limits = &self.limits;
+        // What one peer may send at once must fit beside the usual depth; without a rate
+        // limit nothing bounds that, so the ceiling is a few times the usual depth.
+        let burst = match limits.rate_per_sec {
+            0 => limits.outbound_queue.saturating_mul(3),
+            _ => limits.rate_burst as usize,
+        };
+        switchboard_actors::Backlog {
+            soft: limits.outbound_queue,
+            hard: limits.outbound_queue.saturating_add(burst),
+            stall: Duration::from_millis(limits.slow_consumer_ms),
+        }
     }
 
     /// How long a Socket.IO v4 client has to connect its socket.

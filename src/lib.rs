@@ -79,7 +79,7 @@ pub async fn run(mut config: Config, listener: TcpListener) -> std::io::Result<(
                     as LocalBoxFuture<'static, Result<(), actix_http::Error>>
             });
             let h1 = HttpService::build()
-                .client_request_timeout(Duration::from_secs(5))
+                .client_request_timeout(http::REQUEST_TIMEOUT)
                 .client_disconnect_timeout(Duration::from_secs(1))
                 .local_addr(addr)
                 .upgrade(upgrade)

@@ -14,6 +14,9 @@ use crate::command::CommandKind;
 pub enum ErrorKind {
     /// The frame is not parseable at all (not JSON, say). Client-caused.
     MalformedFrame,
+    /// The frame is JSON but nests arrays and objects deeper than the node accepts (far beyond
+    /// any real SDP or ICE payload). Client-caused.
+    TooDeep,
     /// The frame parsed but is not a message: not an object, no command field, a field of the
     /// wrong type or an invalid value. Client-caused.
     InvalidMessage,
@@ -51,8 +54,9 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     /// Every kind, for table tests of each dialect's code mapping.
-    pub const ALL: [ErrorKind; 17] = [
+    pub const ALL: [ErrorKind; 18] = [
         ErrorKind::MalformedFrame,
+        ErrorKind::TooDeep,
         ErrorKind::InvalidMessage,
         ErrorKind::UnknownCommand,
         ErrorKind::NotRegistered,

@@ -45,6 +45,6 @@ pub use credit::{Credit, Credits};
 pub use error::{ClientError, CloseReason, ErrorKind};
 pub use event::{Event, Phase, Presence, Roster, RosterEntry};
 pub use ids::{CallId, ClientName, ConnId, NodeId, RoomId, SocketId};
-pub use link::{ClientLink, LinkReceiver, Outbound, PushError};
+pub use link::{Backlog, ClientLink, LinkReceiver, Outbound, PushError};
 pub use node::{Core, CoreConfig};
 pub use payload::Payload;

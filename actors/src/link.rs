@@ -5,9 +5,15 @@
 //! client (its connection actor, the directory, a call actor) holds a clone, so every event to
 //! one client is ordered by the moment it was pushed.
 //!
-//! The queue is bounded: a push to a full queue does not wait and does not grow a buffer. It
-//! marks the client as a slow consumer and wakes the writer, which closes the connection with
-//! [`CloseReason::SlowConsumer`]. Nothing in the node ever buffers without bound for a client.
+//! The queue is bounded (see [`Backlog`]): a push past the bound does not wait and does not grow
+//! a buffer. It marks the client as a slow consumer and wakes the writer, which closes the
+//! connection with [`CloseReason::SlowConsumer`]. Nothing in the node ever buffers without
+//! bound for a client.
+//!
+//! A client is judged by whether it keeps up, not by one instant: past its usual depth a queue
+//! may still grow (to a hard ceiling) while its writer keeps taking items, so a burst that a
+//! peer may legitimately send (its rate limit's burst) never closes a receiver that reads as
+//! fast as it can; a receiver whose writer has taken nothing for the stall time is closed.
 
 use std::{
     collections::VecDeque,
@@ -15,6 +21,7 @@ use std::{
         atomic::{AtomicBool, AtomicUsize, Ordering},
         Arc, Mutex, MutexGuard,
     },
+    time::{Duration, Instant},
 };
 
 use tokio::sync::Notify;
@@ -43,14 +50,49 @@ pub enum PushError {
     Closed,
 }
 
+/// When a client's queue of `len` items is too far behind: at its `hard` ceiling, or past its
+/// `soft` depth with nothing taken for `stall`. One rule for every queue of events to a client
+/// (a WebSocket's link, a polling session's outbox).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backlog {
+    /// Depth a client that keeps up may always reach.
+    pub soft: usize,
+    /// Depth no client may pass.
+    pub hard: usize,
+    /// How long a queue past `soft` may go with nothing taken.
+    pub stall: Duration,
+}
+
+impl Backlog {
+    /// Exactly `capacity` items, whatever the writer does.
+    pub fn strict(capacity: usize) -> Self {
+        let capacity = capacity.max(1);
+        Self { soft: capacity, hard: capacity, stall: Duration::ZERO }
+    }
+
+    /// Whether one more item overflows a queue of `len` items whose writer last took one (or
+    /// which last became non-empty) at `since`.
+    pub fn exceeded(&self, len: usize, since: Instant) -> bool {
+        len >= self.hard || (len >= self.soft && since.elapsed() >= self.stall)
+    }
+}
+
+/// The queued items, and since when a queue past its soft depth has waited: the push that
+/// took it there, or the writer's last take since.
+#[derive(Debug)]
+struct Queue {
+    items: VecDeque<Outbound>,
+    since: Instant,
+}
+
 /// A queue that holds little memory while quiet: an idle client costs its queue a few words
 /// (at most [`KEEP`] slots), where a channel would keep a block of slots for the connection's
 /// life.
 #[derive(Debug)]
 struct Shared {
     conn: ConnId,
-    capacity: usize,
-    queue: Mutex<VecDeque<Outbound>>,
+    backlog: Backlog,
+    queue: Mutex<Queue>,
     /// Links alive; at zero the writer sees the end.
     links: AtomicUsize,
     /// The writer stopped taking items.
@@ -61,7 +103,7 @@ struct Shared {
 }
 
 impl Shared {
-    fn queue(&self) -> MutexGuard<'_, VecDeque<Outbound>> {
+    fn queue(&self) -> MutexGuard<'_, Queue> {
         // Nothing panics while holding the lock; a poisoned queue is still a queue.
         self.queue.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
@@ -89,10 +131,15 @@ pub struct LinkReceiver {
 
 /// Creates a link for connection `conn` whose queue holds at most `capacity` items.
 pub fn channel(conn: ConnId, capacity: usize) -> (ClientLink, LinkReceiver) {
+    bounded(conn, Backlog::strict(capacity))
+}
+
+/// Creates a link for connection `conn` whose queue is judged by `backlog`.
+pub fn bounded(conn: ConnId, backlog: Backlog) -> (ClientLink, LinkReceiver) {
     let shared = Arc::new(Shared {
         conn,
-        capacity: capacity.max(1),
-        queue: Mutex::new(VecDeque::new()),
+        backlog,
+        queue: Mutex::new(Queue { items: VecDeque::new(), since: Instant::now() }),
         links: AtomicUsize::new(1),
         closed: AtomicBool::new(false),
         overflowed: AtomicBool::new(false),
@@ -159,8 +206,13 @@ impl ClientLink {
             if shared.closed.load(Ordering::Relaxed) {
                 return Err(PushError::Closed);
             }
-            if queue.len() < shared.capacity {
-                queue.push_back(item);
+            let len = queue.items.len();
+            if !shared.backlog.exceeded(len, queue.since) {
+                if len + 1 == shared.backlog.soft {
+                    // The stall clock starts when the queue reaches its soft depth.
+                    queue.since = Instant::now();
+                }
+                queue.items.push_back(item);
                 drop(queue);
                 shared.wake.notify_one();
                 return Ok(());
@@ -197,11 +249,15 @@ impl LinkReceiver {
             return Some(Outbound::Close(CloseReason::SlowConsumer));
         }
         let mut queue = self.shared.queue();
-        self.peaks[0] = self.peaks[0].max(queue.len());
-        let item = queue.pop_front();
-        if queue.is_empty() && item.is_some() {
-            if queue.capacity() > KEEP && self.peaks.iter().all(|&peak| peak <= KEEP) {
-                *queue = VecDeque::new();
+        self.peaks[0] = self.peaks[0].max(queue.items.len());
+        if queue.items.len() >= self.shared.backlog.soft {
+            // Only a queue at its soft depth or past it is judged by its stall time.
+            queue.since = Instant::now();
+        }
+        let item = queue.items.pop_front();
+        if queue.items.is_empty() && item.is_some() {
+            if queue.items.capacity() > KEEP && self.peaks.iter().all(|&peak| peak <= KEEP) {
+                queue.items = VecDeque::new();
             }
             self.peaks = [0, self.peaks[0]];
         }
@@ -230,7 +286,7 @@ impl Drop for LinkReceiver {
     fn drop(&mut self) {
         self.close();
         // What is queued will never be written.
-        drop(std::mem::take(&mut *self.shared.queue()));
+        drop(std::mem::take(&mut self.shared.queue().items));
     }
 }
 
@@ -297,13 +353,45 @@ mod tests {
                 link.ping().unwrap();
             }
             while rx.try_next().is_some() {}
-            rx.shared.queue().capacity()
+            rx.shared.queue().items.capacity()
         };
         assert!(burst(&mut rx, 40) >= 40, "a busy client keeps its queue");
         assert!(burst(&mut rx, 40) >= 40);
         assert!(burst(&mut rx, 1) >= 40, "one small burst is not yet quiet");
         assert_eq!(burst(&mut rx, 1), 0, "two small bursts in a row give it back");
         assert!(burst(&mut rx, 3) <= KEEP, "small bursts stay small");
+    }
+
+    #[tokio::test]
+    async fn past_its_soft_depth_a_queue_grows_while_its_writer_takes_and_no_further() {
+        let backlog = Backlog { soft: 4, hard: 10, stall: Duration::from_secs(60) };
+        let (link, mut rx) = bounded(ConnId(1), backlog);
+        // A burst past the soft depth is taken while the writer keeps up.
+        for _ in 0..9 {
+            link.ping().unwrap();
+        }
+        assert!(matches!(rx.try_next(), Some(Outbound::Ping)));
+        link.ping().unwrap();
+        link.ping().unwrap();
+        // The hard ceiling (10 queued) holds whatever the writer does.
+        assert_eq!(link.ping(), Err(PushError::Full));
+        assert!(matches!(rx.try_next(), Some(Outbound::Close(CloseReason::SlowConsumer))));
+    }
+
+    #[tokio::test]
+    async fn a_queue_past_its_soft_depth_whose_writer_stalls_is_a_slow_consumer() {
+        let backlog = Backlog { soft: 2, hard: 100, stall: Duration::from_millis(30) };
+        let (link, mut rx) = bounded(ConnId(1), backlog);
+        link.ping().unwrap();
+        link.ping().unwrap();
+        link.ping().unwrap();
+        // Taking refreshes the clock; then nothing is taken for longer than the stall time.
+        assert!(rx.try_next().is_some());
+        let taken = Instant::now();
+        while taken.elapsed() < Duration::from_millis(40) {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(link.ping(), Err(PushError::Full));
     }
 
     #[tokio::test]

@@ -1,5 +1,6 @@
 //! The HTTP edge: routes, health and readiness, metrics, and the WebSocket endpoints.
 
+mod body;
 mod eio;
 mod ratelimit;
 mod signals;
@@ -7,6 +8,7 @@ mod socket;
 pub(crate) mod upgrade;
 mod ws;
 
+pub use body::REQUEST_TIMEOUT;
 pub use eio::{EioRegistry as EioSessions, UseCluster};
 
 use std::sync::{
@@ -90,6 +92,28 @@ impl NodeState {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         self.core.leave().await;
         log::info!("node {node}: drained");
+    }
+}
+
+/// One client's place under the node's `max_clients`, taken atomically at admission (so
+/// clients arriving together cannot all slip under the limit) and given back when dropped.
+#[derive(Debug)]
+pub(crate) struct ClientSlot(Arc<NodeState>);
+
+impl ClientSlot {
+    /// A place for a new client, unless the node is full or draining.
+    pub(crate) fn take(node: &Arc<NodeState>) -> Option<Self> {
+        let open = node.metrics.connections_open.fetch_add(1, Ordering::Relaxed);
+        let slot = Self(node.clone());
+        let admitted =
+            open < node.config.limits.max_clients as u64 && !node.draining.load(Ordering::Relaxed);
+        admitted.then_some(slot)
+    }
+}
+
+impl Drop for ClientSlot {
+    fn drop(&mut self) {
+        self.0.metrics.connections_open.fetch_sub(1, Ordering::Relaxed);
     }
 }
 

@@ -24,7 +24,7 @@ use super::{
     ratelimit::TokenBucket,
     socket::{Ended, Incoming, Out, Outgoing},
     upgrade::Handshake,
-    NodeState,
+    ClientSlot, NodeState,
 };
 use crate::protocol::Dialect;
 
@@ -118,18 +118,15 @@ pub(super) async fn accept(
     start: impl FnOnce(ClientLink) -> Box<dyn Endpoint>,
 ) {
     let limits = &node.config.limits;
-    let open = node.metrics.connections_open.fetch_add(1, Ordering::Relaxed);
-    let guard = OpenGuard(node.clone());
-    if open >= limits.max_clients as u64 || node.draining.load(Ordering::Relaxed) {
-        drop(guard);
+    let Some(slot) = ClientSlot::take(&node) else {
         handshake.busy(&node).await;
         return;
-    }
+    };
     let Some(socket) = handshake.accept(frames.frame, frames.message).await else { return };
 
     let id = ConnId(node.next_conn.fetch_add(1, Ordering::Relaxed));
     node.metrics.connections_total.fetch_add(1, Ordering::Relaxed);
-    let (link, outbound) = link::channel(id, limits.outbound_queue);
+    let (link, outbound) = link::bounded(id, node.config.backlog());
     let endpoint = start(link.clone());
     log::debug!("{id}: {} client connected", endpoint.name());
     let rate = TokenBucket::new(limits.rate_per_sec, limits.rate_burst);
@@ -144,18 +141,9 @@ pub(super) async fn accept(
     let ended = socket.run(&mut outgoing, &mut incoming, credits(limits.outbound_queue)).await;
     endpoint.gone(outgoing.closed).await;
     // Closed as far as the node is concerned (a drain need not wait for goodbyes).
-    drop(guard);
+    drop(slot);
     if let Ended::ByServer(closing) = ended {
         closing.finish().await;
-    }
-}
-
-/// Counts a connection as open until dropped.
-struct OpenGuard(Arc<NodeState>);
-
-impl Drop for OpenGuard {
-    fn drop(&mut self) {
-        self.0.metrics.connections_open.fetch_sub(1, Ordering::Relaxed);
     }
 }
 

@@ -221,3 +221,47 @@ fn real_clients_get_their_acknowledgements() {
         assert_eq!(d.expect_ack(name, "room-create"), json!([]));
     }
 }
+
+/// Sends a POST to `path` announcing `length` body bytes but writing only `sent` of them
+/// (writes the server refuses to take are ignored); the status the server answers with.
+async fn partial_post(node: &Node, path: &str, length: usize, sent: usize) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut tcp = tokio::net::TcpStream::connect(node.addr).await.unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: {length}\r\n\r\n"
+    );
+    tcp.write_all(head.as_bytes()).await.unwrap();
+    let body = vec![b'4'; sent];
+    let _ = tcp.write_all(&body).await;
+    let mut response = Vec::new();
+    let read = tokio::time::timeout(crate::support::PATIENCE, async {
+        let mut chunk = [0u8; 1024];
+        while !response.windows(4).any(|w| w == b"\r\n\r\n") {
+            match tcp.read(&mut chunk).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => response.extend_from_slice(&chunk[..n]),
+            }
+        }
+    });
+    read.await.expect("the node answers within its request timeout");
+    let text = String::from_utf8_lossy(&response);
+    text.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("{text}"))
+}
+
+#[tokio::test]
+async fn a_post_of_any_size_over_the_limit_ends_the_session() {
+    let node = Node::start();
+    for size in [70_000, 1_500_000] {
+        let sid = polling_session(&node).await;
+        assert_eq!(partial_post(&node, &poll(&sid), size, size).await, 413, "{size} bytes");
+        assert_eq!(http_get(node.addr, &poll(&sid)).await.unwrap(), (200, "1".into()), "{size}");
+        assert_eq!(http_get(node.addr, &poll(&sid)).await.unwrap().0, 400, "{size}");
+    }
+}
+
+#[tokio::test]
+async fn a_post_whose_body_stops_coming_is_timed_out() {
+    let node = Node::start();
+    let sid = polling_session(&node).await;
+    assert_eq!(partial_post(&node, &poll(&sid), 1000, 10).await, 408);
+}

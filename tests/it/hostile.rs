@@ -64,7 +64,7 @@ async fn invalid_json_and_wrong_types_get_errors_and_the_connection_survives() {
 }
 
 #[tokio::test]
-async fn deeply_nested_json_is_refused_with_9000() {
+async fn deeply_nested_json_is_refused_with_9003() {
     let node = Node::start();
     let (mut a, mut b, session) = bystanders(&node).await;
     let deep = format!(
@@ -74,7 +74,7 @@ async fn deeply_nested_json_is_refused_with_9000() {
     );
     // Even from a member of the call: nothing is forwarded.
     a.send_text(&deep).await;
-    a.expect_error(9000).await;
+    a.expect_error(9003).await;
     still_fine(&mut a, &mut b, &session).await;
 }
 

@@ -205,3 +205,33 @@ async fn a_node_whose_redis_is_unreachable_is_alive_but_not_ready() {
     a.send(json!({"cmd": "sId", "sId": "a"})).await;
     a.expect_error(9400).await;
 }
+
+/// Socket.IO WebSockets (both protocol revisions) and polling sessions count against
+/// `max_clients` exactly as `/cmd` clients do, even when they all arrive at once.
+#[tokio::test]
+async fn socket_io_clients_arriving_together_stop_exactly_at_the_limit() {
+    let node = Node::with_args(&["--max-clients", "20"]);
+    let attempts = (0..60).map(|i| {
+        let url = node.ws(&format!("/socket.io/?EIO={}&transport=websocket", 3 + i % 2));
+        async move { tokio_tungstenite::connect_async(url).await.map(|(ws, _)| ws) }
+    });
+    let results = futures_util::future::join_all(attempts).await;
+    let mut admitted = Vec::new();
+    for result in results {
+        match result {
+            Ok(ws) => admitted.push(ws),
+            Err(tokio_tungstenite::tungstenite::Error::Http(r)) => assert_eq!(r.status(), 503),
+            Err(e) => panic!("neither admitted nor refused: {e}"),
+        }
+    }
+    assert_eq!(admitted.len(), 20);
+    assert_eq!(metric(&node, "switchboard_connections_open").await, 20);
+    let (status, _) =
+        crate::support::node::http_get(node.addr, "/socket.io/?EIO=4&transport=polling")
+            .await
+            .unwrap();
+    assert_eq!(status, 503, "a polling handshake too");
+    drop(admitted);
+    // Every place comes back once the sockets are gone.
+    node.wait_for_status("/readyz", 200).await;
+}

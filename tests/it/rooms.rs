@@ -336,3 +336,31 @@ async fn raw_polling_input_gets_engine_io_answers() {
     let (status, _) = http_post(node.addr, &path, "99:42[]").await.unwrap();
     assert_eq!(status, 400);
 }
+
+/// A burst within the sender's allowance (900 of a burst of 1,000, far past the per-client
+/// queue of 256) reaches receivers that read as fast as they can, whole and in order, over
+/// either transport: one peer cannot get another closed as a slow consumer. (Polling
+/// receivers were closed once 256 events waited between two polls.)
+#[test]
+fn a_burst_within_the_senders_allowance_never_closes_a_reading_receiver() {
+    for transports in [Transports::Polling, Transports::WebSocket] {
+        let node = Node::start();
+        let url = node.http();
+        let mut d = SioDriver::start();
+        let a = d.connect("a", 4, &url, transports);
+        let b = d.connect("b", 2, &url, transports);
+        d.emit("a", "room-create", json!(["r"]));
+        d.expect("a", "room-created");
+        d.emit("b", "room-join", json!(["r"]));
+        d.expect("b", "room-joined");
+        d.expect("a", "client-joined");
+        d.burst("a", "r", &b, 900);
+        d.burst("b", "r", &a, 900);
+        for (to, from) in [("b", &a), ("a", &b)] {
+            for seq in 0..900 {
+                let args = d.expect(to, "signal-receive");
+                assert_eq!(args, json!(["r", from, {"candidate": {"seq": seq}}]), "{to}");
+            }
+        }
+    }
+}

@@ -92,9 +92,38 @@ async fn a_flood_of_events_is_cut_off_by_the_rate_limit_and_others_go_on() {
             break;
         }
     }
-    // Engine.IO has no close codes: the session ends with an empty close frame.
-    assert_eq!(x.expect_end().await, Ended::Close(1005));
+    // As the README says for every dialect: 1008, over the rate limit.
+    assert_eq!(x.expect_end().await, Ended::Close(1008));
     assert!(node.is_alive());
     a.send_text(&format!(r#"42["signal-send","calm","{b_id}",1]"#)).await;
     assert_eq!(next(&mut b).await, format!(r#"42["signal-receive","calm","{a_id}",1]"#));
+}
+
+/// A burst within the sender's allowance (900 of a burst of 1,000, far past the receiver's
+/// queue of 256) reaches a receiver that reads as fast as it can, whole: one peer cannot get
+/// another closed as a slow consumer.
+#[tokio::test]
+async fn a_burst_within_the_senders_allowance_never_closes_a_reading_receiver() {
+    let node = Node::start();
+    let ((mut a, a_id), (mut b, b_id)) = pair(&node, "r").await;
+    let signals: Vec<String> = (0..900)
+        .map(|n| {
+            format!(
+                r#"42["signal-send","r","{b_id}",{{"candidate":{{"n":{n},"pad":"{}"}}}}]"#,
+                "x".repeat(200)
+            )
+        })
+        .collect();
+    let batch: Vec<&str> = signals.iter().map(String::as_str).collect();
+    let (tx, _) = a.split();
+    tx.send_batch(&batch).await;
+    for n in 0..900 {
+        let expected = format!(
+            r#"42["signal-receive","r","{a_id}",{{"candidate":{{"n":{n},"pad":"{}"}}}}]"#,
+            "x".repeat(200)
+        );
+        assert_eq!(next(&mut b).await, expected, "signal {n}");
+    }
+    b.send_text(&format!(r#"42["signal-send","r","{a_id}","back"]"#)).await;
+    assert_eq!(next(&mut a).await, format!(r#"42["signal-receive","r","{b_id}","back"]"#));
 }

@@ -117,7 +117,7 @@ impl super::Incoming for Session {
         };
         if text.starts_with(Kind::Message.digit()) && !rate.allow() {
             log::info!("eio: message rate limit exceeded, closing");
-            self.addr.do_send(Close);
+            self.addr.do_send(Close(Some(CloseReason::RateLimited)));
             return false;
         }
         if shared.pending.load(Ordering::Acquire) == 0 {
@@ -126,7 +126,7 @@ impl super::Incoming for Session {
                     return true;
                 }
                 log::debug!("eio: malformed event, or one before CONNECT; closing");
-                self.addr.do_send(Close);
+                self.addr.do_send(Close(None));
                 return false;
             }
         }

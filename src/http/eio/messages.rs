@@ -86,10 +86,11 @@ pub(crate) struct WsFrame {
 }
 
 /// End the session (a request broke its limits, or the client its protocol); the client is
-/// told with a close packet. Sender: the HTTP handlers and the WebSocket's task. No reply.
+/// told with a close packet, and a WebSocket with the reason's close code (none when
+/// `None`). Sender: the HTTP handlers and the WebSocket's task. No reply.
 #[derive(Debug, Message)]
 #[rtype(result = "()")]
-pub(crate) struct Close;
+pub(crate) struct Close(pub(crate) Option<switchboard_actors::CloseReason>);
 
 /// The session's WebSocket closed.
 #[derive(Debug, Message)]

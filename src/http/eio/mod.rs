@@ -11,12 +11,12 @@ use std::sync::{atomic::Ordering, Arc};
 
 use actix::{Actor, Addr};
 use actix_web::{http::StatusCode, web, HttpRequest, HttpResponse};
-use bytes::Bytes;
 use switchboard_actors::{
     link, ClientLink, CloseReason, ConnId, Credit, Event, LinkReceiver, Outbound,
 };
 
 use super::{
+    body::{self, BodyError},
     credits,
     socket::{Ended, Incoming, Out, Outgoing},
     upgrade::Handshake as Upgrade,
@@ -27,8 +27,8 @@ pub use registry::{EioRegistry, UseCluster};
 use registry::{Forward, Insert, Lookup};
 use session::EioSession;
 
-use super::NodeState;
-use crate::protocol::rooms::eio::Version;
+use super::{ClientSlot, NodeState};
+use crate::protocol::{cmd::codes::close_code, rooms::eio::Version};
 
 /// The query parameters Engine.IO clients send.
 #[derive(Debug, Default)]
@@ -89,10 +89,11 @@ fn timing(node: &NodeState) -> Timing {
 /// from it likewise: see [`direct`]).
 fn new_session(
     node: &Arc<NodeState>,
-    registry: &Addr<EioRegistry>,
+    slot: ClientSlot,
     version: Version,
     ws: Option<(ClientLink, Arc<direct::Shared>)>,
 ) -> (String, Addr<EioSession>) {
+    let registry = &node.eio;
     let random = switchboard_actors::SocketId::random();
     // In a cluster the sid names its node, so any node can forward its polling requests.
     let sid = match node.core.cluster() {
@@ -101,15 +102,8 @@ fn new_session(
     };
     let conn = ConnId(node.next_conn.fetch_add(1, Ordering::Relaxed));
     node.metrics.connections_total.fetch_add(1, Ordering::Relaxed);
-    let session = EioSession::new(
-        sid.clone(),
-        conn,
-        version,
-        node.clone(),
-        registry.clone(),
-        timing(node),
-        ws,
-    );
+    let session =
+        EioSession::new(sid.clone(), conn, version, slot, registry.clone(), timing(node), ws);
     let addr = session.start();
     registry.do_send(Insert { sid: sid.clone(), addr: addr.clone() });
     (sid, addr)
@@ -136,15 +130,13 @@ pub(super) async fn get(
     let Some(version) = Version::from_query(q.eio.as_deref()) else {
         return Ok(refuse(5, "Unsupported protocol version"));
     };
-    let full = node.metrics.connections_open.load(Ordering::Relaxed)
-        >= node.config.limits.max_clients as u64;
     match (q.transport.as_deref(), q.sid) {
         (Some("polling"), None) => {
-            if full || node.draining.load(Ordering::Relaxed) {
+            let Some(slot) = ClientSlot::take(&node) else {
                 node.metrics.connections_refused.fetch_add(1, Ordering::Relaxed);
                 return Ok(HttpResponse::ServiceUnavailable().body("node full or draining\n"));
-            }
-            let (_, addr) = new_session(&node, &node.eio, version, None);
+            };
+            let (_, addr) = new_session(&node, slot, version, None);
             let payload = addr.send(Handshake).await.unwrap_or_default();
             Ok(text(&req, payload))
         }
@@ -171,21 +163,29 @@ pub(super) async fn get(
 /// `POST /socket.io/`: packets from a polling client.
 pub(super) async fn post(
     req: HttpRequest,
-    body: Bytes,
+    payload: web::Payload,
     node: web::Data<NodeState>,
 ) -> actix_web::Result<HttpResponse> {
     let q = query(req.query_string());
     if Version::from_query(q.eio.as_deref()).is_none() {
         return Ok(refuse(5, "Unsupported protocol version"));
     }
-    let Some(sid) = q.sid else { return Ok(refuse(1, "Session ID unknown")) };
-    if body.len() > node.config.limits.max_frame_bytes {
-        // As Engine.IO does past maxHttpBufferSize: refuse, and end the session.
-        if let Some(addr) = lookup(&node, &sid).await {
-            addr.do_send(messages::Close);
+    let Some(sid) = q.sid else { return Ok(refuse(2, "Bad handshake method")) };
+    let body = match body::read(payload, node.config.limits.max_frame_bytes).await {
+        Ok(body) => body,
+        Err(BodyError::TooLarge) => {
+            // As Engine.IO does past maxHttpBufferSize: refuse, and end the session (whatever
+            // the size: the rest of the body is never read).
+            if let Some(addr) = lookup(&node, &sid).await {
+                addr.do_send(messages::Close(Some(CloseReason::FrameTooLarge)));
+            }
+            return Ok(HttpResponse::PayloadTooLarge().force_close().body("payload too large\n"));
         }
-        return Ok(HttpResponse::PayloadTooLarge().body("payload too large\n"));
-    }
+        Err(BodyError::Timeout) => {
+            return Ok(HttpResponse::RequestTimeout().force_close().body("body too slow\n"))
+        }
+        Err(BodyError::Broken) => return Ok(refuse(3, "Bad request")),
+    };
     let Ok(body) = String::from_utf8(body.to_vec()) else {
         return Ok(refuse(3, "Bad request"));
     };
@@ -258,12 +258,15 @@ pub(super) async fn upgrade(handshake: Upgrade, query_string: &str, node: Arc<No
         },
         None => None,
     };
-    let full = node.metrics.connections_open.load(Ordering::Relaxed)
-        >= node.config.limits.max_clients as u64;
-    if existing.is_none() && (full || node.draining.load(Ordering::Relaxed)) {
-        return handshake.busy(&node).await;
-    }
-    websocket(handshake, node, version, existing).await;
+    let session = match existing {
+        Some(addr) => Ok(addr),
+        // A new session's place is taken now, before anything can race it past the limit.
+        None => match ClientSlot::take(&node) {
+            Some(slot) => Err(slot),
+            None => return handshake.busy(&node).await,
+        },
+    };
+    websocket(handshake, node, version, session).await;
 }
 
 /// An Engine.IO error as the answer to a WebSocket handshake.
@@ -282,8 +285,10 @@ impl Frames {
             Outbound::Frame(frame) => Out::Owned(frame),
             Outbound::Event(event @ Event::Room(_)) => Out::Event(event),
             Outbound::Ping => Out::Ping,
-            // Engine.IO has no close codes; the session closes once the socket has.
-            Outbound::Close(_) | Outbound::Event(_) => Out::Close(None),
+            // Engine.IO has no close codes of its own: a limit's close says which, as `cmd`'s
+            // do (1008 too slow or over the rate limit); the session closes once the socket has.
+            Outbound::Close(reason) => Out::Close(Some((close_code(reason), reason.describe()))),
+            Outbound::Event(_) => Out::Close(None),
         }
     }
 }
@@ -316,8 +321,8 @@ async fn proxied_websocket(handshake: Upgrade, node: &Arc<NodeState>, sid: &str)
     let Some(cluster) = node.core.cluster().cloned().filter(|c| *c.node() != holder) else {
         return refuse_upgrade(handshake, 1, "Session ID unknown").await;
     };
-    let capacity = node.config.limits.outbound_queue;
-    let open = registry::OpenProxy { node: holder.clone(), sid: sid.to_owned(), capacity };
+    let backlog = node.config.backlog();
+    let open = registry::OpenProxy { node: holder.clone(), sid: sid.to_owned(), backlog };
     let Ok(Some((proxy, rx))) = node.eio.send(open).await else {
         let down = "cluster unavailable\n";
         return handshake.refuse(StatusCode::SERVICE_UNAVAILABLE, "text/plain", down).await;
@@ -326,7 +331,7 @@ async fn proxied_websocket(handshake: Upgrade, node: &Arc<NodeState>, sid: &str)
     let max = node.config.limits.max_frame_bytes;
     if let Some(socket) = handshake.accept(max, max).await {
         let mut relay = Relay { cluster, holder: holder.clone(), sid: sid.to_owned() };
-        let ended = socket.run(&mut Frames(rx), &mut relay, credits(capacity)).await;
+        let ended = socket.run(&mut Frames(rx), &mut relay, credits(backlog.soft)).await;
         node.eio.do_send(registry::CloseProxy { proxy, node: holder, sid: sid.to_owned() });
         if let Ended::ByServer(closing) = ended {
             closing.finish().await;
@@ -356,36 +361,37 @@ impl Incoming for Relay {
     fn refused(&mut self, _reason: CloseReason) {}
 }
 
-/// Opens the WebSocket transport: a new session, or an upgrade of `existing`.
+/// Opens the WebSocket transport: the upgrade of an existing session (`Ok`), or a new session
+/// in the client's place (`Err`).
 async fn websocket(
     handshake: Upgrade,
     node: Arc<NodeState>,
     version: Version,
-    existing: Option<Addr<EioSession>>,
+    session: Result<Addr<EioSession>, ClientSlot>,
 ) {
     let max = node.config.limits.max_frame_bytes;
     // As deep as the client's event queue: a client that falls further behind is too slow.
-    let (tx, rx) = link::channel(ConnId(0), node.config.limits.outbound_queue);
-    if let Some(addr) = &existing {
+    let (tx, rx) = link::bounded(ConnId(0), node.config.backlog());
+    if let Ok(addr) = &session {
         // A session upgrades once: a second WebSocket is refused before it is accepted.
         if !addr.send(WsAttach { tx: tx.clone() }).await.unwrap_or(false) {
             return refuse_upgrade(handshake, 3, "Bad request").await;
         }
     }
     let Some(socket) = handshake.accept(max, max).await else {
-        if let Some(addr) = &existing {
+        if let Ok(addr) = &session {
             addr.do_send(WsGone);
         }
         return;
     };
-    let mut session = match existing {
-        Some(addr) => {
+    let mut session = match session {
+        Ok(addr) => {
             drop(tx);
             direct::Session::upgrading(addr)
         }
-        None => {
+        Err(slot) => {
             let shared = Arc::new(direct::Shared::default());
-            let addr = new_session(&node, &node.eio, version, Some((tx, shared.clone()))).1;
+            let addr = new_session(&node, slot, version, Some((tx, shared.clone()))).1;
             let limits = &node.config.limits;
             let rate =
                 crate::http::ratelimit::TokenBucket::new(limits.rate_per_sec, limits.rate_burst);

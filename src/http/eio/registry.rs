@@ -72,7 +72,7 @@ pub(crate) struct OpenProxy {
     /// The session.
     pub(crate) sid: String,
     /// How many frames may wait for the client.
-    pub(crate) capacity: usize,
+    pub(crate) backlog: switchboard_actors::Backlog,
 }
 
 /// The client of proxy `proxy` went away. Sender: the proxy's reader. No reply.
@@ -211,7 +211,7 @@ impl Handler<OpenProxy> for EioRegistry {
         self.next_req += 1;
         let proxy = self.next_req;
         cluster.send(&msg.node, Topic::Edge, &EioWire::WsOpen { sid: msg.sid, proxy }).ok()?;
-        let (tx, rx) = link::channel(ConnId(0), msg.capacity);
+        let (tx, rx) = link::bounded(ConnId(0), msg.backlog);
         self.proxies.insert(proxy, tx);
         Some((proxy, rx))
     }

@@ -11,7 +11,10 @@
 //! - notifying yourself gets **9200**, as in the reference, whose generic self check ran before
 //!   the 9300 check could (so 9300 is never sent);
 //! - cross-node failures (the cluster bus unreachable) and internal errors get **9400**
-//!   "socket send fail": the message was not delivered.
+//!   "socket send fail": the message was not delivered;
+//! - a frame nested deeper than [`MAX_DEPTH`](super::decode::MAX_DEPTH) levels gets **9003**
+//!   "nested too deeply" (the reference's parser took any depth; payloads otherwise pass byte
+//!   for byte, so this is the one payload a peer never sees).
 
 use switchboard_actors::{ClientError, CloseReason, CommandKind, ErrorKind};
 
@@ -19,6 +22,7 @@ use switchboard_actors::{ClientError, CloseReason, CommandKind, ErrorKind};
 pub fn error_code(error: ClientError) -> u16 {
     match error.kind {
         ErrorKind::MalformedFrame => 9000,
+        ErrorKind::TooDeep => 9003,
         ErrorKind::InvalidMessage => 9001,
         ErrorKind::UnknownCommand | ErrorKind::InvalidCallState => 9002,
         ErrorKind::NotRegistered => 9100,

@@ -79,7 +79,7 @@ fn number_text(n: &serde_json::Number) -> String {
 /// Decodes one `cmd` frame.
 pub fn decode(frame: &str) -> Result<Command, ClientError> {
     if too_deep(frame, MAX_DEPTH) {
-        return Err(ClientError::new(ErrorKind::MalformedFrame));
+        return Err(ClientError::new(ErrorKind::TooDeep));
     }
     let frame: Frame<'_> = serde_json::from_str(frame).map_err(|e| {
         ClientError::new(match e.classify() {
@@ -143,10 +143,11 @@ fn notify_kind(raw: Option<&RawValue>) -> Option<Payload> {
     })
 }
 
-/// Deepest nesting of arrays and objects a frame may have. Real signaling payloads nest three or
-/// four levels; the limit keeps pathological frames from reaching peers whose parsers would
-/// fail on them (the reference's `JSON.parse` did, answering 9000).
-pub const MAX_DEPTH: usize = 32;
+/// Nesting of arrays and objects a frame may not reach (the frame's own object is the first
+/// level, so a payload may nest 63 levels). Real SDP and ICE payloads nest two to four; the
+/// limit keeps pathological frames, which cost parsers stack and time, from reaching peers.
+/// Such a frame is refused with its own code (9003), not as malformed JSON.
+pub const MAX_DEPTH: usize = 64;
 
 /// Whether `frame` nests arrays/objects deeper than `limit` (brackets inside strings ignored).
 /// A string's content is skipped a word at a time (payloads are mostly strings).

@@ -27,7 +27,8 @@ use actix::{
     WrapFuture,
 };
 use switchboard_actors::{
-    link, rooms::RoomEvent, ClientLink, ConnId, Credit, Event, LinkReceiver, Outbound, SocketId,
+    link, rooms::RoomEvent, ClientLink, CloseReason, ConnId, Credit, Event, LinkReceiver, Outbound,
+    SocketId,
 };
 use tokio::sync::oneshot;
 
@@ -37,7 +38,7 @@ use super::{
     registry::{EioRegistry, Remove},
 };
 use crate::{
-    http::{ratelimit::TokenBucket, NodeState},
+    http::{ratelimit::TokenBucket, ClientSlot, NodeState},
     protocol::rooms::{
         eio::{self, Kind, Version},
         events, sio,
@@ -49,6 +50,8 @@ pub(crate) struct EioSession {
     sid: String,
     version: Version,
     node: Arc<NodeState>,
+    /// The session's place under the node's client limit, held while it lives.
+    _slot: ClientSlot,
     registry: Addr<EioRegistry>,
     timing: Timing,
     /// Where the socket's events go: the session's own queue, or its WebSocket's.
@@ -58,6 +61,9 @@ pub(crate) struct EioSession {
     /// The Socket.IO socket, shared with the WebSocket's task of a direct session.
     shared: Arc<Shared>,
     outbox: Vec<String>,
+    /// Since when the outbox, past its usual depth, has waited for a poll (see
+    /// [`switchboard_actors::Backlog`]).
+    outbox_since: Instant,
     poller: Option<oneshot::Sender<Polled>>,
     ws: Option<ClientLink>,
     probe: Option<ClientLink>,
@@ -99,16 +105,17 @@ impl EioSession {
         sid: String,
         conn: ConnId,
         version: Version,
-        node: Arc<NodeState>,
+        slot: ClientSlot,
         registry: Addr<EioRegistry>,
         timing: Timing,
         ws: Option<(ClientLink, Arc<Shared>)>,
     ) -> Self {
+        let node = slot.0.clone();
         let limits = &node.config.limits;
         let (link, outbound, ws, shared) = match ws {
             Some((ws, shared)) => (ws.clone(), None, Some(ws), shared),
             None => {
-                let (link, outbound) = link::channel(conn, limits.outbound_queue);
+                let (link, outbound) = link::bounded(conn, node.config.backlog());
                 (link, Some(outbound), None, Arc::default())
             }
         };
@@ -117,12 +124,14 @@ impl EioSession {
             sid,
             version,
             node,
+            _slot: slot,
             registry,
             timing,
             link,
             outbound,
             shared,
             outbox: Vec::new(),
+            outbox_since: Instant::now(),
             poller: None,
             ws,
             probe: None,
@@ -158,12 +167,17 @@ impl EioSession {
             }
             return;
         }
-        self.outbox.push(packet);
-        if self.outbox.len() > self.node.config.limits.outbound_queue {
+        let backlog = self.node.config.backlog();
+        if backlog.exceeded(self.outbox.len(), self.outbox_since) {
             log::info!("eio {}: client stopped polling, closing", self.sid);
             self.close(Ending::Now, ctx);
             return;
         }
+        if self.outbox.len() + 1 == backlog.soft {
+            // The stall clock starts when the outbox reaches its usual depth.
+            self.outbox_since = Instant::now();
+        }
+        self.outbox.push(packet);
         self.flush_poll();
     }
 
@@ -277,7 +291,7 @@ impl EioSession {
             Kind::Message => {
                 if !limited && !self.rate.allow() {
                     log::info!("eio {}: message rate limit exceeded, closing", self.sid);
-                    self.close(Ending::Told, ctx);
+                    self.close_for(CloseReason::RateLimited, ctx);
                     return Ok(());
                 }
                 self.on_socket_packet(data, credit, ctx);
@@ -359,6 +373,15 @@ impl EioSession {
             }
             self.schedule_ping(ctx);
         }
+    }
+
+    /// Ends the session for `reason`, the server's decision: a WebSocket closes with the
+    /// reason's code, a polling client gets the close packet.
+    fn close_for(&mut self, reason: CloseReason, ctx: &mut Context<Self>) {
+        if let Some(ws) = &self.ws {
+            ws.close(reason);
+        }
+        self.close(Ending::Told, ctx);
     }
 
     /// Ends the session (see [`Ending`]); the socket leaves its rooms at once, and a WebSocket
@@ -453,14 +476,12 @@ impl Actor for EioSession {
             log::debug!("eio {}: node draining, closing", this.sid);
             this.close(Ending::Told, ctx);
         }));
-        self.node.metrics.connections_open.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
 
     fn stopped(&mut self, _ctx: &mut Context<Self>) {
         // The socket leaves its rooms at once.
         self.shared.disconnect();
         self.registry.do_send(Remove { sid: self.sid.clone() });
-        self.node.metrics.connections_open.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
         log::debug!("eio {}: closed", self.sid);
     }
 }
@@ -511,8 +532,11 @@ impl Handler<WsFrame> for EioSession {
 impl Handler<Close> for EioSession {
     type Result = ();
 
-    fn handle(&mut self, _msg: Close, ctx: &mut Context<Self>) {
-        self.close(Ending::Told, ctx);
+    fn handle(&mut self, msg: Close, ctx: &mut Context<Self>) {
+        match msg.0 {
+            Some(reason) => self.close_for(reason, ctx),
+            None => self.close(Ending::Told, ctx),
+        }
     }
 }
 

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# The documented cluster deploy, end to end, with a real Docker engine: builds the image, brings
+# deploy/docker-compose.yml up (Redis, three nodes, nginx), checks it through the balancer with
+# tests/js/deploy-check.js (every dialect; a cross-node message; `docker stop` of a node closes
+# its clients with 1001 while new clients are not stalled; the node restarted takes clients
+# again), then tears everything down.
+#
+#   deploy/test.sh
+#
+# Needs Docker with Compose (v2 `docker compose` or v1 `docker-compose`), Node.js and npm, and
+# port 8080 free. Too heavy for every CI run (it builds the release image); run it before
+# changing anything in deploy/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if docker compose version >/dev/null 2>&1; then
+  compose=(docker compose)
+else
+  compose=(docker-compose)
+fi
+project=switchboard-deploy-test
+compose+=(-p "$project" -f deploy/docker-compose.yml)
+say() { printf 'deploy-test: %s\n' "$*"; }
+
+cleanup() {
+  status=$?
+  if [ "$status" -ne 0 ]; then
+    say "failed; the nodes' last logs:"
+    "${compose[@]}" logs --tail 30 node1 node2 node3 lb 2>&1 | tail -120 || true
+  fi
+  "${compose[@]}" down -v --remove-orphans >/dev/null 2>&1 || true
+  exit "$status"
+}
+trap cleanup EXIT
+
+if [ ! -d tests/js/node_modules/ws ]; then
+  (cd tests/js && npm ci --no-audit --no-fund)
+fi
+
+say "building the image"
+"${compose[@]}" build
+say "starting the cluster"
+"${compose[@]}" up -d
+
+say "waiting for the balancer and three healthy nodes"
+deadline=$((SECONDS + 120))
+for node in node1 node2 node3; do
+  id=$("${compose[@]}" ps -q "$node")
+  until [ "$(docker inspect -f '{{.State.Health.Status}}' "$id")" = healthy ]; do
+    [ "$SECONDS" -lt "$deadline" ] || { say "$node never became healthy"; exit 1; }
+    sleep 1
+  done
+done
+until [ "$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:8080/healthz)" = 200 ]; do
+  [ "$SECONDS" -lt "$deadline" ] || { say "the balancer never answered"; exit 1; }
+  sleep 1
+done
+"${compose[@]}" logs node1 | grep -m1 "open-file limit" || true
+
+compose_json=$(printf '%s\n' "${compose[@]}" | node -e \
+  'console.log(JSON.stringify(require("fs").readFileSync(0,"utf8").trim().split("\n")))')
+LB=127.0.0.1:8080 COMPOSE="$compose_json" node tests/js/deploy-check.js
+say "passed"
