@@ -37,6 +37,14 @@ if [ ! -d tests/js/node_modules/ws ]; then
   (cd tests/js && npm ci --no-audit --no-fund)
 fi
 
+# The compose file asks for 65,536 open files per node; a daemon whose own hard limit is lower
+# cannot grant that, so ask for what it has (the node sizes its client limit to fit).
+hard=$(ulimit -Hn)
+if [ "$hard" != unlimited ] && [ "$hard" -lt 65536 ]; then
+  export SWITCHBOARD_NOFILE=$hard
+  say "open-file limit here is $hard: the containers get that"
+fi
+
 say "building the image"
 "${compose[@]}" build
 say "starting the cluster"

@@ -104,6 +104,12 @@ pub struct Limits {
     pub slow_consumer_ms: u64,
     /// Sustained messages per second one client may send; 0 disables the limit.
     pub rate_per_sec: u32,
+    /// Engine.IO polling sessions one source address may hold before its client comes back
+    /// after the handshake; more handshakes from it get 429.
+    pub pending_per_address: usize,
+    /// Take a client's address from the last `X-Forwarded-For` entry (what a balancer in
+    /// front of the node appends) rather than the TCP peer. Only behind a trusted balancer.
+    pub trust_forwarded_for: bool,
     /// Messages one client may send in a burst above the sustained rate.
     pub rate_burst: u32,
 }
@@ -125,6 +131,9 @@ pub struct Timing {
     /// A Socket.IO v4/v3 client (Engine.IO v4) that has not connected its socket this long
     /// after opening its session is closed (socket.io's `connectTimeout`).
     pub sio_connect_timeout_ms: u64,
+    /// An Engine.IO polling session whose client has not come back (poll, post or upgrade)
+    /// this long after its handshake is closed.
+    pub eio_handshake_timeout_ms: u64,
 }
 
 impl Default for Config {
@@ -149,6 +158,8 @@ impl Default for Limits {
             outbound_queue: 256,
             slow_consumer_ms: 5000,
             rate_per_sec: 200,
+            pending_per_address: 32,
+            trust_forwarded_for: false,
             rate_burst: 1000,
         }
     }
@@ -163,6 +174,7 @@ impl Default for Timing {
             eio_ping_interval_ms: 25_000,
             eio_ping_timeout_ms: 20_000,
             sio_connect_timeout_ms: 45_000,
+            eio_handshake_timeout_ms: 10_000,
         }
     }
 }
@@ -221,6 +233,15 @@ pub struct Flags {
     /// Events queued per client before it is closed as too slow.
     #[arg(long, env = "SWITCHBOARD_OUTBOUND_QUEUE")]
     pub outbound_queue: Option<usize>,
+    /// Engine.IO sessions one address may hold before coming back after its handshake.
+    #[arg(long, env = "SWITCHBOARD_PENDING_PER_ADDRESS")]
+    pub pending_per_address: Option<usize>,
+    /// Take client addresses from X-Forwarded-For (behind a trusted balancer only).
+    #[arg(long, env = "SWITCHBOARD_TRUST_FORWARDED_FOR")]
+    pub trust_forwarded_for: Option<bool>,
+    /// Time an Engine.IO polling client has to come back after its handshake, in ms.
+    #[arg(long, env = "SWITCHBOARD_EIO_HANDSHAKE_TIMEOUT_MS")]
+    pub eio_handshake_timeout_ms: Option<u64>,
     /// How long a client's queue past --outbound-queue may go unread, in ms.
     #[arg(long, env = "SWITCHBOARD_SLOW_CONSUMER_MS")]
     pub slow_consumer_ms: Option<u64>,
@@ -292,6 +313,9 @@ impl Config {
             max_clients => limits.max_clients,
             outbound_queue => limits.outbound_queue,
             slow_consumer_ms => limits.slow_consumer_ms,
+            pending_per_address => limits.pending_per_address,
+            trust_forwarded_for => limits.trust_forwarded_for,
+            eio_handshake_timeout_ms => timing.eio_handshake_timeout_ms,
             rate_per_sec => limits.rate_per_sec,
             rate_burst => limits.rate_burst,
             ping_interval_ms => timing.ping_interval_ms,
@@ -349,8 +373,13 @@ impl Config {
             "timing.eio_ping_interval_ms and eio_ping_timeout_ms must be at least 100",
         )?;
         check(
-            self.timing.sio_connect_timeout_ms >= 100,
-            "timing.sio_connect_timeout_ms must be at least 100",
+            self.timing.sio_connect_timeout_ms >= 100
+                && self.timing.eio_handshake_timeout_ms >= 100,
+            "timing.sio_connect_timeout_ms and eio_handshake_timeout_ms must be at least 100",
+        )?;
+        check(
+            self.limits.pending_per_address >= 1,
+            "limits.pending_per_address must be at least 1",
         )?;
         let c = &self.cluster;
         check(
@@ -432,6 +461,11 @@ impl Config {
             hard: limits.outbound_queue.saturating_add(burst),
             stall: Duration::from_millis(limits.slow_consumer_ms),
         }
+    }
+
+    /// How long an Engine.IO polling client has to come back after its handshake.
+    pub fn eio_handshake_timeout(&self) -> Duration {
+        Duration::from_millis(self.timing.eio_handshake_timeout_ms)
     }
 
     /// How long a Socket.IO v4 client has to connect its socket.

@@ -115,7 +115,7 @@ fn accepted(io: TcpStream) -> (TcpStream, Option<std::net::SocketAddr>) {
 
 /// Starts node `node`'s core and Engine.IO registry on the current thread's arbiter.
 fn start_node(node: NodeId, config: &Config, capacity: capacity::Capacity) -> http::NodeState {
-    let eio = actix::Actor::start(http::EioSessions::default());
+    let eio = actix::Actor::start(http::EioSessions::new(config.limits.pending_per_address));
     let core = Core::start(
         node,
         CoreConfig {

@@ -3,7 +3,11 @@
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::support::{client::Ended, raw, Client, Node};
+use crate::support::{
+    client::Ended,
+    node::{http_get, http_post},
+    raw, Client, Node,
+};
 
 #[tokio::test]
 async fn health_readiness_and_metrics_answer() {
@@ -226,12 +230,49 @@ async fn socket_io_clients_arriving_together_stop_exactly_at_the_limit() {
     }
     assert_eq!(admitted.len(), 20);
     assert_eq!(metric(&node, "switchboard_connections_open").await, 20);
-    let (status, _) =
-        crate::support::node::http_get(node.addr, "/socket.io/?EIO=4&transport=polling")
-            .await
-            .unwrap();
+    let (status, _) = http_get(node.addr, "/socket.io/?EIO=4&transport=polling").await.unwrap();
     assert_eq!(status, 503, "a polling handshake too");
     drop(admitted);
     // Every place comes back once the sockets are gone.
     node.wait_for_status("/readyz", 200).await;
+}
+
+/// Polling handshakes whose client never comes back (a flood from one address) hold at most
+/// `pending_per_address` places, each for the handshake timeout: WebSocket clients still get
+/// in, and a client that comes back frees its address's share.
+#[tokio::test]
+async fn abandoned_polling_handshakes_cannot_take_every_place() {
+    let node = Node::with_args(&[
+        "--max-clients",
+        "10",
+        "--pending-per-address",
+        "4",
+        "--eio-handshake-timeout-ms",
+        "500",
+    ]);
+    let mut sids = Vec::new();
+    let mut statuses = Vec::new();
+    for _ in 0..10 {
+        let (status, body) =
+            http_get(node.addr, "/socket.io/?EIO=4&transport=polling").await.unwrap();
+        statuses.push(status);
+        if status == 200 {
+            let open: serde_json::Value = serde_json::from_str(&body[1..]).unwrap();
+            sids.push(open["sid"].as_str().unwrap().to_owned());
+        }
+    }
+    assert_eq!(statuses, [200, 200, 200, 200, 429, 429, 429, 429, 429, 429]);
+    let _ws = Client::register(&node, "still-welcome").await;
+    // One client comes back: its address may open another session.
+    let path = format!("/socket.io/?EIO=4&transport=polling&sid={}", sids[0]);
+    assert_eq!(http_post(node.addr, &path, "40").await.unwrap(), (200, "ok".into()));
+    assert_eq!(http_get(node.addr, "/socket.io/?EIO=4&transport=polling").await.unwrap().0, 200);
+    // The abandoned ones end at the handshake timeout: the WebSocket client and the session
+    // whose client came back are all that is left.
+    let deadline = tokio::time::Instant::now() + crate::support::PATIENCE;
+    while metric(&node, "switchboard_connections_open").await != 2 {
+        assert!(tokio::time::Instant::now() < deadline, "abandoned sessions still open");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(http_get(node.addr, &path).await.unwrap().0, 200, "the confirmed session lives");
 }

@@ -17,6 +17,8 @@ pub(crate) struct Timing {
     pub(crate) ping_timeout: Duration,
     /// How long a v4 client has to connect its Socket.IO socket before the session closes.
     pub(crate) connect_timeout: Duration,
+    /// How long a polling client has to come back after its handshake.
+    pub(crate) handshake_timeout: Duration,
 }
 
 /// What a parked long-poll is answered with.

@@ -2,6 +2,7 @@
 //! WebSockets (direct, or upgrading a polling session), each routed to its [`EioSession`].
 
 mod direct;
+mod handshakes;
 mod messages;
 mod registry;
 mod remote;
@@ -23,8 +24,8 @@ use super::{
 };
 
 use messages::{Handshake, Poll, Polled, Polling, Post, Refused, Timing, WsAttach, WsGone};
+use registry::{Admit, Forward, Insert, Lookup};
 pub use registry::{EioRegistry, UseCluster};
-use registry::{Forward, Insert, Lookup};
 use session::EioSession;
 
 use super::{ClientSlot, NodeState};
@@ -81,17 +82,20 @@ fn timing(node: &NodeState) -> Timing {
         ping_interval: node.config.eio_ping_interval(),
         ping_timeout: node.config.eio_ping_timeout(),
         connect_timeout: node.config.sio_connect_timeout(),
+        handshake_timeout: node.config.eio_handshake_timeout(),
     }
 }
 
 /// Starts a session; `ws`: its transport is this WebSocket from the start (the socket's
 /// events then go to the WebSocket's queue without passing through the session, and come
 /// from it likewise: see [`direct`]).
+/// `pending_from`: a polling handshake's source, admitted by the registry.
 fn new_session(
     node: &Arc<NodeState>,
     slot: ClientSlot,
     version: Version,
     ws: Option<(ClientLink, Arc<direct::Shared>)>,
+    pending_from: Option<std::net::IpAddr>,
 ) -> (String, Addr<EioSession>) {
     let registry = &node.eio;
     let random = switchboard_actors::SocketId::random();
@@ -105,7 +109,7 @@ fn new_session(
     let session =
         EioSession::new(sid.clone(), conn, version, slot, registry.clone(), timing(node), ws);
     let addr = session.start();
-    registry.do_send(Insert { sid: sid.clone(), addr: addr.clone() });
+    registry.do_send(Insert { sid: sid.clone(), addr: addr.clone(), pending_from });
     (sid, addr)
 }
 
@@ -118,6 +122,21 @@ fn refused_to_http(refused: Refused) -> HttpResponse {
 
 async fn lookup(node: &NodeState, sid: &str) -> Option<Addr<EioSession>> {
     node.eio.send(Lookup { sid: sid.to_owned() }).await.ok().flatten()
+}
+
+/// The client's address: the TCP peer, or behind a trusted balancer the address it appended
+/// to `X-Forwarded-For`.
+fn source(req: &HttpRequest, node: &NodeState) -> std::net::IpAddr {
+    let peer = req.peer_addr().map_or(std::net::Ipv4Addr::UNSPECIFIED.into(), |a| a.ip());
+    if !node.config.limits.trust_forwarded_for {
+        return peer;
+    }
+    req.headers()
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.rsplit(',').next())
+        .and_then(|last| last.trim().parse().ok())
+        .unwrap_or(peer)
 }
 
 /// `GET /socket.io/`: handshake, long-poll, or WebSocket.
@@ -136,7 +155,13 @@ pub(super) async fn get(
                 node.metrics.connections_refused.fetch_add(1, Ordering::Relaxed);
                 return Ok(HttpResponse::ServiceUnavailable().body("node full or draining\n"));
             };
-            let (_, addr) = new_session(&node, slot, version, None);
+            let source = source(&req, &node);
+            if !node.eio.send(Admit { source }).await.unwrap_or(false) {
+                node.metrics.connections_refused.fetch_add(1, Ordering::Relaxed);
+                let busy = "too many handshakes from this address\n";
+                return Ok(HttpResponse::TooManyRequests().body(busy));
+            }
+            let (_, addr) = new_session(&node, slot, version, None, Some(source));
             let payload = addr.send(Handshake).await.unwrap_or_default();
             Ok(text(&req, payload))
         }
@@ -391,7 +416,7 @@ async fn websocket(
         }
         Err(slot) => {
             let shared = Arc::new(direct::Shared::default());
-            let addr = new_session(&node, slot, version, Some((tx, shared.clone()))).1;
+            let addr = new_session(&node, slot, version, Some((tx, shared.clone())), None).1;
             let limits = &node.config.limits;
             let rate =
                 crate::http::ratelimit::TokenBucket::new(limits.rate_per_sec, limits.rate_burst);

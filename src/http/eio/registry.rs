@@ -3,7 +3,7 @@
 //! requests to the node holding their session, and the answering of those forwarded here
 //! (see [`super::remote`]).
 
-use std::collections::HashMap;
+use std::{collections::HashMap, net::IpAddr};
 
 use actix::{Actor, ActorFutureExt, Addr, AsyncContext, Context, Handler, Message, WrapFuture};
 use switchboard_actors::{
@@ -13,6 +13,7 @@ use switchboard_actors::{
 use tokio::sync::oneshot;
 
 use super::{
+    handshakes::Handshakes,
     messages::{Poll, Polled, Polling, Post, Refused, WsAttach, WsFrame, WsGone},
     remote::EioWire,
     session::EioSession,
@@ -26,6 +27,27 @@ pub(crate) struct Insert {
     pub(crate) sid: String,
     /// Its actor.
     pub(crate) addr: Addr<EioSession>,
+    /// For a polling handshake: the source it was [`Admit`]ted for, pending until the client
+    /// comes back.
+    pub(crate) pending_from: Option<IpAddr>,
+}
+
+/// May `source` open one more polling session? Sender: the handshake handler, before it
+/// opens one. Reply: `true` with a place reserved, or `false` (the source has its share of
+/// pending handshakes).
+#[derive(Debug, Message)]
+#[rtype(result = "bool")]
+pub(crate) struct Admit {
+    /// The client's address.
+    pub(crate) source: IpAddr,
+}
+
+/// The client of session `sid` came back after its handshake. Sender: the session. No reply.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub(crate) struct Confirmed {
+    /// The session.
+    pub(crate) sid: String,
 }
 
 /// Forget a session. Sender: the session, when it stops. No reply.
@@ -91,9 +113,10 @@ pub(crate) struct CloseProxy {
 const MIN_PRUNE_AT: usize = 64;
 
 /// The sessions. See the module docs.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct EioRegistry {
     sessions: HashMap<String, Addr<EioSession>>,
+    handshakes: Handshakes,
     cluster: Option<Cluster>,
     pending: HashMap<u64, oneshot::Sender<Result<String, Refused>>>,
     /// Size of `pending` at which abandoned slots are pruned next.
@@ -104,6 +127,20 @@ pub struct EioRegistry {
 }
 
 impl EioRegistry {
+    /// A registry letting each source address hold `pending_per_address` sessions whose client
+    /// has not come back after the handshake.
+    pub fn new(pending_per_address: usize) -> Self {
+        Self {
+            sessions: HashMap::new(),
+            handshakes: Handshakes::new(pending_per_address),
+            cluster: None,
+            pending: HashMap::new(),
+            prune_at: 0,
+            next_req: 0,
+            proxies: HashMap::new(),
+        }
+    }
+
     fn answer(&self, to: &NodeId, req: u64, result: Result<String, Refused>) {
         if let Some(cluster) = &self.cluster {
             let _ = cluster.send(to, Topic::Edge, &EioWire::Answer { req, result });
@@ -159,7 +196,26 @@ impl Handler<Insert> for EioRegistry {
     type Result = ();
 
     fn handle(&mut self, msg: Insert, _ctx: &mut Context<Self>) {
+        if let Some(source) = msg.pending_from {
+            self.handshakes.started(msg.sid.clone(), source);
+        }
         self.sessions.insert(msg.sid, msg.addr);
+    }
+}
+
+impl Handler<Admit> for EioRegistry {
+    type Result = bool;
+
+    fn handle(&mut self, msg: Admit, _ctx: &mut Context<Self>) -> bool {
+        self.handshakes.admit(msg.source)
+    }
+}
+
+impl Handler<Confirmed> for EioRegistry {
+    type Result = ();
+
+    fn handle(&mut self, msg: Confirmed, _ctx: &mut Context<Self>) {
+        self.handshakes.done(&msg.sid);
     }
 }
 
@@ -167,6 +223,7 @@ impl Handler<Remove> for EioRegistry {
     type Result = ();
 
     fn handle(&mut self, msg: Remove, _ctx: &mut Context<Self>) {
+        self.handshakes.done(&msg.sid);
         self.sessions.remove(&msg.sid);
     }
 }

@@ -35,7 +35,7 @@ use tokio::sync::oneshot;
 use super::{
     direct::Shared,
     messages::{Close, Polled, Timing, WsAttach, WsFrame, WsGone},
-    registry::{EioRegistry, Remove},
+    registry::{Confirmed, EioRegistry, Remove},
 };
 use crate::{
     http::{ratelimit::TokenBucket, ClientSlot, NodeState},
@@ -73,6 +73,9 @@ pub(crate) struct EioSession {
     pong_deadline: Option<actix::SpawnHandle>,
     rate: TokenBucket,
     closing: bool,
+    /// A polling session whose client has not come back since the handshake (see
+    /// `handshakes`).
+    pending: bool,
     upgrade_check: Option<actix::SpawnHandle>,
 }
 
@@ -112,6 +115,7 @@ impl EioSession {
     ) -> Self {
         let node = slot.0.clone();
         let limits = &node.config.limits;
+        let pending = ws.is_none();
         let (link, outbound, ws, shared) = match ws {
             Some((ws, shared)) => (ws.clone(), None, Some(ws), shared),
             None => {
@@ -140,6 +144,7 @@ impl EioSession {
             pong_deadline: None,
             rate,
             closing: false,
+            pending,
             upgrade_check: None,
         }
     }
@@ -156,6 +161,13 @@ impl EioSession {
             open["maxPayload"] = self.node.config.limits.max_frame_bytes.into();
         }
         eio::encode(Kind::Open, &open.to_string())
+    }
+
+    /// The client came back after its handshake: its session is no longer pending.
+    pub(crate) fn came_back(&mut self) {
+        if std::mem::replace(&mut self.pending, false) {
+            self.registry.do_send(Confirmed { sid: self.sid.clone() });
+        }
     }
 
     /// Queues a packet for the client on whichever transport is current.
@@ -463,6 +475,14 @@ impl Actor for EioSession {
         if let Some(ws) = &self.ws {
             let _ = ws.frame(self.open_packet(false));
         }
+        if self.pending {
+            ctx.run_later(self.timing.handshake_timeout, |this, ctx| {
+                if this.pending {
+                    log::info!("eio {}: the client never came back after its handshake", this.sid);
+                    this.close(Ending::Now, ctx);
+                }
+            });
+        }
         if self.version == Version::V3 {
             // socket.io 2.x connects the default namespace without asking.
             self.connect_socket(ctx);
@@ -507,6 +527,7 @@ impl Handler<WsAttach> for EioSession {
     type Result = bool;
 
     fn handle(&mut self, msg: WsAttach, _ctx: &mut Context<Self>) -> bool {
+        self.came_back();
         // One upgrade per session: not while another WebSocket probes or has taken over.
         if self.closing || self.probe.is_some() || self.ws.is_some() {
             log::debug!("eio {}: a second WebSocket refused", self.sid);

@@ -14,6 +14,7 @@ impl Handler<Poll> for EioSession {
     type Result = Result<Polling, Refused>;
 
     fn handle(&mut self, _msg: Poll, ctx: &mut Context<Self>) -> Self::Result {
+        self.came_back();
         if self.closing {
             if self.outbox.is_empty() {
                 return Err(Refused::Closed);
@@ -57,6 +58,7 @@ impl Handler<Post> for EioSession {
     type Result = Result<(), Refused>;
 
     fn handle(&mut self, msg: Post, ctx: &mut Context<Self>) -> Self::Result {
+        self.came_back();
         if self.closing {
             return Err(Refused::Closed);
         }
