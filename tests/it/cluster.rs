@@ -237,6 +237,62 @@ async fn redis_restarted_empty_gives_clear_errors_then_everything_works_again() 
     offer(&mut late, &mut d, &session).await;
 }
 
+/// Sends an ICE candidate from `from` to `to` in `session` and checks it arrives, unchanged and
+/// before anything else but roster updates.
+async fn ice(from: &mut Client, to: &mut Client, session: &str, n: u32) {
+    let candidate = json!({"candidate": format!("c{n}"), "sdpMid": "0"});
+    from.send(json!({"cmd": "icecandidate", "sessionId": session, "icecandidate": candidate}))
+        .await;
+    let got = to.expect_skipping_clu("icecandidate").await;
+    assert_eq!(got["icecandidate"], candidate, "{}", to.name);
+}
+
+/// Redis killed and restarted empty, over and over, with outages longer than the node TTL: a
+/// call across two nodes stays intact on both sides (nobody told it ended, ICE flows both
+/// ways), nobody is declared dead, and the same clients can end it and call again at once.
+#[tokio::test]
+async fn calls_across_nodes_stay_intact_through_redis_restarts() {
+    let mut redis = Redis::start();
+    let (n1, n2) = (Node::clustered(&redis, "n1", &QUIET), Node::clustered(&redis, "n2", &QUIET));
+    let mut a = Client::register(&n1, "a").await;
+    let mut b = Client::register(&n2, "b").await;
+    roster_lists(&mut a, &["a", "b"]).await;
+    let mut session = open_session(&mut a, &mut b).await;
+    offer(&mut a, &mut b, &session).await;
+    // Outages shorter and longer than the TTL (3 s), and long enough for the nodes' reconnect
+    // backoff to drift apart.
+    for (round, outage) in [4_000, 1_000, 6_000, 3_500].into_iter().enumerate() {
+        redis.kill();
+        n1.wait_for_status("/readyz", 503).await;
+        n2.wait_for_status("/readyz", 503).await;
+        // The outage itself is the scenario, not a wait for an outcome.
+        tokio::time::sleep(Duration::from_millis(outage)).await;
+        redis.restart();
+        n1.wait_for_status("/readyz", 200).await;
+        n2.wait_for_status("/readyz", 200).await;
+        // Both nodes hold their names again before anyone checks.
+        n1.wait_for_log("re-registered 1 cmd names");
+        n2.wait_for_log("re-registered 1 cmd names");
+        let n = round as u32 * 2;
+        ice(&mut a, &mut b, &session, n).await;
+        ice(&mut b, &mut a, &session, n + 1).await;
+        a.expect_nothing_but_clu_pending().await;
+        b.expect_nothing_but_clu_pending().await;
+        // Ending it and calling again works at once, each side told once.
+        a.send(json!({"cmd": "stop", "sessionId": session})).await;
+        assert_eq!(b.expect_skipping_clu("stop").await["sessionId"], session.as_str());
+        for c in [&mut a, &mut b] {
+            let ssu = c.expect_skipping_clu("ssu").await;
+            assert_eq!(ssu, json!({"cmd": "ssu", "sessionId": session, "state": 4}), "{}", c.name);
+        }
+        session = open_session(&mut b, &mut a).await;
+        offer(&mut b, &mut a, &session).await;
+    }
+    for node in [&n1, &n2] {
+        assert_eq!(node.logged("is down"), None, "a node declared a live peer dead");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_hundred_clients_through_nginx_call_in_pairs_exactly_once_in_order() {
     let redis = Redis::start();
@@ -424,6 +480,43 @@ mod rooms {
         assert_eq!(d.expect("late", "room-exists"), json!(["r"]));
         d.emit("a", "signal-send", json!(["r", o, {"n": 1}]));
         assert_eq!(d.expect("o", "signal-receive"), json!(["r", a, {"n": 1}]));
+    }
+
+    /// Redis killed and restarted empty, with outages shorter and longer than the node TTL: a
+    /// room across two nodes keeps both members (nobody told anyone left) and relays again.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn rooms_across_nodes_stay_whole_through_redis_restarts() {
+        let mut redis = Redis::start();
+        let n1 = Node::clustered(&redis, "n1", &QUIET);
+        let n2 = Node::clustered(&redis, "n2", &QUIET);
+        let mut d = SioDriver::start();
+        let o = d.connect("o", 4, &n1.http(), Transports::WebSocket);
+        let a = d.connect("a", 2, &n2.http(), Transports::WebSocket);
+        d.emit("o", "room-create", json!(["r"]));
+        d.expect("o", "room-created");
+        d.emit("a", "room-join", json!(["r"]));
+        d.expect("a", "room-joined");
+        d.expect("o", "client-joined");
+        for (round, outage) in [4_000, 1_000, 6_000].into_iter().enumerate() {
+            redis.kill();
+            n1.wait_for_status("/readyz", 503).await;
+            n2.wait_for_status("/readyz", 503).await;
+            // The outage itself is the scenario, not a wait for an outcome.
+            tokio::time::sleep(super::Duration::from_millis(outage)).await;
+            redis.restart();
+            n1.wait_for_status("/readyz", 200).await;
+            n2.wait_for_status("/readyz", 200).await;
+            n1.wait_for_log("re-registered 1 rooms");
+            d.emit("a", "signal-send", json!(["r", o, {"round": round}]));
+            assert_eq!(d.expect("o", "signal-receive"), json!(["r", a, {"round": round}]));
+            d.emit("o", "signal-send", json!(["r", a, {"round": round}]));
+            assert_eq!(d.expect("a", "signal-receive"), json!(["r", o, {"round": round}]));
+        }
+        d.expect_quiet("o");
+        d.expect_quiet("a");
+        for node in [&n1, &n2] {
+            assert_eq!(node.logged("is down"), None, "a node declared a live peer dead");
+        }
     }
 
     /// An upgrade that reaches another node than the session's is relayed there: probe, upgrade

@@ -18,8 +18,8 @@ use redis::{aio::ConnectionManager, Value};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    scripts, Change, Cluster, ClusterError, Frame, Inbox, Liveness, Membership, Out, Plumbing,
-    Topic, OP_TIMEOUT,
+    scripts, Change, Cluster, ClusterError, Frame, Inbox, Liveness, Membership, Out, Pace,
+    Plumbing, Topic, OP_TIMEOUT,
 };
 use crate::ids::NodeId;
 
@@ -182,9 +182,16 @@ impl std::fmt::Debug for BridgeStarter {
 impl BridgeStarter {
     /// Starts the bridge on the current arbiter, delivering to `routes`.
     pub fn start(self, routes: Routes) -> Addr<BridgeActor> {
-        let ttl = self.cluster.config().node_ttl;
+        let config = self.cluster.config();
+        let pace = Pace {
+            ttl: config.node_ttl,
+            interval: config.heartbeat_interval,
+            // A peer reconnects within its longest backoff, then heartbeats at once; a second
+            // of slack for the connection itself.
+            rejoin: BACKOFF.1 + config.heartbeat_interval + Duration::from_secs(1),
+        };
         BridgeActor {
-            liveness: Liveness::new(self.cluster.node().clone(), ttl),
+            liveness: Liveness::new(self.cluster.node().clone(), pace),
             cluster: self.cluster,
             routes,
             plumbing: Some(self.plumbing),

@@ -37,7 +37,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 pub use bridge::{BridgeActor, Leave, Routes};
 pub use frame::{Frame, Topic};
-pub use liveness::{Change, Liveness};
+pub use liveness::{Change, Liveness, Pace};
 
 use crate::ids::NodeId;
 use keys::Keys;

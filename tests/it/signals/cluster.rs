@@ -93,3 +93,34 @@ async fn a_killed_home_node_moves_its_m2m_room_and_the_oldest_survivor_owns_it()
     let ack = w.recv().await;
     assert_eq!(super::users(&ack["b"]["pps"]), ["p1", "p2", "v"], "{ack}");
 }
+
+/// Redis killed and restarted empty, with outages shorter and longer than the node TTL: an m2m
+/// room spread over three nodes stays whole (no publisher dropped, no owner change), and its
+/// signals cross nodes again once Redis is back.
+#[tokio::test]
+async fn an_m2m_room_across_nodes_stays_whole_through_redis_restarts() {
+    let mut place = Place::three(&ARGS);
+    let mut o = place.session().await;
+    signal(&mut o, "join", m2m("JOIN", "o", json!({"op": {"roomCreating": true}}))).await;
+    assert_eq!(o.recv().await["b"]["pt"], "publisher");
+    let mut p = place.session_avoiding(&[o.node.as_str()]).await;
+    promote("p", &mut p, ("o", &mut o), &["o", "p"]).await;
+    let mut v = place.session_avoiding(&[o.node.as_str(), p.node.as_str()]).await;
+    signal(&mut v, "join", m2m("JOIN", "v", json!({}))).await;
+    assert_eq!(super::users(&v.recv().await["b"]["pps"]), ["o", "p"]);
+
+    for outage in [4_000, 1_000, 6_000] {
+        place.redis_outage(Duration::from_millis(outage)).await;
+        // The owner hears v's request first: no list change came before it.
+        let request =
+            signal(&mut v, "publishRequest", m2m("PUBLISH_REQUEST", "v", json!({}))).await;
+        assert_eq!(o.recv().await, request, "after a {outage} ms outage");
+        let reject = signal(&mut o, "publishReject", m2m("PUBLISH_REJECT", "o", to("v"))).await;
+        assert_eq!(v.recv().await, reject);
+        // p, on the third node, is still in the room with both publishers.
+        signal(&mut p, "heartbeat", m2m("HEARTBEAT", "p", json!({"send_ack": true}))).await;
+        let beat = p.recv().await;
+        assert_eq!(beat["s"], "HEARTBEAT", "{beat}");
+        assert_eq!(super::users(&beat["b"]["pps"]), ["o", "p"]);
+    }
+}

@@ -59,6 +59,22 @@ impl Place {
         panic!("nginx never balanced a connection away from {avoid:?}");
     }
 
+    /// Kills Redis, keeps it down for `outage` once every node has noticed, and restarts it
+    /// empty; returns when every node is ready again.
+    pub async fn redis_outage(&mut self, outage: std::time::Duration) {
+        let (redis, _) = self._cluster.as_mut().expect("a cluster");
+        redis.kill();
+        for node in &self.nodes {
+            node.wait_for_status("/readyz", 503).await;
+        }
+        // The outage itself is the scenario, not a wait for an outcome.
+        tokio::time::sleep(outage).await;
+        redis.restart();
+        for node in &self.nodes {
+            node.wait_for_status("/readyz", 200).await;
+        }
+    }
+
     /// Kills node `id` at once (SIGKILL).
     pub fn kill9(&mut self, id: &str) {
         let node = self.nodes.iter_mut().find(|n| n.id() == id).expect("a node of this place");

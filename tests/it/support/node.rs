@@ -18,6 +18,8 @@ pub struct Node {
     id: String,
     /// What it logged up to and including the line with its address.
     startup: Vec<String>,
+    /// Every later line read so far (by [`Node::wait_for_log`] or [`Node::logged`]).
+    history: std::sync::Mutex<Vec<String>>,
     log: std::sync::Mutex<mpsc::Receiver<String>>,
 }
 
@@ -94,7 +96,8 @@ impl Node {
             }
             startup.push(line);
         };
-        Self { child, addr, id, startup, log: std::sync::Mutex::new(log) }
+        let history = std::sync::Mutex::default();
+        Self { child, addr, id, startup, history, log: std::sync::Mutex::new(log) }
     }
 
     /// Starts node `id` of the cluster beside `redis`, with extra flags.
@@ -170,6 +173,14 @@ impl Node {
         format!("ws://{}{path}", self.addr)
     }
 
+    /// A line containing `needle` the node has logged since it started listening, if any (what
+    /// it logged so far, without waiting).
+    pub fn logged(&self, needle: &str) -> Option<String> {
+        let mut history = self.history.lock().expect("history lock");
+        history.extend(self.log.lock().expect("log lock").try_iter());
+        history.iter().find(|line| line.contains(needle)).cloned()
+    }
+
     /// Waits until the node logs a line containing `needle`.
     pub fn wait_for_log(&self, needle: &str) -> String {
         let deadline = std::time::Instant::now() + PATIENCE;
@@ -181,6 +192,7 @@ impl Node {
                 .expect("log lock")
                 .recv_timeout(left)
                 .unwrap_or_else(|_| panic!("no log line with {needle:?}"));
+            self.history.lock().expect("history lock").push(line.clone());
             if line.contains(needle) {
                 return line;
             }
