@@ -265,3 +265,24 @@ async fn a_post_whose_body_stops_coming_is_timed_out() {
     let sid = polling_session(&node).await;
     assert_eq!(partial_post(&node, &poll(&sid), 1000, 10).await, 408);
 }
+
+/// One POST whose packets get more replies than the per-client queue's usual depth (600
+/// against 256, within the rate limit's burst) keeps its session: the client fetches them all.
+#[tokio::test]
+async fn a_post_with_hundreds_of_replies_keeps_its_session() {
+    let node = Node::start();
+    let sid = polling_session(&node).await;
+    let path = poll(&sid);
+    let body = vec!["42[\"room-leave\",\"x\"]"; 600].join("\u{1e}");
+    assert_eq!(http_post(node.addr, &path, &body).await.unwrap(), (200, "ok".into()));
+    let mut replies = 0;
+    while replies < 600 {
+        let (status, payload) = http_get(node.addr, &path).await.unwrap();
+        assert_eq!(status, 200, "after {replies} replies");
+        for packet in payload.split('\u{1e}') {
+            assert_eq!(packet, "42[\"not-in-room\",\"x\"]");
+            replies += 1;
+        }
+    }
+    assert_eq!(replies, 600);
+}
