@@ -288,7 +288,51 @@ async fn calls_across_nodes_stay_intact_through_redis_restarts() {
         session = open_session(&mut b, &mut a).await;
         offer(&mut b, &mut a, &session).await;
     }
+    a.expect_nothing_but_clu_pending().await;
+    b.expect_nothing_but_clu_pending().await;
     for node in [&n1, &n2] {
+        assert_eq!(node.logged("is down"), None, "a node declared a live peer dead");
+    }
+}
+
+/// The same with three nodes and nine calls, each between clients of two different nodes:
+/// after each restart every call carries ICE both ways and nobody was told anything else.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nine_calls_across_three_nodes_stay_intact_through_redis_restarts() {
+    let mut redis = Redis::start();
+    let nodes = ["n1", "n2", "n3"].map(|id| Node::clustered(&redis, id, &QUIET));
+    let mut calls = Vec::new();
+    for i in 0..9 {
+        let (from, to) = (&nodes[i % 3], &nodes[(i + 1) % 3]);
+        let mut a = Client::register(from, &format!("a{i}")).await;
+        let mut b = Client::register(to, &format!("b{i}")).await;
+        let session = open_session(&mut a, &mut b).await;
+        offer(&mut a, &mut b, &session).await;
+        calls.push((a, b, session));
+    }
+    for (round, outage) in [4_000, 6_000].into_iter().enumerate() {
+        redis.kill();
+        for node in &nodes {
+            node.wait_for_status("/readyz", 503).await;
+        }
+        // The outage itself is the scenario, not a wait for an outcome.
+        tokio::time::sleep(Duration::from_millis(outage)).await;
+        redis.restart();
+        for node in &nodes {
+            node.wait_for_status("/readyz", 200).await;
+            node.wait_for_log("re-registered 6 cmd names");
+        }
+        for (a, b, session) in &mut calls {
+            let n = round as u32 * 2;
+            ice(a, b, session, n).await;
+            ice(b, a, session, n + 1).await;
+        }
+    }
+    for (a, b, _) in &mut calls {
+        a.expect_nothing_but_clu_pending().await;
+        b.expect_nothing_but_clu_pending().await;
+    }
+    for node in &nodes {
         assert_eq!(node.logged("is down"), None, "a node declared a live peer dead");
     }
 }
