@@ -337,6 +337,50 @@ async fn nine_calls_across_three_nodes_stay_intact_through_redis_restarts() {
     }
 }
 
+/// One node cut off from Redis (the others keep it) for longer than the TTL: the others declare
+/// it dead and its peers are told their calls ended; once it reaches Redis again it learns it
+/// was declared dead and tells its own clients the same. Each side is told once, and the same
+/// clients call each other again at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_cut_off_from_redis_ends_its_cross_node_calls_once_on_both_sides() {
+    let redis = Redis::start();
+    let relay = crate::support::cut::Cuttable::to(redis.socket());
+    let n1 = Node::clustered(&redis, "n1", &QUIET);
+    let n2 = Node::clustered_at(&relay.url(), "n2", &QUIET);
+    let mut a = Client::register(&n1, "a").await;
+    let mut b = Client::register(&n2, "b").await;
+    roster_lists(&mut a, &["a", "b"]).await;
+    let session = open_session(&mut a, &mut b).await;
+    offer(&mut a, &mut b, &session).await;
+
+    relay.cut();
+    // n1 declares n2 dead: a is told its call ended, once.
+    n1.wait_for_log("is down");
+    assert_eq!(a.expect_skipping_clu("leave").await["sessionId"], session.as_str());
+    assert_eq!(
+        a.expect_skipping_clu("ssu").await,
+        json!({"cmd": "ssu", "sessionId": session, "state": 4})
+    );
+    relay.heal();
+    // n2 learns it was declared dead and ends the call for b, once.
+    n2.wait_for_log("declared this node dead");
+    assert_eq!(b.expect_skipping_clu("leave").await["sessionId"], session.as_str());
+    assert_eq!(
+        b.expect_skipping_clu("ssu").await,
+        json!({"cmd": "ssu", "sessionId": session, "state": 4})
+    );
+    n2.wait_for_status("/readyz", 200).await;
+    n2.wait_for_log("re-registered 1 cmd names");
+    // They call each other again at once, and nothing of the old call comes after.
+    roster_lists(&mut a, &["a", "b"]).await;
+    let again = open_session(&mut b, &mut a).await;
+    offer(&mut b, &mut a, &again).await;
+    ice(&mut a, &mut b, &again, 1).await;
+    ice(&mut b, &mut a, &again, 2).await;
+    a.expect_nothing_but_clu_pending().await;
+    b.expect_nothing_but_clu_pending().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_hundred_clients_through_nginx_call_in_pairs_exactly_once_in_order() {
     let redis = Redis::start();

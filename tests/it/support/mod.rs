@@ -1,6 +1,7 @@
 //! Test support: process guards for nodes, redis-server and nginx, and a `cmd` WebSocket client.
 
 pub mod client;
+pub mod cut;
 pub mod nginx;
 pub mod node;
 pub mod raw;

@@ -102,8 +102,12 @@ impl Node {
 
     /// Starts node `id` of the cluster beside `redis`, with extra flags.
     pub fn clustered(redis: &super::Redis, id: &str, args: &[&str]) -> Self {
-        let url = redis.url();
-        let mut all = vec!["--redis-url", url.as_str(), "--node-id", id];
+        Self::clustered_at(&redis.url(), id, args)
+    }
+
+    /// Starts node `id` of the cluster whose Redis is at `url`, with extra flags.
+    pub fn clustered_at(url: &str, id: &str, args: &[&str]) -> Self {
+        let mut all = vec!["--redis-url", url, "--node-id", id];
         all.extend_from_slice(args);
         let node = Self::with_args(&all);
         node.wait_for_log("cluster reachable");

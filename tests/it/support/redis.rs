@@ -22,7 +22,8 @@ impl Redis {
         redis
     }
 
-    fn socket(&self) -> std::path::PathBuf {
+    /// Its Unix socket.
+    pub fn socket(&self) -> std::path::PathBuf {
         self.dir.path().join("redis.sock")
     }
 
