@@ -211,7 +211,7 @@ pub(super) async fn post(
         }
         Err(BodyError::Broken) => return Ok(refuse(3, "Bad request")),
     };
-    let Ok(body) = String::from_utf8(body.to_vec()) else {
+    let Ok(body) = String::from_utf8(Vec::from(body)) else {
         return Ok(refuse(3, "Bad request"));
     };
     let Some(addr) = lookup(&node, &sid).await else {

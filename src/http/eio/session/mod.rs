@@ -84,7 +84,7 @@ const UPGRADE_CHECK: Duration = Duration::from_millis(100);
 
 /// How a session ends, as Engine.IO tells its two kinds apart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Ending {
+enum Ending {
     /// The server ends it (drain, a limit, a broken Socket.IO packet, the socket's
     /// disconnect): the client gets a close packet, in its parked poll or in its next one if it
     /// polls within [`CLOSE_LINGER`].
@@ -164,7 +164,7 @@ impl EioSession {
     }
 
     /// The client came back after its handshake: its session is no longer pending.
-    pub(crate) fn came_back(&mut self) {
+    fn came_back(&mut self) {
         if std::mem::replace(&mut self.pending, false) {
             self.registry.do_send(Confirmed { sid: self.sid.clone() });
         }
@@ -350,43 +350,6 @@ impl EioSession {
         }
     }
 
-    /// v3: closes a session whose client has been silent too long.
-    fn check_silence(&mut self, ctx: &mut Context<Self>) {
-        if self.last_heard.elapsed() > self.timing.ping_interval + self.timing.ping_timeout {
-            log::info!("eio {}: no ping from the client, closing", self.sid);
-            self.close(Ending::Now, ctx);
-        }
-    }
-
-    /// v4: pings the client `ping_interval` from now, and closes the session if its pong has
-    /// not come `ping_timeout` after that.
-    fn schedule_ping(&mut self, ctx: &mut Context<Self>) {
-        ctx.run_later(self.timing.ping_interval, |this, ctx| {
-            if this.closing {
-                return;
-            }
-            this.awaiting_pong = true;
-            this.send(eio::encode(Kind::Ping, ""), ctx);
-            let deadline = ctx.run_later(this.timing.ping_timeout, |this, ctx| {
-                if this.awaiting_pong {
-                    log::info!("eio {}: no pong in time, closing", this.sid);
-                    this.close(Ending::Now, ctx);
-                }
-            });
-            this.pong_deadline = Some(deadline);
-        });
-    }
-
-    /// The client answered the last ping (a pong nobody asked for changes nothing).
-    fn pong(&mut self, ctx: &mut Context<Self>) {
-        if std::mem::replace(&mut self.awaiting_pong, false) {
-            if let Some(deadline) = self.pong_deadline.take() {
-                ctx.cancel_future(deadline);
-            }
-            self.schedule_ping(ctx);
-        }
-    }
-
     /// Ends the session for `reason`, the server's decision: a WebSocket closes with the
     /// reason's code, a polling client gets the close packet.
     fn close_for(&mut self, reason: CloseReason, ctx: &mut Context<Self>) {
@@ -398,7 +361,7 @@ impl EioSession {
 
     /// Ends the session (see [`Ending`]); the socket leaves its rooms at once, and a WebSocket
     /// is closed once drained.
-    pub(crate) fn close(&mut self, ending: Ending, ctx: &mut Context<Self>) {
+    fn close(&mut self, ending: Ending, ctx: &mut Context<Self>) {
         if std::mem::replace(&mut self.closing, true) {
             return;
         }
@@ -429,6 +392,7 @@ impl EioSession {
     }
 }
 
+mod liveness;
 mod polling;
 
 /// How long a closed polling session waits for the poll that fetches its close packet.
@@ -455,33 +419,9 @@ impl Actor for EioSession {
             });
             ctx.add_stream(stream);
         }
-        match self.version {
-            Version::V3 => {
-                // Silence is judged to an eighth of the allowance: cheap even for many sessions.
-                let period = (self.timing.ping_interval + self.timing.ping_timeout) / 8;
-                ctx.run_interval(period, Self::check_silence);
-            }
-            Version::V4 => {
-                self.schedule_ping(ctx);
-                // socket.io's connectTimeout: a client must connect its socket in time.
-                ctx.run_later(self.timing.connect_timeout, |this, ctx| {
-                    if !this.shared.connected() {
-                        log::info!("eio {}: no Socket.IO CONNECT in time, closing", this.sid);
-                        this.close(Ending::Told, ctx);
-                    }
-                });
-            }
-        }
+        self.start_timers(ctx);
         if let Some(ws) = &self.ws {
             let _ = ws.frame(self.open_packet(false));
-        }
-        if self.pending {
-            ctx.run_later(self.timing.handshake_timeout, |this, ctx| {
-                if this.pending {
-                    log::info!("eio {}: the client never came back after its handshake", this.sid);
-                    this.close(Ending::Now, ctx);
-                }
-            });
         }
         if self.version == Version::V3 {
             // socket.io 2.x connects the default namespace without asking.
