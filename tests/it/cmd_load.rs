@@ -82,3 +82,54 @@ async fn five_hundred_clients_call_in_pairs_and_every_message_arrives_once_in_or
         task.await.expect("pair completed");
     }
 }
+
+/// Reads `count` candidates numbered from 0, all from `from`, in order.
+async fn receive(rx: &mut Rx, from: &str, count: u64) {
+    for seq in 0..count {
+        let message = rx.expect("icecandidate").await;
+        assert_eq!(message["icecandidate"]["seq"], seq, "{message}");
+        assert_eq!(message["icecandidate"]["from"], from);
+    }
+}
+
+/// Bursts within each sender's allowance (900 ICE candidates of a burst of 1,000, far past the
+/// per-client queue of 256), sent by both sides of a call at once in one write each: every
+/// candidate arrives once, in order, and neither receiver is closed as a slow consumer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ice_bursts_within_the_rate_limit_never_close_a_reading_peer() {
+    const BURST: u64 = 900;
+    let node = Node::with_args(&["--ping-interval-ms", "600000"]);
+    let mut a = Client::register(&node, "a").await;
+    let mut b = Client::register(&node, "b").await;
+    let session = crate::support::client::open_session(&mut a, &mut b).await;
+    a.send(json!({"cmd": "call", "sessionId": session, "offer": {"sdp": "v=0"}})).await;
+    b.expect("call").await;
+    for c in [&mut a, &mut b] {
+        assert_eq!(c.expect("ssu").await["state"], 2);
+    }
+    let burst = |from: &str| -> Vec<String> {
+        (0..BURST)
+            .map(|seq| {
+                let line =
+                    format!("candidate:{seq} 1 udp 2122260223 10.0.0.1 {} typ host", 40000 + seq);
+                let ice = json!({"candidate": line, "seq": seq, "from": from});
+                json!({"cmd": "icecandidate", "sessionId": session, "icecandidate": ice})
+                    .to_string()
+            })
+            .collect()
+    };
+    let (from_a, from_b) = (burst("a"), burst("b"));
+    let a_frames: Vec<&str> = from_a.iter().map(String::as_str).collect();
+    let b_frames: Vec<&str> = from_b.iter().map(String::as_str).collect();
+    let (atx, arx) = a.split();
+    let (btx, brx) = b.split();
+    tokio::join!(
+        atx.send_batch(&a_frames),
+        btx.send_batch(&b_frames),
+        receive(brx, "a", BURST),
+        receive(arx, "b", BURST),
+    );
+    for c in [&mut a, &mut b] {
+        c.expect_nothing_but_clu_pending().await;
+    }
+}
