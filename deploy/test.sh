@@ -2,8 +2,8 @@
 # The documented cluster deploy, end to end, with a real Docker engine: builds the image, brings
 # deploy/docker-compose.yml up (Redis, three nodes, nginx), checks it through the balancer with
 # tests/js/deploy-check.js (every dialect; a cross-node message; `docker stop` of a node closes
-# its clients with 1001 while new clients are not stalled; the node restarted takes clients
-# again), then tears everything down.
+# its clients with 1001 while new clients are not stalled; nginx restarted while that node is
+# down starts and serves; the node restarted takes clients again), then tears everything down.
 #
 #   deploy/test.sh
 #

@@ -1,7 +1,8 @@
 // Checks a running docker-compose cluster (deploy/docker-compose.yml) through its balancer, as
 // clients and an operator would: every dialect connects; clients on different nodes reach each
 // other; a node stopped with `docker stop` closes its clients with 1001 while new clients go on
-// to the other nodes without stalling; the node, started again, takes clients again.
+// to the other nodes without stalling; the balancer restarts and serves while that node is
+// down; the node, started again, takes clients again.
 //
 // Run by deploy/test.sh, which brings the cluster up and tears it down:
 //   LB=127.0.0.1:8080 COMPOSE='["docker-compose","-p","p","-f","deploy/docker-compose.yml"]' \
@@ -163,6 +164,20 @@ async function main() {
   await stopping;
   say(`${fresh} new clients while ${victim} stopped; slowest connect ${worst} ms`);
   if (worst > STALL) fail(`a new client waited ${worst} ms (over ${STALL} ms)`);
+
+  // The balancer, restarted while a node is down, starts and serves (it resolves no names).
+  execFileSync("docker", ["restart", compose("ps", "-q", "lb")]);
+  const lbBack = Date.now() + 30000;
+  for (;;) {
+    const up = await status("/healthz").catch(() => 0);
+    if (up === 200) break;
+    if (Date.now() > lbBack) fail("the balancer did not come back while a node was down");
+    await sleep(200);
+  }
+  const after = await open(DIALECTS.cmd);
+  if (after.node === victim) fail(`a client reached ${victim} while it was stopped`);
+  after.ws.close();
+  say(`the balancer restarted with ${victim} down and serves`);
 
   // Start it again: once healthy, the balancer sends it clients again.
   execFileSync("docker", ["start", container]);
