@@ -248,7 +248,7 @@ async fn abandoned_polling_handshakes_cannot_take_every_place() {
         "--pending-per-address",
         "4",
         "--eio-handshake-timeout-ms",
-        "500",
+        "2000",
     ]);
     let mut sids = Vec::new();
     let mut statuses = Vec::new();
