@@ -18,7 +18,7 @@ use redis::{aio::ConnectionManager, Value};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    scripts, Change, Cluster, ClusterError, Frame, Inbox, Liveness, Membership, Out, Pace,
+    scripts, Change, Cluster, ClusterError, Dropped, Frame, Inbox, Liveness, Membership, Out, Pace,
     Plumbing, Topic, OP_TIMEOUT,
 };
 use crate::ids::NodeId;
@@ -426,9 +426,20 @@ async fn connect(
 }
 
 fn route(me: &NodeId, raw: &[u8], routes: &Routes, bridge: &Addr<BridgeActor>) {
-    let Some((topic, origin, body)) = Frame::decode(raw) else {
-        log::warn!("node {me}: malformed cluster frame ({} bytes)", raw.len());
-        return;
+    let (topic, origin, body) = match Frame::decode(raw) {
+        Ok(frame) => frame,
+        Err(Dropped::Malformed) => {
+            log::warn!("node {me}: malformed cluster frame ({} bytes)", raw.len());
+            return;
+        }
+        Err(Dropped::Version(version)) => {
+            log::warn!(
+                "node {me}: dropped a cluster frame of another version ({version:?}; this node \
+                 speaks {})",
+                super::frame::VERSION
+            );
+            return;
+        }
     };
     if origin == *me {
         return;

@@ -36,7 +36,7 @@ use redis::aio::ConnectionManager;
 use tokio::sync::{mpsc, oneshot, watch};
 
 pub use bridge::{BridgeActor, Leave, Routes};
-pub use frame::{Frame, Topic};
+pub use frame::{Dropped, Frame, Topic};
 pub use liveness::{Change, Liveness, Pace};
 
 use crate::ids::NodeId;
