@@ -23,7 +23,8 @@ fn declared(manifest: &str) -> (u64, u64, u64) {
 fn the_declared_msrv_covers_every_locked_dependency_and_the_image_uses_it() {
     let root = env!("CARGO_MANIFEST_DIR");
     let ours = declared(include_str!("../../Cargo.toml"));
-    assert_eq!(declared(include_str!("../../actors/Cargo.toml")), ours, "both crates agree");
+    assert_eq!(declared(include_str!("../../actors/Cargo.toml")), ours, "the crates agree");
+    assert_eq!(declared(include_str!("../../bench/Cargo.toml")), ours, "the crates agree");
 
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let output = std::process::Command::new(cargo)

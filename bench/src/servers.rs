@@ -1,6 +1,6 @@
 //! The servers under measurement, each optionally pinned to a CPU with `taskset`, killed when
 //! dropped: switchboard (one node, or two nodes and a redis-server), and the baselines users
-//! would pick instead (installed by `src/bin/bench/peers/install`): PeerJS server,
+//! would pick instead (installed by `bench/peers/install`): PeerJS server,
 //! matchbox_server, and a socket.io 4 room server (one node, or two with its Redis adapter).
 
 use std::{

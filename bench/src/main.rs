@@ -25,7 +25,7 @@
 //!
 //! Servers: `switchboard` (dialect `cmd` or `rooms`), and the baselines `peerjs`, `matchbox` and
 //! `socketio` (seed 003 rooms on socket.io 4; `cross` adds its Redis adapter), installed from
-//! their registries by `src/bin/bench/peers/install` into `--peers-dir`.
+//! their registries by `bench/peers/install` into `--peers-dir`.
 
 mod crowd;
 mod dialects;
@@ -82,7 +82,7 @@ struct Opts {
     /// How many of it to start.
     #[arg(long, value_enum, default_value = "single")]
     topology: Topology,
-    /// Where `src/bin/bench/peers/install` put the baselines.
+    /// Where `bench/peers/install` put the baselines.
     #[arg(long, default_value = "target/bench-peers")]
     peers_dir: std::path::PathBuf,
     /// Client pairs.
