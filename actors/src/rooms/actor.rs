@@ -26,6 +26,7 @@ use super::{
 use crate::{
     cluster::{Cluster, ClusterError, Topic},
     credit::Credit,
+    error::ErrorKind,
     event::Event,
     ids::{NodeId, RoomId, SocketId},
     link::ClientLink,
@@ -180,7 +181,7 @@ impl RoomsActor {
     }
 
     fn unavailable(&mut self, socket: &SocketId) {
-        self.tell(socket, RoomEvent::Error("cluster unavailable, try again".into()));
+        self.tell(socket, RoomEvent::Refused(ErrorKind::Unavailable));
     }
 
     /// The home of room `room` as far as this node knows without asking: here, or where a

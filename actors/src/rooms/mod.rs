@@ -115,6 +115,7 @@ pub enum RoomEvent {
         /// Who left.
         id: SocketId,
     },
-    /// `error(message)`: the request could not be served.
-    Error(String),
+    /// `error(message)`: the request could not be served, for this reason (each dialect words
+    /// it in its own table).
+    Refused(crate::error::ErrorKind),
 }

@@ -9,37 +9,29 @@
 
 use super::{
     inbound::{Inbound, RoomsDoor},
-    RoomCommand, RoomEvent,
+    RoomCommand,
 };
-use crate::{credit::Credit, event::Event, ids::SocketId, link::ClientLink};
+use crate::{credit::Credit, ids::SocketId, link::ClientLink};
 
 /// One socket. See the module docs.
 #[derive(Debug)]
 pub struct RoomSocket {
     id: SocketId,
-    link: ClientLink,
     rooms: RoomsDoor,
 }
 
 impl RoomSocket {
     /// Socket `id`, reached through `link`, attached to the rooms owner `rooms`.
     pub fn attach(id: SocketId, link: ClientLink, rooms: RoomsDoor) -> Self {
-        rooms.send(Inbound::Attach { id: id.clone(), link: link.clone() });
-        Self { id, link, rooms }
+        rooms.send(Inbound::Attach { id: id.clone(), link });
+        Self { id, rooms }
     }
 
-    /// A decoded command, or why the client's event could not be decoded (sent back as
-    /// `error`); `credit` is held until the command is applied.
-    pub fn send(&self, command: Result<RoomCommand, String>, credit: Credit) {
-        match command {
-            // The rooms owner applies a socket's commands in order, even one needing Redis.
-            Ok(command) => {
-                self.rooms.send(Inbound::Request { id: self.id.clone(), command, credit })
-            }
-            Err(message) => {
-                let _ = self.link.push(Event::Room(RoomEvent::Error(message)));
-            }
-        }
+    /// A decoded command; `credit` is held until the command is applied. (What the dialect
+    /// could not decode it refuses itself: the core never sees it.)
+    pub fn send(&self, command: RoomCommand, credit: Credit) {
+        // The rooms owner applies a socket's commands in order, even one needing Redis.
+        self.rooms.send(Inbound::Request { id: self.id.clone(), command, credit });
     }
 }
 

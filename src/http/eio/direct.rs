@@ -64,14 +64,21 @@ impl Shared {
     /// `data` is not a Socket.IO event or the socket is not connected: the client broke the
     /// protocol, and its session is to be closed.
     pub(crate) fn send(&self, data: &str, ack: Option<u64>, credit: Credit) -> bool {
-        let Ok(command) = events::decode(data) else { return false };
+        let Ok(decoded) = events::decode(data) else { return false };
         let slot = self.socket();
         let Some((socket, link)) = slot.as_ref() else { return false };
         let credit = match ack {
             Some(id) => credit.with_receipt(link.clone(), acknowledgement(id)),
             None => credit,
         };
-        socket.send(command, credit);
+        match decoded {
+            Ok(command) => socket.send(command, credit),
+            // Refused here, in order with what the socket was told before; the core never
+            // sees it. (The acknowledgement follows, as the credit drops.)
+            Err(message) => {
+                let _ = link.frame(super::session::error_packet(&message));
+            }
+        }
         true
     }
 

@@ -8,7 +8,7 @@ use serde_json::value::RawValue;
 use crate::protocol::json::{plain_str, push_str};
 use switchboard_actors::{
     rooms::{RoomCommand, RoomEvent},
-    Payload, RoomId, SocketId,
+    ErrorKind, Payload, RoomId, SocketId,
 };
 
 /// Longest room name or socket id accepted, in bytes.
@@ -124,7 +124,7 @@ pub fn encoded_len(event: &RoomEvent) -> usize {
             32 + room.as_str().len() + sender.as_str().len() + data.get().len()
         }
         RoomEvent::Joined { clients, .. } => ROOM_AND_NAME * (2 + clients.len()),
-        RoomEvent::Error(message) => 16 + message.len(),
+        RoomEvent::Refused(kind) => 16 + refusal(*kind).len(),
         _ => ROOM_AND_NAME * 2,
     }
 }
@@ -139,30 +139,7 @@ pub fn encode(event: &RoomEvent) -> String {
 /// Appends `event`'s JSON array to `out` (after a packet prefix, say): the frame is built in
 /// one buffer, and a signal's `data` is copied once, verbatim.
 pub fn encode_into(out: &mut String, event: &RoomEvent) {
-    let mut call = |name: &str, args: &[Arg<'_>]| {
-        out.push_str("[\"");
-        out.push_str(name);
-        out.push('"');
-        for arg in args {
-            out.push(',');
-            match arg {
-                Arg::Str(s) => push_str(out, s),
-                Arg::Raw(raw) => out.push_str(raw),
-                Arg::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-                Arg::List(items) => {
-                    out.push('[');
-                    for (i, item) in items.iter().enumerate() {
-                        if i > 0 {
-                            out.push(',');
-                        }
-                        push_str(out, item.as_str());
-                    }
-                    out.push(']');
-                }
-            }
-        }
-        out.push(']');
-    };
+    let mut call = |name: &str, args: &[Arg<'_>]| push_call(out, name, args);
     use Arg::{Bool, List, Raw, Str};
     match event {
         RoomEvent::Exists(room) => call("room-exists", &[Str(room.as_str())]),
@@ -185,8 +162,61 @@ pub fn encode_into(out: &mut String, event: &RoomEvent) {
         RoomEvent::ClientLeft { room, id } => {
             call("client-left", &[Str(room.as_str()), Str(id.as_str())])
         }
-        RoomEvent::Error(message) => call("error", &[Str(message)]),
+        RoomEvent::Refused(kind) => call("error", &[Str(refusal(*kind))]),
     }
+}
+
+/// Appends the JSON array of an `error` event the edge raises itself (for a packet the rooms
+/// protocol refuses before any command exists), worded `message`.
+pub fn encode_error(out: &mut String, message: &str) {
+    push_call(out, "error", &[Arg::Str(message)]);
+}
+
+/// The `error` event's message for a refusal the core makes. One exhaustive table: a new kind
+/// breaks it until it is worded. The core refuses `rooms` commands only when the cluster is
+/// unreachable; the rest word kinds other dialects' flows raise, so nothing is ever blank.
+pub fn refusal(kind: ErrorKind) -> &'static str {
+    match kind {
+        ErrorKind::Unavailable => "cluster unavailable, try again",
+        ErrorKind::MalformedFrame | ErrorKind::TooDeep => "malformed event",
+        ErrorKind::InvalidMessage => "invalid event arguments",
+        ErrorKind::UnknownCommand => "unknown event",
+        ErrorKind::NotRegistered | ErrorKind::CallNotFound => "not in that room",
+        ErrorKind::AlreadyRegistered | ErrorKind::NameTaken => "name taken",
+        ErrorKind::SelfTarget => "cannot signal yourself",
+        ErrorKind::PeerNotFound | ErrorKind::PeerGone | ErrorKind::PeerNotOpen => {
+            "target not found"
+        }
+        ErrorKind::Busy | ErrorKind::PeerBusy | ErrorKind::InvalidCallState => "not now",
+        ErrorKind::DeliveryFailed => "could not deliver, try again",
+        ErrorKind::Internal => "internal error",
+    }
+}
+
+/// Appends `["name",args…]` to `out`.
+fn push_call(out: &mut String, name: &str, args: &[Arg<'_>]) {
+    out.push_str("[\"");
+    out.push_str(name);
+    out.push('"');
+    for arg in args {
+        out.push(',');
+        match arg {
+            Arg::Str(s) => push_str(out, s),
+            Arg::Raw(raw) => out.push_str(raw),
+            Arg::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            Arg::List(items) => {
+                out.push('[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    push_str(out, item.as_str());
+                }
+                out.push(']');
+            }
+        }
+    }
+    out.push(']');
 }
 
 /// One argument of an emitted event.
@@ -279,6 +309,15 @@ mod tests {
             encode(&RoomEvent::Signal { room: r(), sender: s("a"), data }),
             r#"["signal-receive","r1","a",{ "sdp" : "v=0" }]"#
         );
-        assert_eq!(encode(&RoomEvent::Error("bad \"x\"".into())), r#"["error","bad \"x\""]"#);
+        let mut error = String::new();
+        encode_error(&mut error, "bad \"x\"");
+        assert_eq!(error, r#"["error","bad \"x\""]"#);
+        assert_eq!(
+            encode(&RoomEvent::Refused(ErrorKind::Unavailable)),
+            r#"["error","cluster unavailable, try again"]"#
+        );
+        for kind in ErrorKind::ALL {
+            assert!(!refusal(kind).is_empty(), "{kind:?}");
+        }
     }
 }

@@ -5,28 +5,28 @@ use serde::{Deserialize, Serialize};
 use super::{Action, Channel, Peer};
 use crate::{ids::RoomId, payload::Payload};
 
-/// Why a signal was refused; the dialect turns each into its code.
+/// Why a signal was refused; the dialect turns each into its code (the core names none).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Refusal {
-    /// 4001: no such room.
+    /// No such room.
     RoomNotFound,
-    /// 4002: the sender (or the named member) is not in the room.
+    /// The sender (or the named member) is not in the room.
     NotRoomMember,
-    /// 4003: the p2p target is not in the room.
+    /// The p2p target is not in the room.
     RecipientNotMember,
-    /// 4022: the room exists already.
+    /// The room exists already.
     RoomExists,
-    /// 4023: already a publisher.
+    /// Already a publisher.
     AlreadyPublisher,
-    /// 4024: the target session has left the room.
+    /// The target session has left the room.
     UserLeft,
-    /// 4051: not allowed (publishers only, owner only, or no room for another publisher).
+    /// Not allowed (publishers only, owner only, or no room for another publisher).
     PermissionDenied,
-    /// 2002: the room's channel is not the signal's.
+    /// The room's channel is not the signal's.
     UnsupportedChannel,
-    /// 500: the signal needs the media plane, which this node does not run yet.
+    /// The signal needs the media plane, which this node does not run yet.
     NoMediaPlane,
-    /// 500: the room's home could not be reached (Redis is down, or the room is moving to a
+    /// The room's home could not be reached (Redis is down, or the room is moving to a
     /// new home after its node died); the client may try again.
     Unavailable,
 }

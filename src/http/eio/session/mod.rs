@@ -299,7 +299,7 @@ impl EioSession {
             Kind::Close => self.close(Ending::Now, ctx),
             Kind::Open | Kind::Noop => {}
             // Socket.IO's events are text; the rooms protocol has no use for binary data.
-            Kind::Binary => self.emit(&error("binary messages are not supported"), ctx),
+            Kind::Binary => self.send(error_packet("binary messages are not supported"), ctx),
             Kind::Message => {
                 if !limited && !self.rate.allow() {
                     log::info!("eio {}: message rate limit exceeded, closing", self.sid);
@@ -344,7 +344,7 @@ impl EioSession {
                 }
             }
             sio::Kind::BinaryEvent | sio::Kind::BinaryAck => {
-                self.emit(&error("binary packets are not supported"), ctx);
+                self.send(error_packet("binary packets are not supported"), ctx);
             }
             sio::Kind::Ack | sio::Kind::Error => {}
         }
@@ -405,8 +405,13 @@ pub(super) fn encode_event(event: &RoomEvent, into: &mut String) {
     events::encode_into(into, event);
 }
 
-fn error(message: &str) -> RoomEvent {
-    RoomEvent::Error(message.to_owned())
+/// The Engine.IO packet of an `error` event the edge raises itself, worded `message`.
+pub(super) fn error_packet(message: &str) -> String {
+    let mut packet = String::with_capacity(16 + message.len());
+    packet.push(Kind::Message.digit());
+    packet.push(sio::Kind::Event.digit());
+    events::encode_error(&mut packet, message);
+    packet
 }
 
 impl Actor for EioSession {
