@@ -3,7 +3,7 @@
 use actix::{Actor, Addr};
 
 use crate::{
-    cluster::{BridgeActor, Cluster, ClusterConfig, Leave, Routes},
+    cluster::{BridgeActor, Cluster, ClusterConfig, Leave, Routes, Topic},
     connection::{ConnectionActor, ConnectionConfig},
     directory::{DirectoryActor, DirectoryConfig},
     ids::NodeId,
@@ -65,17 +65,17 @@ impl Core {
         let (rooms, rooms_door) =
             RoomsActor::new(member.clone(), Some(cluster.clone())).start_with_door();
         let signals = SignalRoomsActor::new(member, Some(cluster.clone()), config.signals).start();
-        let bridge = bridge.start(Routes {
-            cmd: directory.clone().recipient(),
-            rooms: rooms.clone().recipient(),
-            signals: signals.clone().recipient(),
-            edge: config.edge.clone(),
-            members: vec![
-                directory.clone().recipient(),
-                rooms.clone().recipient(),
-                signals.clone().recipient(),
-            ],
-        });
+        let mut routes = Routes::default()
+            .topic(Topic::Cmd, directory.clone().recipient())
+            .member(directory.clone().recipient())
+            .topic(Topic::Rooms, rooms.clone().recipient())
+            .member(rooms.clone().recipient())
+            .topic(Topic::Signals, signals.clone().recipient())
+            .member(signals.clone().recipient());
+        if let Some(edge) = config.edge.clone() {
+            routes = routes.topic(Topic::Edge, edge);
+        }
+        let bridge = bridge.start(routes);
         let cluster = Some((cluster, bridge));
         Self { node, directory, rooms, rooms_door, signals, cluster, config }
     }

@@ -30,19 +30,28 @@ const BACKOFF: (Duration, Duration) = (Duration::from_millis(100), Duration::fro
 /// How long a sweep marker tells a swept node that it was declared dead.
 const SWEPT_MARKER_TTL_MS: u64 = 24 * 3600 * 1000;
 
-/// Where the bridge delivers what it receives.
-#[derive(Debug, Clone)]
+/// Where the bridge delivers what it receives: a registry of topics, so a new dialect is one
+/// more [`Routes::topic`] where the node starts its actors, not a field here.
+#[derive(Debug, Clone, Default)]
 pub struct Routes {
-    /// Frames of topic `cmd`.
-    pub cmd: Recipient<Inbox>,
-    /// Frames of topic `rooms`.
-    pub rooms: Recipient<Inbox>,
-    /// Frames of topic `signals`.
-    pub signals: Recipient<Inbox>,
-    /// Frames of topic `edge`, if the edge takes any.
-    pub edge: Option<Recipient<Inbox>>,
+    /// Who takes each topic's frames (the bridge itself takes [`Topic::Node`]).
+    topics: std::collections::HashMap<Topic, Recipient<Inbox>>,
     /// Every actor told of membership changes.
-    pub members: Vec<Recipient<Membership>>,
+    members: Vec<Recipient<Membership>>,
+}
+
+impl Routes {
+    /// These routes, with `topic`'s frames delivered to `to`.
+    pub fn topic(mut self, topic: Topic, to: Recipient<Inbox>) -> Self {
+        self.topics.insert(topic, to);
+        self
+    }
+
+    /// These routes, with `to` told of every membership change.
+    pub fn member(mut self, to: Recipient<Membership>) -> Self {
+        self.members.push(to);
+        self
+    }
 }
 
 /// Deregister this node: tell every peer it is leaving, release its names, drop its entry.
@@ -445,14 +454,11 @@ fn route(me: &NodeId, raw: &[u8], routes: &Routes, bridge: &Addr<BridgeActor>) {
         return;
     }
     let msg = Inbox { origin, body: bytes::Bytes::copy_from_slice(body) };
-    match topic {
-        Topic::Cmd => routes.cmd.do_send(msg),
-        Topic::Rooms => routes.rooms.do_send(msg),
-        Topic::Signals => routes.signals.do_send(msg),
-        Topic::Edge => match &routes.edge {
-            Some(edge) => edge.do_send(msg),
-            None => log::debug!("node {me}: edge frame from {} dropped", msg.origin),
-        },
-        Topic::Node => bridge.do_send(msg),
+    if topic == Topic::Node {
+        bridge.do_send(msg);
+    } else if let Some(to) = routes.topics.get(&topic) {
+        to.do_send(msg);
+    } else {
+        log::debug!("node {me}: {topic:?} frame from {} dropped: nobody takes it", msg.origin);
     }
 }
