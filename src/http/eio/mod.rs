@@ -268,8 +268,8 @@ pub(super) async fn preflight(req: HttpRequest) -> HttpResponse {
 
 /// `GET /socket.io/` with a WebSocket upgrade: a new session, the upgrade of a polling one,
 /// or (in a cluster) a session another node holds.
-pub(super) async fn upgrade(handshake: Upgrade, query_string: &str, node: Arc<NodeState>) {
-    let q = query(query_string);
+pub(super) async fn upgrade(handshake: Upgrade, node: Arc<NodeState>) {
+    let q = query(handshake.query());
     let Some(version) = Version::from_query(q.eio.as_deref()) else {
         return refuse_upgrade(handshake, 5, "Unsupported protocol version").await;
     };
