@@ -262,14 +262,7 @@ async fn calls_across_nodes_stay_intact_through_redis_restarts() {
     // Outages shorter and longer than the TTL (3 s), and long enough for the nodes' reconnect
     // backoff to drift apart.
     for (round, outage) in [4_000, 1_000, 6_000, 3_500].into_iter().enumerate() {
-        redis.kill();
-        n1.wait_for_status("/readyz", 503).await;
-        n2.wait_for_status("/readyz", 503).await;
-        // The outage itself is the scenario, not a wait for an outcome.
-        tokio::time::sleep(Duration::from_millis(outage)).await;
-        redis.restart();
-        n1.wait_for_status("/readyz", 200).await;
-        n2.wait_for_status("/readyz", 200).await;
+        redis.outage(&[&n1, &n2], Duration::from_millis(outage)).await;
         // Both nodes hold their names again before anyone checks.
         n1.wait_for_log("re-registered 1 cmd names");
         n2.wait_for_log("re-registered 1 cmd names");
@@ -311,15 +304,8 @@ async fn nine_calls_across_three_nodes_stay_intact_through_redis_restarts() {
         calls.push((a, b, session));
     }
     for (round, outage) in [4_000, 6_000].into_iter().enumerate() {
-        redis.kill();
+        redis.outage(&nodes.each_ref(), Duration::from_millis(outage)).await;
         for node in &nodes {
-            node.wait_for_status("/readyz", 503).await;
-        }
-        // The outage itself is the scenario, not a wait for an outcome.
-        tokio::time::sleep(Duration::from_millis(outage)).await;
-        redis.restart();
-        for node in &nodes {
-            node.wait_for_status("/readyz", 200).await;
             node.wait_for_log("re-registered 6 cmd names");
         }
         for (a, b, session) in &mut calls {
@@ -586,14 +572,7 @@ mod rooms {
         d.expect("a", "room-joined");
         d.expect("o", "client-joined");
         for (round, outage) in [4_000, 1_000, 6_000].into_iter().enumerate() {
-            redis.kill();
-            n1.wait_for_status("/readyz", 503).await;
-            n2.wait_for_status("/readyz", 503).await;
-            // The outage itself is the scenario, not a wait for an outcome.
-            tokio::time::sleep(super::Duration::from_millis(outage)).await;
-            redis.restart();
-            n1.wait_for_status("/readyz", 200).await;
-            n2.wait_for_status("/readyz", 200).await;
+            redis.outage(&[&n1, &n2], super::Duration::from_millis(outage)).await;
             n1.wait_for_log("re-registered 1 rooms");
             d.emit("a", "signal-send", json!(["r", o, {"round": round}]));
             assert_eq!(d.expect("o", "signal-receive"), json!(["r", a, {"round": round}]));

@@ -63,16 +63,8 @@ impl Place {
     /// empty; returns when every node is ready again.
     pub async fn redis_outage(&mut self, outage: std::time::Duration) {
         let (redis, _) = self._cluster.as_mut().expect("a cluster");
-        redis.kill();
-        for node in &self.nodes {
-            node.wait_for_status("/readyz", 503).await;
-        }
-        // The outage itself is the scenario, not a wait for an outcome.
-        tokio::time::sleep(outage).await;
-        redis.restart();
-        for node in &self.nodes {
-            node.wait_for_status("/readyz", 200).await;
-        }
+        let nodes: Vec<&Node> = self.nodes.iter().collect();
+        redis.outage(&nodes, outage).await;
     }
 
     /// Kills node `id` at once (SIGKILL).

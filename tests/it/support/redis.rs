@@ -41,6 +41,21 @@ impl Redis {
         let _ = std::fs::remove_file(self.socket());
     }
 
+    /// Kills the server, keeps it down for `outage` once every node of `nodes` has noticed
+    /// (`/readyz` 503), and restarts it empty; returns when every node is ready again.
+    pub async fn outage(&mut self, nodes: &[&super::Node], outage: std::time::Duration) {
+        self.kill();
+        for node in nodes {
+            node.wait_for_status("/readyz", 503).await;
+        }
+        // The outage itself is the scenario, not a wait for an outcome.
+        tokio::time::sleep(outage).await;
+        self.restart();
+        for node in nodes {
+            node.wait_for_status("/readyz", 200).await;
+        }
+    }
+
     /// Starts the server again, empty, on the same socket.
     pub fn restart(&mut self) {
         self.kill();
