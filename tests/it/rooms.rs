@@ -144,18 +144,25 @@ pub(crate) const BURST: [&str; 4] = ["--rate-per-sec", "0", "--outbound-queue", 
 /// a (socket.io-client 4, at `urls[0]`) and b (2.x, at `urls[1]`) send each other 10,000
 /// signals at once in a room; each side gets the other's, once, in order.
 pub(crate) fn ten_thousand_signals(urls: [&str; 2]) {
+    bursts_each_way(urls, Transports::WebSocket, 10_000);
+}
+
+/// a (socket.io-client 4, at `urls[0]`) and b (2.x, at `urls[1]`), both on `transports`, send
+/// each other `count` signals at once in a room; each side gets the other's, once, in order,
+/// and nothing else.
+fn bursts_each_way(urls: [&str; 2], transports: Transports, count: u64) {
     let mut d = SioDriver::start();
-    let a = d.connect("a", 4, urls[0], Transports::WebSocket);
-    let b = d.connect("b", 2, urls[1], Transports::WebSocket);
+    let a = d.connect("a", 4, urls[0], transports);
+    let b = d.connect("b", 2, urls[1], transports);
     d.emit("a", "room-create", json!(["r"]));
     d.expect("a", "room-created");
     d.emit("b", "room-join", json!(["r"]));
     d.expect("b", "room-joined");
     d.expect("a", "client-joined");
-    d.burst("a", "r", &b, 10_000);
-    d.burst("b", "r", &a, 10_000);
+    d.burst("a", "r", &b, count);
+    d.burst("b", "r", &a, count);
     for (to, from) in [("b", &a), ("a", &b)] {
-        for seq in 0..10_000 {
+        for seq in 0..count {
             let args = d.expect(to, "signal-receive");
             assert_eq!(args, json!(["r", from, {"candidate": {"seq": seq}}]), "{to}");
         }
@@ -346,21 +353,6 @@ fn a_burst_within_the_senders_allowance_never_closes_a_reading_receiver() {
     for transports in [Transports::Polling, Transports::WebSocket] {
         let node = Node::start();
         let url = node.http();
-        let mut d = SioDriver::start();
-        let a = d.connect("a", 4, &url, transports);
-        let b = d.connect("b", 2, &url, transports);
-        d.emit("a", "room-create", json!(["r"]));
-        d.expect("a", "room-created");
-        d.emit("b", "room-join", json!(["r"]));
-        d.expect("b", "room-joined");
-        d.expect("a", "client-joined");
-        d.burst("a", "r", &b, 900);
-        d.burst("b", "r", &a, 900);
-        for (to, from) in [("b", &a), ("a", &b)] {
-            for seq in 0..900 {
-                let args = d.expect(to, "signal-receive");
-                assert_eq!(args, json!(["r", from, {"candidate": {"seq": seq}}]), "{to}");
-            }
-        }
+        bursts_each_way([&url, &url], transports, 900);
     }
 }

@@ -28,17 +28,24 @@ async fn promote(user: &str, c: &mut Client, owner: (&str, &mut Client), list: &
     list_becomes(o, list).await;
 }
 
-#[tokio::test]
-async fn a_killed_member_node_takes_its_sessions_out_of_the_m2m_room_within_5s() {
-    let mut place = Place::three(&ARGS);
+/// m2m room `m1` over three nodes: o creates it (its owner, a publisher), p on another node is
+/// promoted to publisher, and v on the third watches.
+async fn owner_publisher_viewer(place: &Place) -> (Client, Client, Client) {
     let mut o = place.session().await;
     signal(&mut o, "join", m2m("JOIN", "o", json!({"op": {"roomCreating": true}}))).await;
     assert_eq!(o.recv().await["b"]["pt"], "publisher");
     let mut p = place.session_avoiding(&[o.node.as_str()]).await;
     promote("p", &mut p, ("o", &mut o), &["o", "p"]).await;
-    let mut v = place.session_avoiding(&[p.node.as_str()]).await;
+    let mut v = place.session_avoiding(&[o.node.as_str(), p.node.as_str()]).await;
     signal(&mut v, "join", m2m("JOIN", "v", json!({}))).await;
     assert_eq!(super::users(&v.recv().await["b"]["pps"]), ["o", "p"]);
+    (o, p, v)
+}
+
+#[tokio::test]
+async fn a_killed_member_node_takes_its_sessions_out_of_the_m2m_room_within_5s() {
+    let mut place = Place::three(&ARGS);
+    let (mut o, p, mut v) = owner_publisher_viewer(&place).await;
 
     let killed = Instant::now();
     place.kill9(&p.node);
@@ -100,14 +107,7 @@ async fn a_killed_home_node_moves_its_m2m_room_and_the_oldest_survivor_owns_it()
 #[tokio::test]
 async fn an_m2m_room_across_nodes_stays_whole_through_redis_restarts() {
     let mut place = Place::three(&ARGS);
-    let mut o = place.session().await;
-    signal(&mut o, "join", m2m("JOIN", "o", json!({"op": {"roomCreating": true}}))).await;
-    assert_eq!(o.recv().await["b"]["pt"], "publisher");
-    let mut p = place.session_avoiding(&[o.node.as_str()]).await;
-    promote("p", &mut p, ("o", &mut o), &["o", "p"]).await;
-    let mut v = place.session_avoiding(&[o.node.as_str(), p.node.as_str()]).await;
-    signal(&mut v, "join", m2m("JOIN", "v", json!({}))).await;
-    assert_eq!(super::users(&v.recv().await["b"]["pps"]), ["o", "p"]);
+    let (mut o, mut p, mut v) = owner_publisher_viewer(&place).await;
 
     for outage in [4_000, 1_000, 6_000] {
         place.redis_outage(Duration::from_millis(outage)).await;
