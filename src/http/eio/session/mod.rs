@@ -34,7 +34,7 @@ use tokio::sync::oneshot;
 
 use super::{
     direct::Shared,
-    messages::{Close, Polled, Timing, WsAttach, WsFrame, WsGone},
+    messages::{Close, Polled, Timing},
     registry::{Confirmed, EioRegistry, Remove},
 };
 use crate::{
@@ -394,6 +394,7 @@ impl EioSession {
 
 mod liveness;
 mod polling;
+mod websocket;
 
 /// How long a closed polling session waits for the poll that fetches its close packet.
 const CLOSE_LINGER: Duration = Duration::from_secs(3);
@@ -468,33 +469,6 @@ impl StreamHandler<Outbound> for EioSession {
     fn finished(&mut self, _ctx: &mut Context<Self>) {}
 }
 
-impl Handler<WsAttach> for EioSession {
-    type Result = bool;
-
-    fn handle(&mut self, msg: WsAttach, _ctx: &mut Context<Self>) -> bool {
-        self.came_back();
-        // One upgrade per session: not while another WebSocket probes or has taken over.
-        if self.closing || self.probe.is_some() || self.ws.is_some() {
-            log::debug!("eio {}: a second WebSocket refused", self.sid);
-            return false;
-        }
-        self.probe = Some(msg.tx);
-        true
-    }
-}
-
-impl Handler<WsFrame> for EioSession {
-    type Result = ();
-
-    fn handle(&mut self, msg: WsFrame, ctx: &mut Context<Self>) {
-        // A packet that is not Engine.IO has closed the session already.
-        let _ = self.on_packet(&msg.text, msg.credit, msg.direct, ctx);
-        if msg.direct {
-            self.shared.handled();
-        }
-    }
-}
-
 impl Handler<Close> for EioSession {
     type Result = ();
 
@@ -502,22 +476,6 @@ impl Handler<Close> for EioSession {
         match msg.0 {
             Some(reason) => self.close_for(reason, ctx),
             None => self.close(Ending::Told, ctx),
-        }
-    }
-}
-
-impl Handler<WsGone> for EioSession {
-    type Result = ();
-
-    fn handle(&mut self, _msg: WsGone, ctx: &mut Context<Self>) {
-        if self.ws.is_some() {
-            self.close(Ending::Now, ctx);
-        } else {
-            // A failed upgrade probe: polling goes on.
-            self.probe = None;
-            if let Some(check) = self.upgrade_check.take() {
-                ctx.cancel_future(check);
-            }
         }
     }
 }
