@@ -286,3 +286,43 @@ async fn a_post_with_hundreds_of_replies_keeps_its_session() {
     }
     assert_eq!(replies, 600);
 }
+
+/// A socket's DISCONNECT (`41`) takes it out of the namespace and its rooms, but the Engine.IO
+/// session goes on (it is still pinged) and may connect a new socket.
+#[tokio::test]
+async fn a_disconnected_socket_leaves_its_rooms_and_the_session_goes_on() {
+    let node = Node::with_args(&["--eio-ping-interval-ms", "200", "--eio-ping-timeout-ms", "5000"]);
+    let mut owner = connected_websocket(&node).await;
+    owner.send_text("42[\"room-create\",\"r\"]").await;
+    assert_eq!(next(&mut owner).await, "42[\"room-created\",\"r\"]");
+    let mut c = connected_websocket(&node).await;
+    c.send_text("42[\"room-join\",\"r\"]").await;
+    let joined = next(&mut c).await;
+    assert!(joined.starts_with("42[\"room-joined\",\"r\""), "{joined}");
+    let client_joined = next(&mut owner).await;
+    let id = client_joined
+        .strip_prefix("42[\"client-joined\",\"r\",\"")
+        .and_then(|rest| rest.strip_suffix("\"]"))
+        .unwrap_or_else(|| panic!("{client_joined}"))
+        .to_owned();
+    c.send_text("41").await;
+    assert_eq!(next(&mut owner).await, format!("42[\"client-left\",\"r\",\"{id}\"]"));
+    // Still an Engine.IO session: pinged, and it may connect again.
+    assert_eq!(c.recv_text().await, "2");
+    c.send_text("3").await;
+    c.send_text("40").await;
+    assert!(next(&mut c).await.starts_with("40{\"sid\""));
+    c.send_text("42[\"room-join\",\"r\"]").await;
+    assert!(next(&mut c).await.starts_with("42[\"room-joined\",\"r\""));
+}
+
+/// The next frame that is not an Engine.IO ping (answered, so the session lives).
+async fn next(c: &mut Client) -> String {
+    loop {
+        let text = c.recv_text().await;
+        if text != "2" {
+            return text;
+        }
+        c.send_text("3").await;
+    }
+}

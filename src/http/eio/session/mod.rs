@@ -85,8 +85,8 @@ const UPGRADE_CHECK: Duration = Duration::from_millis(100);
 /// How a session ends, as Engine.IO tells its two kinds apart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Ending {
-    /// The server ends it (drain, a limit, a broken Socket.IO packet, the socket's
-    /// disconnect): the client gets a close packet, in its parked poll or in its next one if it
+    /// The server ends it (drain, a limit, a broken Socket.IO packet): the client gets a close
+    /// packet, in its parked poll or in its next one if it
     /// polls within [`CLOSE_LINGER`].
     Told,
     /// It is over at once (a ping timeout, the client's own close, a broken Engine.IO packet,
@@ -333,7 +333,9 @@ impl EioSession {
         }
         match packet.kind {
             sio::Kind::Connect => self.connect_socket(ctx),
-            sio::Kind::Disconnect => self.close(Ending::Told, ctx),
+            // The socket leaves the namespace (and its rooms); the Engine.IO session stays
+            // open, as socket.io keeps it, for the client to connect again or close.
+            sio::Kind::Disconnect => self.shared.disconnect(),
             sio::Kind::Event => {
                 if !self.shared.send(packet.data, packet.id, credit) {
                     log::debug!(
