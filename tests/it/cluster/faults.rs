@@ -19,6 +19,13 @@ async fn ice(from: &mut Client, to: &mut Client, session: &str, n: u32) {
     assert_eq!(got["icecandidate"], candidate, "{}", to.name);
 }
 
+/// Checks `client` is told its peer in `session` left and the call ended (`leave`, `ssu` 4).
+async fn told_its_peer_left(client: &mut Client, session: &str) {
+    assert_eq!(client.expect_skipping_clu("leave").await["sessionId"], session);
+    let ssu = client.expect_skipping_clu("ssu").await;
+    assert_eq!(ssu, json!({"cmd": "ssu", "sessionId": session, "state": 4}), "{}", client.name);
+}
+
 /// Redis killed and restarted empty, over and over, with outages longer than the node TTL: a
 /// call across two nodes stays intact on both sides (nobody told it ended, ICE flows both
 /// ways), nobody is declared dead, and the same clients can end it and call again at once.
@@ -114,19 +121,11 @@ async fn a_node_cut_off_from_redis_ends_its_cross_node_calls_once_on_both_sides(
     relay.cut();
     // n1 declares n2 dead: a is told its call ended, once.
     n1.wait_for_log("is down");
-    assert_eq!(a.expect_skipping_clu("leave").await["sessionId"], session.as_str());
-    assert_eq!(
-        a.expect_skipping_clu("ssu").await,
-        json!({"cmd": "ssu", "sessionId": session, "state": 4})
-    );
+    told_its_peer_left(&mut a, &session).await;
     relay.heal();
     // n2 learns it was declared dead and ends the call for b, once.
     n2.wait_for_log("declared this node dead");
-    assert_eq!(b.expect_skipping_clu("leave").await["sessionId"], session.as_str());
-    assert_eq!(
-        b.expect_skipping_clu("ssu").await,
-        json!({"cmd": "ssu", "sessionId": session, "state": 4})
-    );
+    told_its_peer_left(&mut b, &session).await;
     n2.wait_for_status("/readyz", 200).await;
     n2.wait_for_log("re-registered 1 cmd names");
     // They call each other again at once, and nothing of the old call comes after.
