@@ -62,11 +62,15 @@ pub async fn run(mut config: Config, listener: TcpListener) -> std::io::Result<(
         // (actix-server's default, 25,600 per worker, knows nothing of the open-file limit.)
         .max_concurrent_connections(capacity.per_worker)
         .listen("switchboard", listener, move || {
-            // The first worker to start builds the node, so its core actors share that
-            // worker's thread: a signal between two of its clients never changes threads.
+            // The first worker to start builds the node (its node-wide actors share that
+            // worker's thread).
             let state = app_state
-                .get_or_init(|| web::Data::new(start_node(node.clone(), &config, capacity)))
+                .get_or_init(|| {
+                    web::Data::new(start_node(node.clone(), &config, capacity, workers))
+                })
                 .clone();
+            // Each worker hosts one shard of every room engine: rooms spread over all of them.
+            state.core.host_shard();
             // Which node answered: behind a load balancer, operators (and tests) can tell.
             let served_by = DefaultHeaders::new().add((http::NODE_HEADER, node_header.clone()));
             let app = App::new().wrap(served_by).app_data(state.clone()).configure(http::routes);
@@ -114,7 +118,12 @@ fn accepted(io: TcpStream) -> (TcpStream, Option<std::net::SocketAddr>) {
 }
 
 /// Starts node `node`'s core and Engine.IO registry on the current thread's arbiter.
-fn start_node(node: NodeId, config: &Config, capacity: capacity::Capacity) -> http::NodeState {
+fn start_node(
+    node: NodeId,
+    config: &Config,
+    capacity: capacity::Capacity,
+    workers: usize,
+) -> http::NodeState {
     let eio = actix::Actor::start(http::EioSessions::new(config.limits.pending_per_address));
     let core = Core::start(
         node,
@@ -123,6 +132,7 @@ fn start_node(node: NodeId, config: &Config, capacity: capacity::Capacity) -> ht
             directory: DirectoryConfig { roster_interval: config.roster_interval() },
             cluster: config.cluster(),
             edge: Some(eio.clone().recipient()),
+            shards: workers,
             signals: switchboard_actors::signals::state::Limits {
                 m2m_publishers: config.signals.m2m_publishers,
                 a2m_publishers: config.signals.a2m_publishers,

@@ -31,6 +31,7 @@ pub mod command;
 pub mod connection;
 pub mod credit;
 pub mod directory;
+pub mod engine;
 pub mod error;
 pub mod event;
 pub mod ids;

@@ -6,9 +6,10 @@ use crate::{
     cluster::{BridgeActor, Cluster, ClusterConfig, Leave, Routes, Topic},
     connection::{ConnectionActor, ConnectionConfig},
     directory::{DirectoryActor, DirectoryConfig},
+    engine::Engine,
     ids::NodeId,
     link::ClientLink,
-    rooms::RoomsActor,
+    rooms::Room,
     signals::SignalRoomsActor,
 };
 
@@ -25,6 +26,9 @@ pub struct CoreConfig {
     pub signals: crate::signals::state::Limits,
     /// Where frames of topic `edge` go: the edge's own cross-node requests.
     pub edge: Option<actix::Recipient<crate::cluster::Inbox>>,
+    /// How many shards each room engine has: one per worker thread that hosts them (see
+    /// [`Core::host_shard`]). Zero counts as one.
+    pub shards: usize,
 }
 
 /// Handles to one node's core actors. Cheap to clone; passed explicitly (no global registry,
@@ -35,10 +39,8 @@ pub struct Core {
     pub node: NodeId,
     /// The node's directory.
     pub directory: Addr<DirectoryActor>,
-    /// The node's rooms (`rooms` dialect).
-    pub rooms: Addr<RoomsActor>,
-    /// The way the node's `rooms` sockets reach it.
-    rooms_door: crate::rooms::RoomsDoor,
+    /// The `rooms` dialect's room engine.
+    pub rooms: Engine<Room>,
     /// The node's `signals` rooms.
     pub signals: Addr<SignalRoomsActor>,
     cluster: Option<(Cluster, Addr<BridgeActor>)>,
@@ -51,10 +53,10 @@ impl Core {
     pub fn start(node: NodeId, config: CoreConfig) -> Self {
         let Some(cluster_config) = config.cluster.clone() else {
             let directory = DirectoryActor::new(node.clone(), config.directory.clone(), None);
-            let (rooms, rooms_door) = RoomsActor::new(node.clone(), None).start_with_door();
+            let rooms = Engine::new(node.clone(), None, (), config.shards);
             let signals = SignalRoomsActor::new(node.clone(), None, config.signals).start();
             let directory = directory.start();
-            return Self { node, directory, rooms, rooms_door, signals, cluster: None, config };
+            return Self { node, directory, rooms, signals, cluster: None, config };
         };
         let member = node.incarnation();
         log::info!("node {node}: joins its cluster as {member}");
@@ -62,14 +64,13 @@ impl Core {
         let directory =
             DirectoryActor::new(member.clone(), config.directory.clone(), Some(cluster.clone()))
                 .start();
-        let (rooms, rooms_door) =
-            RoomsActor::new(member.clone(), Some(cluster.clone())).start_with_door();
+        let rooms = Engine::new(member.clone(), Some(cluster.clone()), (), config.shards);
         let signals = SignalRoomsActor::new(member, Some(cluster.clone()), config.signals).start();
         let mut routes = Routes::default()
             .topic(Topic::Cmd, directory.clone().recipient())
             .member(directory.clone().recipient())
-            .topic(Topic::Rooms, rooms.clone().recipient())
-            .member(rooms.clone().recipient())
+            .topic_with(Topic::Rooms, rooms.inbox())
+            .member_with(rooms.membership())
             .topic(Topic::Signals, signals.clone().recipient())
             .member(signals.clone().recipient());
         if let Some(edge) = config.edge.clone() {
@@ -77,7 +78,19 @@ impl Core {
         }
         let bridge = bridge.start(routes);
         let cluster = Some((cluster, bridge));
-        Self { node, directory, rooms, rooms_door, signals, cluster, config }
+        Self { node, directory, rooms, signals, cluster, config }
+    }
+
+    /// Hosts the next shard of each room engine on the current thread's arbiter: each worker
+    /// thread calls it once, so rooms spread over every worker. False once all are hosted.
+    pub fn host_shard(&self) -> bool {
+        self.rooms.host_next()
+    }
+
+    /// Hosts every shard not yet hosted on the current thread's arbiter (a node on one
+    /// thread, as in tests).
+    pub fn host_all_shards(&self) {
+        while self.host_shard() {}
     }
 
     /// Starts the actor of a new connection reached through `link`, on the current arbiter.
@@ -85,13 +98,13 @@ impl Core {
         ConnectionActor::new(link, self.directory.clone(), self.config.connection.clone()).start()
     }
 
-    /// Attaches a new `rooms` socket `id` reached through `link` to the rooms owner.
+    /// Seats a new `rooms` socket `id`, reached through `link`, in the `rooms` engine.
     pub fn connect_room_socket(
         &self,
         id: crate::ids::SocketId,
         link: ClientLink,
     ) -> crate::rooms::RoomSocket {
-        crate::rooms::RoomSocket::attach(id, link, self.rooms_door.clone())
+        self.rooms.seat(id, link)
     }
 
     /// Starts the actor of a new `signals` connection reached through `link`.

@@ -30,26 +30,49 @@ const BACKOFF: (Duration, Duration) = (Duration::from_millis(100), Duration::fro
 /// How long a sweep marker tells a swept node that it was declared dead.
 const SWEPT_MARKER_TTL_MS: u64 = 24 * 3600 * 1000;
 
+/// One receiver of what the bridge routes: an actor's mailbox, or an engine's shards.
+type Deliver<T> = std::sync::Arc<dyn Fn(T) + Send + Sync>;
+
 /// Where the bridge delivers what it receives: a registry of topics, so a new dialect is one
 /// more [`Routes::topic`] where the node starts its actors, not a field here.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct Routes {
     /// Who takes each topic's frames (the bridge itself takes [`Topic::Node`]).
-    topics: std::collections::HashMap<Topic, Recipient<Inbox>>,
-    /// Every actor told of membership changes.
-    members: Vec<Recipient<Membership>>,
+    topics: std::collections::HashMap<Topic, Deliver<Inbox>>,
+    /// Everyone told of membership changes.
+    members: Vec<Deliver<Membership>>,
+}
+
+impl std::fmt::Debug for Routes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Routes")
+            .field("topics", &self.topics.keys().collect::<Vec<_>>())
+            .field("members", &self.members.len())
+            .finish()
+    }
 }
 
 impl Routes {
-    /// These routes, with `topic`'s frames delivered to `to`.
-    pub fn topic(mut self, topic: Topic, to: Recipient<Inbox>) -> Self {
-        self.topics.insert(topic, to);
+    /// These routes, with `topic`'s frames delivered to actor `to`.
+    pub fn topic(self, topic: Topic, to: Recipient<Inbox>) -> Self {
+        self.topic_with(topic, move |msg| to.do_send(msg))
+    }
+
+    /// These routes, with `topic`'s frames handed to `to` (on the bridge's reading task: `to`
+    /// must only dispatch).
+    pub fn topic_with(mut self, topic: Topic, to: impl Fn(Inbox) + Send + Sync + 'static) -> Self {
+        self.topics.insert(topic, std::sync::Arc::new(to));
         self
     }
 
+    /// These routes, with actor `to` told of every membership change.
+    pub fn member(self, to: Recipient<Membership>) -> Self {
+        self.member_with(move |change| to.do_send(change))
+    }
+
     /// These routes, with `to` told of every membership change.
-    pub fn member(mut self, to: Recipient<Membership>) -> Self {
-        self.members.push(to);
+    pub fn member_with(mut self, to: impl Fn(Membership) + Send + Sync + 'static) -> Self {
+        self.members.push(std::sync::Arc::new(to));
         self
     }
 }
@@ -113,7 +136,7 @@ impl BridgeActor {
 
     fn tell(&self, change: Membership) {
         for listener in &self.routes.members {
-            listener.do_send(change.clone());
+            listener(change.clone());
         }
     }
 
@@ -457,7 +480,7 @@ fn route(me: &NodeId, raw: &[u8], routes: &Routes, bridge: &Addr<BridgeActor>) {
     if topic == Topic::Node {
         bridge.do_send(msg);
     } else if let Some(to) = routes.topics.get(&topic) {
-        to.do_send(msg);
+        to(msg);
     } else {
         log::debug!("node {me}: {topic:?} frame from {} dropped: nobody takes it", msg.origin);
     }

@@ -1,5 +1,5 @@
 //! The frame that carries one message between nodes: a one-line header naming the format's
-//! version, the topic and the origin node (`v1 cmd n1~ab12cd`), then the topic's JSON body. The
+//! version, the topic and the origin node (`v2 cmd n1~ab12cd`), then the topic's JSON body. The
 //! bridge reads only the header to route a frame; the topic's owner parses the body once.
 //!
 //! The version lets a node in a rolling upgrade tell a peer's frame in another format from a
@@ -50,7 +50,8 @@ impl Topic {
 }
 
 /// The frame format this node writes and reads.
-pub(super) const VERSION: &str = "v1";
+/// `v2`: the `rooms` topic's bodies are the room engine's frames (`v1` had a shape of its own).
+pub(super) const VERSION: &str = "v2";
 
 /// Why a received frame was dropped.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -120,17 +121,17 @@ mod tests {
     #[test]
     fn frames_round_trip_and_garbage_is_refused() {
         let frame = Frame::encode(&NodeId::new("N1"), Topic::Cmd, &[1, 2]).expect("encodes");
-        assert!(frame.0.starts_with(b"v1 cmd N1\n"));
+        assert!(frame.0.starts_with(b"v2 cmd N1\n"));
         let (topic, origin, body) = Frame::decode(&frame.0).expect("decodes");
         assert_eq!((topic, origin.as_str(), body), (Topic::Cmd, "N1", &b"[1,2]"[..]));
         for bad in [
             &b""[..],
-            b"v1 cmd N1",
-            b"v1 cmd\n{}",
-            b"v1 cmd \n{}",
-            b"v1 zzz N1\n{}",
+            b"v2 cmd N1",
+            b"v2 cmd\n{}",
+            b"v2 cmd \n{}",
+            b"v2 zzz N1\n{}",
             b"\xff N1\n{}",
-            b"v1 cmd N1 extra\n{}",
+            b"v2 cmd N1 extra\n{}",
         ] {
             assert_eq!(Frame::decode(bad), Err(Dropped::Malformed), "{bad:?}");
         }
@@ -138,7 +139,8 @@ mod tests {
 
     #[test]
     fn frames_of_another_version_are_dropped_not_misread() {
-        assert_eq!(Frame::decode(b"v2 cmd N1\n{}"), Err(Dropped::Version("v2".into())));
+        assert_eq!(Frame::decode(b"v1 cmd N1\n{}"), Err(Dropped::Version("v1".into())));
+        assert_eq!(Frame::decode(b"v3 cmd N1\n{}"), Err(Dropped::Version("v3".into())));
         // A peer from before versions existed.
         assert_eq!(Frame::decode(b"cmd N1\n[1]"), Err(Dropped::Version("cmd N1".into())));
     }

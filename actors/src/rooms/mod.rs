@@ -1,37 +1,25 @@
 //! Rooms (the `rooms` dialect, seed 003): named rooms with an owner and members, and opaque
 //! signals between members of a room.
 //!
-//! - [`state`]: the pure rules (create, join, leave, signal, disconnect), returning who is told
-//!   what.
-//! - [`actor`]: `RoomsActor`, the node's owner of its rooms.
-//! - [`inbound`]: how its sockets reach it (`RoomsDoor`), in each socket's order.
-//! - [`session`]: `RoomSocket`, one per connected socket, held by its connection's actor.
+//! - [`rules`]: the rules of one room ([`Room`]: create, join, leave, signal, departure), which
+//!   the room engine ([`crate::engine`]) drives: one actor per room, on its creator's node.
+//! - [`RoomSocket`]: one per connected socket, held by its connection's actor.
 //!
 //! Semantics are the reference server's (PROTOCOLS.md §3.3) without its bugs (§3.4): a
 //! disconnect runs the same cleanup as `room-leave` for every room of the socket (an owner's
 //! departure closes the room, the others get `room-left(room, true)`); a signal is delivered
 //! exactly once; a socket may be in several rooms.
 
-pub mod actor;
-mod inbound;
-mod remote;
-pub mod session;
-pub mod state;
-pub mod wire;
+pub mod rules;
 
-pub use actor::RoomsActor;
-pub use inbound::RoomsDoor;
-pub use session::RoomSocket;
+pub use rules::Room;
 
 use serde::{Deserialize, Serialize};
 
-/// A map of the rooms owner. Keyed by ids and consulted several times per relayed signal, so
-/// hashed with foldhash rather than SipHash; each map draws its own seed, so client-chosen room
-/// names cannot be picked to collide.
-pub(crate) type Map<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
-
-/// A set of the rooms owner, hashed like [`Map`].
-pub(crate) type Set<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
+/// One connected `rooms` socket, held by its connection's actor: it names the socket to the
+/// engine, hands it the socket's commands in order, and when dropped the socket leaves every
+/// room it was in.
+pub type RoomSocket = crate::engine::Seat<Room>;
 
 use crate::{
     ids::{RoomId, SocketId},

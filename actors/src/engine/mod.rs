@@ -1,0 +1,139 @@
+//! The room engine: one actor per room, on the room's home node, for every dialect whose
+//! clients meet in named rooms.
+//!
+//! What differs between dialects is their [`Rules`]: a pure state machine of one room (who may
+//! join, what a command does, when the room is over). What is the same is written here once:
+//!
+//! - [`room`]: `RoomActor<R>`, one per room homed on this node. It owns the room's rules, its
+//!   name's claim in Redis, and where each member is (a local link, or another node). It
+//!   delivers what the rules answer: straight to local links, and one frame per member node,
+//!   encoded once. Waiting for Redis (its claim, its release) holds back only its own commands.
+//! - [`shard`]: `Shard<R>`, one per worker thread. It owns two disjoint things, each keyed by
+//!   hash: the rooms homed here whose names hash to it (the registry that finds or starts a
+//!   room's actor), and the members connected here whose ids hash to it (where each member's
+//!   rooms live, and its commands in order while one of them waits for Redis).
+//! - [`seat`]: [`Seat`], a connected member's handle, held by its connection.
+//! - [`wire`]: what engines of one dialect on different nodes tell each other.
+//! - [`Engine`]: the cheap handle that finds a member's or a room's shard.
+//!
+//! # A command's way
+//!
+//! A member's command goes to its shard (the member's hash). If the member is in the room, the
+//! shard hands it to the room's actor (or the room's home node) at once: that is the relay
+//! path, and no node-wide actor is on it. Otherwise the shard asks the room's shard (the room's
+//! hash) to route it: to the room's actor if the room is homed here, to a new actor if the
+//! command creates the room (the actor claims the name first), or to the home Redis names. The
+//! member's next commands wait in its shard until the route is known, so they stay in order.
+//!
+//! The room's actor tells the member's shard when the member is no longer in the room (it left,
+//! was refused, or the room closed) before the member can hear of it, so the member's next
+//! command is routed afresh. A room whose rules are over releases its name (only then are its
+//! members told, so whoever hears that the room closed can create it again at once, anywhere),
+//! leaves the registry, and bounces any command that still reaches it back to the registry.
+
+mod handle;
+pub mod room;
+mod seat;
+mod shard;
+pub mod wire;
+
+use std::{fmt, hash::Hash};
+
+use serde::{de::DeserializeOwned, Serialize};
+
+pub use handle::Engine;
+pub use seat::Seat;
+
+use crate::{cluster::Topic, ids::RoomId};
+
+/// A map of the engine's, keyed by ids: hashed with foldhash, each map with its own seed, so
+/// client-chosen names cannot be picked to collide.
+pub(crate) type Map<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+
+/// What the rules answer: each event and the member it is for, in the order they are sent.
+pub type Out<R> = Vec<(<R as Rules>::Member, <R as Rules>::Event)>;
+
+/// Why a command found no room to apply it to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Absent {
+    /// No room of that name exists (on this node or, in a cluster, anywhere).
+    NoRoom,
+    /// The command would create the room, and another node holds its name.
+    Taken,
+    /// The room's home could not be found (Redis is unreachable, or the room is moving).
+    Unavailable,
+}
+
+/// One dialect's rules for one room: a pure state machine the engine drives. The engine
+/// decides where a command runs; the rules decide what it does.
+pub trait Rules: Unpin + Sized + 'static {
+    /// A member's identity (a socket id, a session).
+    type Member: Clone
+        + Eq
+        + Hash
+        + fmt::Debug
+        + fmt::Display
+        + Serialize
+        + DeserializeOwned
+        + Send
+        + Sync
+        + Unpin
+        + 'static;
+    /// What a member asks of a room.
+    type Command: fmt::Debug + Serialize + DeserializeOwned + Send + Unpin + 'static;
+    /// What a member is told.
+    type Event: fmt::Debug + Serialize + DeserializeOwned + Send + 'static;
+    /// What every room of the dialect on this node is configured with (limits).
+    type Config: fmt::Debug + Clone + Send + Sync + 'static;
+
+    /// The namespace of the dialect's room names among the cluster's claims.
+    const NAMESPACE: &'static str;
+    /// The topic of the dialect's frames between nodes.
+    const TOPIC: Topic;
+
+    /// A room about to be created, under `config`.
+    fn new(config: &Self::Config) -> Self;
+
+    /// The room `command` is for.
+    fn room(command: &Self::Command) -> &RoomId;
+
+    /// Whether `command` creates its room when no room of that name exists.
+    fn creates(command: &Self::Command) -> bool;
+
+    /// Applies `command` of `from` to room `room`, pushing what it causes onto `out`.
+    fn apply(
+        &mut self,
+        room: &RoomId,
+        from: &Self::Member,
+        command: Self::Command,
+        out: &mut Out<Self>,
+    );
+
+    /// Member `member` is gone (it disconnected, or its node died): it leaves, telling nobody
+    /// but the others.
+    fn depart(&mut self, room: &RoomId, member: &Self::Member, out: &mut Out<Self>);
+
+    /// This node lost the room's name to another node (after Redis lost its data): the room
+    /// ends here.
+    fn evict(&mut self, room: &RoomId, out: &mut Out<Self>);
+
+    /// Whether `member` is in the room.
+    fn has(&self, member: &Self::Member) -> bool;
+
+    /// Whether the room is over (its actor releases the name and stops taking commands).
+    fn is_over(&self) -> bool;
+
+    /// What `from` is told when `command` finds no room, for reason `why`.
+    fn refuse(
+        room: &RoomId,
+        from: &Self::Member,
+        command: Self::Command,
+        why: Absent,
+    ) -> Self::Event;
+
+    /// What a member on this node is told when the home of room `room` died, if anything.
+    fn home_lost(room: &RoomId) -> Option<Self::Event>;
+
+    /// The core event that carries `event` to a client's link.
+    fn wrap(event: Self::Event) -> crate::event::Event;
+}

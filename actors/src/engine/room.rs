@@ -1,0 +1,371 @@
+//! `RoomActor<R>`: one room homed on this node. It owns the room's rules, its name's claim and
+//! where each member is, and nothing else.
+//!
+//! Started by its shard's registry for the command that creates the room; stops once the room
+//! is over and nobody holds its address any more. Receives [`Ask`] (a member's command),
+//! [`Depart`] (a member is gone) and [`Notice`] (the cluster changed). Everything it awaits
+//! (its claim when it starts, its release when it is over) holds back its own mailbox only.
+
+use std::collections::HashMap;
+
+use actix::{Actor, ActorFutureExt, AsyncContext, Context, Handler, Message, WrapFuture};
+
+use super::{handle::Engine, shard::Input, wire::Wire, Absent, Map, Out, Rules};
+use crate::{
+    cluster::ClusterError,
+    credit::Credit,
+    ids::{NodeId, RoomId},
+    link::ClientLink,
+};
+
+/// Where a member is.
+#[derive(Debug, Clone)]
+pub(super) enum Origin {
+    /// On this node, reached through its link.
+    Local(ClientLink),
+    /// On another node.
+    Remote(NodeId),
+}
+
+/// A member's command for the room.
+///
+/// Sender: the member's shard (a member of the room), or the room's shard (routing a
+/// newcomer's command, or one from another node). Handler: `RoomActor`. No reply: what the
+/// command causes is pushed to the members.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub(super) struct Ask<R: Rules> {
+    pub(super) member: R::Member,
+    pub(super) command: R::Command,
+    pub(super) origin: Origin,
+    /// Held until the command is applied.
+    pub(super) credit: Credit,
+}
+
+/// A member is gone (its connection closed): it leaves the room.
+///
+/// Sender: the member's shard, or the room's shard for a member of another node (`from`).
+/// Handler: `RoomActor`. No reply.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub(super) struct Depart<R: Rules> {
+    pub(super) member: R::Member,
+    /// The node the member was on, if another: a departure from a node the member has since
+    /// left is stale.
+    pub(super) from: Option<NodeId>,
+}
+
+/// A change in the cluster. Sender: the room's shard. Handler: `RoomActor`. No reply.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub(super) enum Notice {
+    /// Node `0` is gone: its members leave.
+    NodeDown(NodeId),
+    /// Redis lost this node's names: claim the room's again.
+    Reclaim,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Claiming its name; commands wait.
+    Claiming,
+    /// Serving its members.
+    Open,
+    /// Its name could not be claimed: creating commands are refused so, others routed afresh.
+    Refused(Absent),
+    /// Over: every command is routed afresh (to a new room of the name, or refused).
+    Closed,
+}
+
+/// One room. See the module docs.
+pub struct RoomActor<R: Rules> {
+    name: RoomId,
+    engine: Engine<R>,
+    rules: R,
+    phase: Phase,
+    /// This node's claim of the name, in a cluster.
+    claim: Option<u64>,
+    /// Members on this node.
+    locals: Map<R::Member, ClientLink>,
+    /// Members on other nodes.
+    remotes: Map<R::Member, NodeId>,
+}
+
+impl<R: Rules> RoomActor<R> {
+    /// Room `name`, about to be created on this node.
+    pub(super) fn new(name: RoomId, engine: Engine<R>) -> Self {
+        let rules = R::new(engine.config());
+        let phase = if engine.cluster().is_some() { Phase::Claiming } else { Phase::Open };
+        Self {
+            name,
+            engine,
+            rules,
+            phase,
+            claim: None,
+            locals: Map::default(),
+            remotes: Map::default(),
+        }
+    }
+
+    fn track(&mut self, member: &R::Member, origin: &Origin) {
+        match origin {
+            Origin::Local(link) => {
+                if !self.locals.contains_key(member) {
+                    self.locals.insert(member.clone(), link.clone());
+                }
+            }
+            Origin::Remote(node) => {
+                if self.remotes.get(member) != Some(node) {
+                    self.remotes.insert(member.clone(), node.clone());
+                }
+            }
+        }
+    }
+
+    fn is_tracked(&self, member: &R::Member) -> bool {
+        self.locals.contains_key(member) || self.remotes.contains_key(member)
+    }
+
+    /// Pushes `out` to its members, after telling the shards of those no longer in the room
+    /// (`touched` are the members to check). When the rules are over, the name is released
+    /// first (the actor waits), then everyone is told, then the registry lets the room go.
+    fn settle(&mut self, out: Out<R>, touched: Vec<R::Member>, ctx: &mut Context<Self>) {
+        if self.phase == Phase::Open && self.rules.is_over() {
+            self.phase = Phase::Closed;
+            let release = self.claim.take().zip(self.engine.cluster().cloned());
+            if let Some((seq, cluster)) = release {
+                let name = self.name.clone();
+                let release =
+                    async move { cluster.release_or_retry(R::NAMESPACE, name.as_str(), seq).await };
+                ctx.wait(release.into_actor(self).map(move |(), this, ctx| {
+                    this.deliver(out, touched, ctx);
+                    this.vacate(ctx);
+                }));
+                return;
+            }
+            self.deliver(out, touched, ctx);
+            self.vacate(ctx);
+            return;
+        }
+        self.deliver(out, touched, ctx);
+    }
+
+    fn deliver(&mut self, out: Out<R>, touched: Vec<R::Member>, ctx: &mut Context<Self>) {
+        let over = self.phase != Phase::Open;
+        let gone = |this: &Self, m: &R::Member| this.is_tracked(m) && (over || !this.rules.has(m));
+        let mut departed: Vec<R::Member> = Vec::new();
+        if over {
+            departed.extend(self.locals.keys().chain(self.remotes.keys()).cloned());
+        } else {
+            for member in touched {
+                if gone(self, &member) && !departed.contains(&member) {
+                    departed.push(member);
+                }
+            }
+        }
+        // Each local member's shard hears that it is out before the member can hear of it, so
+        // the member's next command for the room is routed afresh.
+        for member in departed.iter().filter(|m| self.locals.contains_key(*m)) {
+            let room = self.name.clone();
+            let left = Input::Left { member: member.clone(), room, from: ctx.address() };
+            self.engine.send(self.engine.member_shard(member), left);
+        }
+        let mut batches: HashMap<NodeId, (Out<R>, Vec<R::Member>)> = HashMap::new();
+        for (member, event) in out {
+            if let Some(link) = self.locals.get(&member) {
+                // A full queue closes that member; nobody else is affected.
+                let _ = link.push(R::wrap(event));
+            } else if let Some(node) = self.remotes.get(&member) {
+                batches.entry(node.clone()).or_default().0.push((member, event));
+            }
+        }
+        for member in departed {
+            self.locals.remove(&member);
+            if let Some(node) = self.remotes.remove(&member) {
+                batches.entry(node).or_default().1.push(member);
+            }
+        }
+        for (node, (events, left)) in batches {
+            self.publish(&node, &Wire::Deliver { room: self.name.clone(), events, left });
+        }
+    }
+
+    /// Sends `wire` to node `to`; false if it could not be queued.
+    fn publish(&self, to: &NodeId, wire: &Wire<R>) -> bool {
+        let Some(cluster) = self.engine.cluster() else { return false };
+        match cluster.send(to, R::TOPIC, wire) {
+            Ok(()) => true,
+            Err(e) => {
+                log::debug!(
+                    "node {}: {} frame to {to} not sent: {e}",
+                    self.engine.node(),
+                    R::NAMESPACE
+                );
+                false
+            }
+        }
+    }
+
+    /// The room is over: its shard's registry forgets it.
+    fn vacate(&mut self, ctx: &mut Context<Self>) {
+        let shard = self.engine.room_shard(&self.name);
+        let vacated = Input::Vacated { room: self.name.clone(), addr: ctx.address() };
+        self.engine.send(shard, vacated);
+    }
+}
+
+impl<R: Rules> Actor for RoomActor<R> {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        let Some(cluster) =
+            self.engine.cluster().cloned().filter(|_| self.phase == Phase::Claiming)
+        else {
+            return;
+        };
+        let name = self.name.clone();
+        let claim = async move { cluster.claim(R::NAMESPACE, name.as_str()).await };
+        ctx.wait(claim.into_actor(self).map(|claim, this, ctx| match claim {
+            Ok(seq) => {
+                this.claim = Some(seq);
+                this.phase = Phase::Open;
+            }
+            Err(e) => {
+                this.phase = Phase::Refused(match e {
+                    ClusterError::Taken => Absent::Taken,
+                    ClusterError::Unavailable => Absent::Unavailable,
+                });
+                this.vacate(ctx);
+            }
+        }));
+    }
+}
+
+impl<R: Rules> RoomActor<R> {
+    /// Hands `ask` back to the room's shard, to be routed afresh: the room is over here.
+    fn bounce(&self, ask: Ask<R>) {
+        let Ask { member, command, origin, credit } = ask;
+        let shard = self.engine.room_shard(&self.name);
+        let route = Input::Route { member, command, origin, credit, reply: false };
+        self.engine.send(shard, route);
+    }
+
+    /// Refuses `ask` for reason `why`.
+    fn refuse(&mut self, ask: Ask<R>, why: Absent, ctx: &mut Context<Self>) {
+        let Ask { member, command, origin, credit: _credit } = ask;
+        let event = R::refuse(&self.name, &member, command, why);
+        self.track(&member, &origin);
+        self.deliver(vec![(member.clone(), event)], vec![member], ctx);
+    }
+}
+
+impl<R: Rules> Handler<Ask<R>> for RoomActor<R> {
+    type Result = ();
+
+    fn handle(&mut self, ask: Ask<R>, ctx: &mut Context<Self>) {
+        match self.phase {
+            Phase::Open => {}
+            Phase::Refused(why) if R::creates(&ask.command) => return self.refuse(ask, why, ctx),
+            Phase::Claiming | Phase::Refused(_) | Phase::Closed => return self.bounce(ask),
+        }
+        let Ask { member, command, origin, credit: _credit } = ask;
+        self.track(&member, &origin);
+        let mut out = Vec::new();
+        self.rules.apply(&self.name, &member, command, &mut out);
+        let mut touched: Vec<R::Member> = Vec::with_capacity(out.len() + 1);
+        touched.push(member);
+        touched.extend(out.iter().map(|(m, _)| m.clone()));
+        self.settle(out, touched, ctx);
+    }
+}
+
+impl<R: Rules> RoomActor<R> {
+    /// Members `members` are gone: each leaves, as the rules say.
+    fn depart_all(&mut self, members: Vec<R::Member>, ctx: &mut Context<Self>) {
+        if self.phase != Phase::Open || members.is_empty() {
+            return;
+        }
+        let mut out = Vec::new();
+        for member in &members {
+            self.locals.remove(member);
+            self.remotes.remove(member);
+            self.rules.depart(&self.name, member, &mut out);
+        }
+        let touched = out.iter().map(|(m, _)| m.clone()).collect();
+        self.settle(out, touched, ctx);
+    }
+}
+
+impl<R: Rules> Handler<Depart<R>> for RoomActor<R> {
+    type Result = ();
+
+    fn handle(&mut self, msg: Depart<R>, ctx: &mut Context<Self>) {
+        let here = match &msg.from {
+            None => self.locals.contains_key(&msg.member),
+            Some(node) => self.remotes.get(&msg.member) == Some(node),
+        };
+        if here {
+            self.depart_all(vec![msg.member], ctx);
+        }
+    }
+}
+
+impl<R: Rules> Handler<Notice> for RoomActor<R> {
+    type Result = ();
+
+    fn handle(&mut self, msg: Notice, ctx: &mut Context<Self>) {
+        match msg {
+            Notice::NodeDown(node) => {
+                let gone: Vec<R::Member> = self
+                    .remotes
+                    .iter()
+                    .filter(|(_, at)| **at == node)
+                    .map(|(m, _)| m.clone())
+                    .collect();
+                self.depart_all(gone, ctx);
+            }
+            Notice::Reclaim => self.reclaim(ctx),
+        }
+    }
+}
+
+impl<R: Rules> RoomActor<R> {
+    fn reclaimed(&self, kept: bool) {
+        self.engine.send(self.engine.room_shard(&self.name), Input::Reclaimed { kept });
+    }
+
+    /// Claims the name again, in the background; if another node took it meanwhile, the room
+    /// ends here as its rules say.
+    fn reclaim(&mut self, ctx: &mut Context<Self>) {
+        let Some(cluster) = self.engine.cluster().cloned() else { return };
+        if self.phase != Phase::Open {
+            // Over (or never opened): its name is not this node's to keep.
+            return self.reclaimed(false);
+        }
+        let name = self.name.clone();
+        let claim = async move { cluster.claim(R::NAMESPACE, name.as_str()).await };
+        ctx.spawn(claim.into_actor(self).map(|claim, this, ctx| match claim {
+            Ok(seq) => {
+                this.claim = Some(seq);
+                this.reclaimed(true);
+            }
+            Err(ClusterError::Taken) if this.phase == Phase::Open => {
+                this.reclaimed(false);
+                log::warn!(
+                    "node {}: room {} was claimed elsewhere; closing",
+                    this.engine.node(),
+                    this.name
+                );
+                this.claim = None;
+                let mut out = Vec::new();
+                this.rules.evict(&this.name, &mut out);
+                let touched = out.iter().map(|(m, _)| m.clone()).collect();
+                this.settle(out, touched, ctx);
+            }
+            Err(ClusterError::Taken) => this.reclaimed(false),
+            Err(ClusterError::Unavailable) => {
+                ctx.run_later(std::time::Duration::from_secs(1), |this, ctx| this.reclaim(ctx));
+            }
+        }));
+    }
+}

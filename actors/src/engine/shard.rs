@@ -1,0 +1,419 @@
+//! `Shard<R>`: one worker's part of a dialect's engine. It owns the rooms homed on this node
+//! whose names hash to it (a registry of their actors) and the members connected to this node
+//! whose ids hash to it (which rooms each is in, and where they live).
+//!
+//! Started on its worker's arbiter by [`super::Engine::host_next`]; reads everything through
+//! one door ([`Input`]), so what one sender tells it stays in order. It never waits: a Redis
+//! lookup for one member's command holds back only that member's later commands.
+
+use std::{
+    collections::{HashMap, VecDeque},
+    pin::Pin,
+    task::{Context as TaskContext, Poll},
+};
+
+use actix::{Actor, ActorFutureExt, Addr, AsyncContext, Context, StreamHandler, WrapFuture};
+use futures_util::Stream;
+use tokio::sync::mpsc;
+
+use super::{
+    handle::Engine,
+    room::{Ask, Depart, Notice, Origin, RoomActor},
+    wire::Wire,
+    Absent, Map, Rules,
+};
+use crate::{
+    cluster::Membership,
+    credit::Credit,
+    ids::{NodeId, RoomId},
+    link::ClientLink,
+};
+
+/// Where a room a member is in lives.
+#[derive(Debug)]
+pub(super) enum Home<R: Rules> {
+    /// On this node.
+    Here(Addr<RoomActor<R>>),
+    /// On another node.
+    There(NodeId),
+}
+
+/// Everything a shard is told.
+pub(super) enum Input<R: Rules> {
+    /// Member `member` connected; reached through `link`. (From its seat.)
+    Attach { member: R::Member, link: ClientLink },
+    /// Member `member` asks `command`. (From its seat.)
+    Request { member: R::Member, command: R::Command, credit: Credit },
+    /// Member `member` is gone. (From its seat.)
+    Detach { member: R::Member },
+    /// Route `command` of `member` to its room, homed here or elsewhere; when `reply`, the
+    /// member's shard waits for [`Input::Routed`]. (From a member's shard, or a room over.)
+    Route { member: R::Member, command: R::Command, origin: Origin, credit: Credit, reply: bool },
+    /// Where `member`'s command for `room` went (`None`: nowhere, it was refused); `resume`
+    /// when the member's next commands were waiting for it. (From the room's shard.)
+    Routed { member: R::Member, room: RoomId, home: Option<Home<R>>, resume: bool },
+    /// `member` is no longer in room `room` of actor `from`. (From the room's actor.)
+    Left { member: R::Member, room: RoomId, from: Addr<RoomActor<R>> },
+    /// Room `room` of actor `addr` is over. (From the room's actor.)
+    Vacated { room: RoomId, addr: Addr<RoomActor<R>> },
+    /// A command of `member` on node `origin`, for a room homed here. (From the bus.)
+    Remote { origin: NodeId, member: R::Member, command: R::Command },
+    /// `member` on node `origin` is gone, and was in room `room` homed here. (From the bus.)
+    Gone { origin: NodeId, member: R::Member, room: RoomId },
+    /// Events of room `room` homed on `origin`, for members here. (From the bus.)
+    Delivered { origin: NodeId, room: RoomId, events: super::Out<R>, left: Vec<R::Member> },
+    /// The cluster changed. (From the bridge.)
+    Membership(Membership),
+    /// A room homed here claimed its name again after [`Membership::Reclaim`] (`kept`), or
+    /// lost it to another node. (From the room's actor.)
+    Reclaimed { kept: bool },
+}
+
+/// A member connected to this node.
+struct Member<R: Rules> {
+    link: ClientLink,
+    /// The rooms it is in, as far as its commands are concerned.
+    rooms: Map<RoomId, Home<R>>,
+    /// While one of its commands waits to be routed: the commands that came after it.
+    waiting: Option<VecDeque<(R::Command, Credit)>>,
+}
+
+/// One worker's part of the engine. See the module docs.
+pub(super) struct Shard<R: Rules> {
+    index: usize,
+    engine: Engine<R>,
+    /// During a reclaim: the rooms yet to answer, and those that kept their names.
+    reclaiming: (usize, usize),
+    /// The actors of the rooms homed here whose names hash to this shard.
+    rooms: Map<RoomId, Addr<RoomActor<R>>>,
+    /// The members connected here whose ids hash to this shard.
+    members: Map<R::Member, Member<R>>,
+}
+
+impl<R: Rules> Shard<R> {
+    pub(super) fn new(index: usize, engine: Engine<R>) -> Self {
+        let (rooms, members) = (Map::default(), Map::default());
+        Self { index, engine, reclaiming: (0, 0), rooms, members }
+    }
+
+    fn on_input(&mut self, input: Input<R>, ctx: &mut Context<Self>) {
+        match input {
+            Input::Attach { member, link } => {
+                let seat = Member { link, rooms: Map::default(), waiting: None };
+                self.members.insert(member, seat);
+            }
+            Input::Request { member, command, credit } => self.request(member, command, credit),
+            Input::Detach { member } => self.detach(&member),
+            Input::Route { member, command, origin, credit, reply } => {
+                self.route(member, command, origin, credit, reply, ctx);
+            }
+            Input::Routed { member, room, home, resume } => self.routed(member, room, home, resume),
+            Input::Left { member, room, from } => {
+                let Some(seat) = self.members.get_mut(&member) else { return };
+                if matches!(seat.rooms.get(&room), Some(Home::Here(addr)) if *addr == from) {
+                    seat.rooms.remove(&room);
+                }
+            }
+            Input::Vacated { room, addr } => {
+                if self.rooms.get(&room) == Some(&addr) {
+                    self.rooms.remove(&room);
+                }
+            }
+            Input::Remote { origin, member, command } => {
+                let origin = Origin::Remote(origin);
+                self.route(member, command, origin, Credit::none(), false, ctx);
+            }
+            Input::Gone { origin, member, room } => {
+                if let Some(addr) = self.rooms.get(&room) {
+                    addr.do_send(Depart { member, from: Some(origin) });
+                }
+            }
+            Input::Delivered { origin, room, events, left } => {
+                self.delivered(&origin, &room, events, left)
+            }
+            Input::Membership(change) => self.membership(change),
+            Input::Reclaimed { kept } => {
+                let (waiting, renewed) = &mut self.reclaiming;
+                *waiting = waiting.saturating_sub(1);
+                *renewed += usize::from(kept);
+                if *waiting == 0 {
+                    let (node, shard) = (self.engine.node(), self.index);
+                    log::info!(
+                        "node {node}: re-registered {renewed} rooms ({}, shard {shard})",
+                        R::NAMESPACE
+                    );
+                }
+            }
+        }
+    }
+}
+
+impl<R: Rules> Actor for Shard<R> {
+    type Context = Context<Self>;
+}
+
+/// The receiving end of a shard's door, as a stream.
+pub(super) struct Door<R: Rules>(pub(super) mpsc::UnboundedReceiver<Input<R>>);
+
+impl<R: Rules> Stream for Door<R> {
+    type Item = Input<R>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Option<Input<R>>> {
+        self.0.poll_recv(cx)
+    }
+}
+
+impl<R: Rules> StreamHandler<Input<R>> for Shard<R> {
+    fn handle(&mut self, input: Input<R>, ctx: &mut Context<Self>) {
+        self.on_input(input, ctx);
+    }
+
+    /// Every door is gone: the node is shutting down. The shard stays until it is stopped.
+    fn finished(&mut self, _ctx: &mut Context<Self>) {}
+}
+
+/// The member side: a member's commands in order, to the rooms it is in.
+impl<R: Rules> Shard<R> {
+    fn request(&mut self, member: R::Member, command: R::Command, credit: Credit) {
+        let Some(seat) = self.members.get_mut(&member) else { return };
+        if let Some(waiting) = &mut seat.waiting {
+            waiting.push_back((command, credit));
+            return;
+        }
+        let room = R::room(&command);
+        match seat.rooms.get(room) {
+            Some(Home::Here(addr)) => {
+                let origin = Origin::Local(seat.link.clone());
+                addr.do_send(Ask { member, command, origin, credit });
+            }
+            Some(Home::There(node)) => {
+                let (node, link) = (node.clone(), seat.link.clone());
+                self.forward(&node, member, command, &link);
+            }
+            None => {
+                seat.waiting = Some(VecDeque::new());
+                let origin = Origin::Local(seat.link.clone());
+                let shard = self.engine.room_shard(room);
+                let route = Input::Route { member, command, origin, credit, reply: true };
+                self.engine.send(shard, route);
+            }
+        }
+    }
+
+    /// Sends `command` of local `member` to the room's home `node`; refused as unavailable if
+    /// it cannot be queued.
+    pub(super) fn forward(
+        &self,
+        node: &NodeId,
+        member: R::Member,
+        command: R::Command,
+        link: &ClientLink,
+    ) -> bool {
+        let wire = Wire::<R>::Command { member, command };
+        let sent = self.engine.cluster().is_some_and(|c| c.send(node, R::TOPIC, &wire).is_ok());
+        if !sent {
+            let Wire::Command { member, command } = wire else { return false };
+            let room = R::room(&command).clone();
+            let _ = link.push(R::wrap(R::refuse(&room, &member, command, Absent::Unavailable)));
+        }
+        sent
+    }
+
+    fn routed(&mut self, member: R::Member, room: RoomId, home: Option<Home<R>>, resume: bool) {
+        let Some(seat) = self.members.get_mut(&member) else {
+            // Gone while its command was routed: it leaves wherever that took it.
+            match home {
+                Some(Home::Here(addr)) => addr.do_send(Depart { member, from: None }),
+                Some(Home::There(node)) => self.tell_gone(&node, member, vec![room]),
+                None => {}
+            }
+            return;
+        };
+        match home {
+            Some(home) => {
+                seat.rooms.insert(room, home);
+            }
+            None => {
+                seat.rooms.remove(&room);
+            }
+        }
+        if !resume {
+            return;
+        }
+        let waiting = seat.waiting.take().unwrap_or_default();
+        for (command, credit) in waiting {
+            self.request(member.clone(), command, credit);
+        }
+    }
+
+    fn tell_gone(&self, node: &NodeId, member: R::Member, rooms: Vec<RoomId>) {
+        if let Some(cluster) = self.engine.cluster() {
+            let _ = cluster.send(node, R::TOPIC, &Wire::<R>::Gone { member, rooms });
+        }
+    }
+
+    fn detach(&mut self, member: &R::Member) {
+        // Commands still waiting for a route die with the member.
+        let Some(seat) = self.members.remove(member) else { return };
+        let mut elsewhere: HashMap<NodeId, Vec<RoomId>> = HashMap::new();
+        for (room, home) in seat.rooms {
+            match home {
+                Home::Here(addr) => addr.do_send(Depart { member: member.clone(), from: None }),
+                Home::There(node) => elsewhere.entry(node).or_default().push(room),
+            }
+        }
+        for (node, rooms) in elsewhere {
+            self.tell_gone(&node, member.clone(), rooms);
+        }
+    }
+
+    /// Events from room `room`'s home `origin` for members here.
+    fn delivered(
+        &mut self,
+        origin: &NodeId,
+        room: &RoomId,
+        events: super::Out<R>,
+        left: Vec<R::Member>,
+    ) {
+        for (member, event) in events {
+            // A member that left meanwhile gets nothing.
+            if let Some(seat) = self.members.get(&member) {
+                let _ = seat.link.push(R::wrap(event));
+            }
+        }
+        for member in left {
+            let Some(seat) = self.members.get_mut(&member) else { continue };
+            if matches!(seat.rooms.get(room), Some(Home::There(node)) if node == origin) {
+                seat.rooms.remove(room);
+            }
+        }
+    }
+
+    fn membership(&mut self, change: Membership) {
+        match change {
+            Membership::Down(node) => {
+                for addr in self.rooms.values() {
+                    addr.do_send(Notice::NodeDown(node.clone()));
+                }
+                for seat in self.members.values_mut() {
+                    let lost: Vec<RoomId> = seat
+                        .rooms
+                        .iter()
+                        .filter(|(_, home)| matches!(home, Home::There(at) if *at == node))
+                        .map(|(room, _)| room.clone())
+                        .collect();
+                    for room in lost {
+                        seat.rooms.remove(&room);
+                        if let Some(event) = R::home_lost(&room) {
+                            let _ = seat.link.push(R::wrap(event));
+                        }
+                    }
+                }
+            }
+            Membership::Reclaim => {
+                self.reclaiming = (self.rooms.len(), 0);
+                for addr in self.rooms.values() {
+                    addr.do_send(Notice::Reclaim);
+                }
+            }
+            Membership::Up(_) | Membership::Resync => {}
+        }
+    }
+}
+
+/// The room side: routing a command to its room's actor, a new one, or the room's home.
+impl<R: Rules> Shard<R> {
+    fn route(
+        &mut self,
+        member: R::Member,
+        command: R::Command,
+        origin: Origin,
+        credit: Credit,
+        reply: bool,
+        ctx: &mut Context<Self>,
+    ) {
+        let room = R::room(&command).clone();
+        if let Some(addr) = self.rooms.get(&room).cloned() {
+            // The command first, then the answer: the member's next command, sent straight to
+            // the room once its shard hears the answer, must not overtake it.
+            let local = self.local_member(&member, &origin);
+            addr.do_send(Ask { member, command, origin, credit });
+            self.answer(local, room, Some(Home::Here(addr)), reply);
+            return;
+        }
+        let local = matches!(origin, Origin::Local(_));
+        if R::creates(&command) && local {
+            let addr = RoomActor::new(room.clone(), self.engine.clone()).start();
+            self.rooms.insert(room.clone(), addr.clone());
+            let local = self.local_member(&member, &origin);
+            addr.do_send(Ask { member, command, origin, credit });
+            self.answer(local, room, Some(Home::Here(addr)), reply);
+            return;
+        }
+        let Some(cluster) = self.engine.cluster().cloned().filter(|_| local) else {
+            let local = self.local_member(&member, &origin);
+            self.refuse(member, command, &origin, Absent::NoRoom);
+            self.answer(local, room, None, reply);
+            return;
+        };
+        let name = room.clone();
+        let lookup = async move { cluster.lookup(R::NAMESPACE, name.as_str()).await };
+        ctx.spawn(lookup.into_actor(self).map(move |home, this, ctx| {
+            let Origin::Local(link) = &origin else { return };
+            match home {
+                Ok(Some(node)) if node != *this.engine.node() => {
+                    let (link, local) = (link.clone(), Some(member.clone()));
+                    let sent = this.forward(&node, member, command, &link);
+                    this.answer(local, room, sent.then_some(Home::There(node)), reply);
+                    drop(credit);
+                }
+                // Homed here after all (created meanwhile), or nowhere: routed again, with no
+                // lookup this time.
+                Ok(_) if this.rooms.contains_key(&room) => {
+                    this.route(member, command, origin, credit, reply, ctx);
+                }
+                Ok(_) => {
+                    let local = Some(member.clone());
+                    this.refuse(member, command, &origin, Absent::NoRoom);
+                    this.answer(local, room, None, reply);
+                }
+                Err(_) => {
+                    let local = Some(member.clone());
+                    this.refuse(member, command, &origin, Absent::Unavailable);
+                    this.answer(local, room, None, reply);
+                }
+            }
+        }));
+    }
+}
+
+impl<R: Rules> Shard<R> {
+    /// `member` if `origin` is this node (its shard is told where its commands go).
+    fn local_member(&self, member: &R::Member, origin: &Origin) -> Option<R::Member> {
+        matches!(origin, Origin::Local(_)).then(|| member.clone())
+    }
+
+    /// Tells local `member`'s shard where its command for `room` went.
+    fn answer(&self, member: Option<R::Member>, room: RoomId, home: Option<Home<R>>, resume: bool) {
+        let Some(member) = member else { return };
+        let shard = self.engine.member_shard(&member);
+        self.engine.send(shard, Input::Routed { member, room, home, resume });
+    }
+
+    /// Refuses `command` of `member` (of this node or `origin`'s) for reason `why`.
+    fn refuse(&self, member: R::Member, command: R::Command, origin: &Origin, why: Absent) {
+        let room = R::room(&command).clone();
+        let event = R::refuse(&room, &member, command, why);
+        match origin {
+            Origin::Local(link) => {
+                let _ = link.push(R::wrap(event));
+            }
+            Origin::Remote(node) => {
+                let Some(cluster) = self.engine.cluster() else { return };
+                let left = vec![member.clone()];
+                let wire = Wire::<R>::Deliver { room, events: vec![(member, event)], left };
+                let _ = cluster.send(node, R::TOPIC, &wire);
+            }
+        }
+    }
+}
