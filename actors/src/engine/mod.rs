@@ -51,7 +51,8 @@ use crate::{cluster::Topic, ids::RoomId};
 pub(crate) type Map<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
 /// What the rules answer: each event and the member it is for, in the order they are sent.
-pub type Out<R> = Vec<(<R as Rules>::Member, <R as Rules>::Event)>;
+/// Most commands cause one or two events, kept inline (a relayed signal allocates nothing here).
+pub type Out<R> = smallvec::SmallVec<[(<R as Rules>::Member, <R as Rules>::Event); 2]>;
 
 /// Why a command found no room to apply it to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -127,9 +127,9 @@ impl<R: Rules> RoomActor<R> {
     }
 
     /// Pushes `out` to its members, after telling the shards of those no longer in the room
-    /// (`touched` are the members to check). When the rules are over, the name is released
+    /// (of `sender` and the members `out` addresses). When the rules are over, the name is released
     /// first (the actor waits), then everyone is told, then the registry lets the room go.
-    fn settle(&mut self, out: Out<R>, touched: Vec<R::Member>, ctx: &mut Context<Self>) {
+    fn settle(&mut self, out: Out<R>, sender: Option<R::Member>, ctx: &mut Context<Self>) {
         if self.phase == Phase::Open && self.rules.is_over() {
             self.phase = Phase::Closed;
             let release = self.claim.take().zip(self.engine.cluster().cloned());
@@ -138,28 +138,29 @@ impl<R: Rules> RoomActor<R> {
                 let release =
                     async move { cluster.release_or_retry(R::NAMESPACE, name.as_str(), seq).await };
                 ctx.wait(release.into_actor(self).map(move |(), this, ctx| {
-                    this.deliver(out, touched, ctx);
+                    this.deliver(out, sender, ctx);
                     this.vacate(ctx);
                 }));
                 return;
             }
-            self.deliver(out, touched, ctx);
+            self.deliver(out, sender, ctx);
             self.vacate(ctx);
             return;
         }
-        self.deliver(out, touched, ctx);
+        self.deliver(out, sender, ctx);
     }
 
-    fn deliver(&mut self, out: Out<R>, touched: Vec<R::Member>, ctx: &mut Context<Self>) {
+    fn deliver(&mut self, out: Out<R>, sender: Option<R::Member>, ctx: &mut Context<Self>) {
         let over = self.phase != Phase::Open;
         let gone = |this: &Self, m: &R::Member| this.is_tracked(m) && (over || !this.rules.has(m));
         let mut departed: Vec<R::Member> = Vec::new();
         if over {
             departed.extend(self.locals.keys().chain(self.remotes.keys()).cloned());
         } else {
+            let touched = sender.iter().chain(out.iter().map(|(m, _)| m));
             for member in touched {
-                if gone(self, &member) && !departed.contains(&member) {
-                    departed.push(member);
+                if gone(self, member) && !departed.contains(member) {
+                    departed.push(member.clone());
                 }
             }
         }
@@ -170,7 +171,7 @@ impl<R: Rules> RoomActor<R> {
             let left = Input::Left { member: member.clone(), room, from: ctx.address() };
             self.engine.send(self.engine.member_shard(member), left);
         }
-        let mut batches: HashMap<NodeId, (Out<R>, Vec<R::Member>)> = HashMap::new();
+        let mut batches: HashMap<NodeId, (super::wire::Events<R>, Vec<R::Member>)> = HashMap::new();
         for (member, event) in out {
             if let Some(link) = self.locals.get(&member) {
                 // A full queue closes that member; nobody else is affected.
@@ -255,7 +256,9 @@ impl<R: Rules> RoomActor<R> {
         let Ask { member, command, origin, credit: _credit } = ask;
         let event = R::refuse(&self.name, &member, command, why);
         self.track(&member, &origin);
-        self.deliver(vec![(member.clone(), event)], vec![member], ctx);
+        let mut out = Out::<R>::new();
+        out.push((member.clone(), event));
+        self.deliver(out, Some(member), ctx);
     }
 }
 
@@ -270,12 +273,9 @@ impl<R: Rules> Handler<Ask<R>> for RoomActor<R> {
         }
         let Ask { member, command, origin, credit: _credit } = ask;
         self.track(&member, &origin);
-        let mut out = Vec::new();
+        let mut out = Out::<R>::new();
         self.rules.apply(&self.name, &member, command, &mut out);
-        let mut touched: Vec<R::Member> = Vec::with_capacity(out.len() + 1);
-        touched.push(member);
-        touched.extend(out.iter().map(|(m, _)| m.clone()));
-        self.settle(out, touched, ctx);
+        self.settle(out, Some(member), ctx);
     }
 }
 
@@ -285,14 +285,13 @@ impl<R: Rules> RoomActor<R> {
         if self.phase != Phase::Open || members.is_empty() {
             return;
         }
-        let mut out = Vec::new();
+        let mut out = Out::<R>::new();
         for member in &members {
             self.locals.remove(member);
             self.remotes.remove(member);
             self.rules.depart(&self.name, member, &mut out);
         }
-        let touched = out.iter().map(|(m, _)| m.clone()).collect();
-        self.settle(out, touched, ctx);
+        self.settle(out, None, ctx);
     }
 }
 
@@ -357,10 +356,9 @@ impl<R: Rules> RoomActor<R> {
                     this.name
                 );
                 this.claim = None;
-                let mut out = Vec::new();
+                let mut out = Out::<R>::new();
                 this.rules.evict(&this.name, &mut out);
-                let touched = out.iter().map(|(m, _)| m.clone()).collect();
-                this.settle(out, touched, ctx);
+                this.settle(out, None, ctx);
             }
             Err(ClusterError::Taken) => this.reclaimed(false),
             Err(ClusterError::Unavailable) => {

@@ -9,6 +9,7 @@
 use std::{
     collections::{HashMap, VecDeque},
     pin::Pin,
+    sync::Arc,
     task::{Context as TaskContext, Poll},
 };
 
@@ -19,6 +20,7 @@ use tokio::sync::mpsc;
 use super::{
     handle::Engine,
     room::{Ask, Depart, Notice, Origin, RoomActor},
+    seat::{dispatch, Home, Reach},
     wire::Wire,
     Absent, Map, Rules,
 };
@@ -29,19 +31,11 @@ use crate::{
     link::ClientLink,
 };
 
-/// Where a room a member is in lives.
-#[derive(Debug)]
-pub(super) enum Home<R: Rules> {
-    /// On this node.
-    Here(Addr<RoomActor<R>>),
-    /// On another node.
-    There(NodeId),
-}
-
 /// Everything a shard is told.
 pub(super) enum Input<R: Rules> {
-    /// Member `member` connected; reached through `link`. (From its seat.)
-    Attach { member: R::Member, link: ClientLink },
+    /// Member `member` connected; reached through `link`; its rooms in `reach`. (From its
+    /// seat.)
+    Attach { member: R::Member, link: ClientLink, reach: Arc<Reach<R>> },
     /// Member `member` asks `command`. (From its seat.)
     Request { member: R::Member, command: R::Command, credit: Credit },
     /// Member `member` is gone. (From its seat.)
@@ -61,7 +55,7 @@ pub(super) enum Input<R: Rules> {
     /// `member` on node `origin` is gone, and was in room `room` homed here. (From the bus.)
     Gone { origin: NodeId, member: R::Member, room: RoomId },
     /// Events of room `room` homed on `origin`, for members here. (From the bus.)
-    Delivered { origin: NodeId, room: RoomId, events: super::Out<R>, left: Vec<R::Member> },
+    Delivered { origin: NodeId, room: RoomId, events: super::wire::Events<R>, left: Vec<R::Member> },
     /// The cluster changed. (From the bridge.)
     Membership(Membership),
     /// A room homed here claimed its name again after [`Membership::Reclaim`] (`kept`), or
@@ -72,8 +66,8 @@ pub(super) enum Input<R: Rules> {
 /// A member connected to this node.
 struct Member<R: Rules> {
     link: ClientLink,
-    /// The rooms it is in, as far as its commands are concerned.
-    rooms: Map<RoomId, Home<R>>,
+    /// The rooms it is in, as far as its commands are concerned (this shard writes it).
+    reach: Arc<Reach<R>>,
     /// While one of its commands waits to be routed: the commands that came after it.
     waiting: Option<VecDeque<(R::Command, Credit)>>,
 }
@@ -98,9 +92,8 @@ impl<R: Rules> Shard<R> {
 
     fn on_input(&mut self, input: Input<R>, ctx: &mut Context<Self>) {
         match input {
-            Input::Attach { member, link } => {
-                let seat = Member { link, rooms: Map::default(), waiting: None };
-                self.members.insert(member, seat);
+            Input::Attach { member, link, reach } => {
+                self.members.insert(member, Member { link, reach, waiting: None });
             }
             Input::Request { member, command, credit } => self.request(member, command, credit),
             Input::Detach { member } => self.detach(&member),
@@ -109,9 +102,10 @@ impl<R: Rules> Shard<R> {
             }
             Input::Routed { member, room, home, resume } => self.routed(member, room, home, resume),
             Input::Left { member, room, from } => {
-                let Some(seat) = self.members.get_mut(&member) else { return };
-                if matches!(seat.rooms.get(&room), Some(Home::Here(addr)) if *addr == from) {
-                    seat.rooms.remove(&room);
+                let Some(seat) = self.members.get(&member) else { return };
+                let mut rooms = seat.reach.rooms();
+                if matches!(rooms.get(&room), Some(Home::Here(addr)) if *addr == from) {
+                    rooms.remove(&room);
                 }
             }
             Input::Vacated { room, addr } => {
@@ -172,7 +166,8 @@ impl<R: Rules> StreamHandler<Input<R>> for Shard<R> {
     fn finished(&mut self, _ctx: &mut Context<Self>) {}
 }
 
-/// The member side: a member's commands in order, to the rooms it is in.
+/// The member side: a member's commands that its seat could not send straight to their room,
+/// in order.
 impl<R: Rules> Shard<R> {
     fn request(&mut self, member: R::Member, command: R::Command, credit: Credit) {
         let Some(seat) = self.members.get_mut(&member) else { return };
@@ -181,42 +176,16 @@ impl<R: Rules> Shard<R> {
             return;
         }
         let room = R::room(&command);
-        match seat.rooms.get(room) {
-            Some(Home::Here(addr)) => {
-                let origin = Origin::Local(seat.link.clone());
-                addr.do_send(Ask { member, command, origin, credit });
-            }
-            Some(Home::There(node)) => {
-                let (node, link) = (node.clone(), seat.link.clone());
-                self.forward(&node, member, command, &link);
-            }
-            None => {
-                seat.waiting = Some(VecDeque::new());
-                let origin = Origin::Local(seat.link.clone());
-                let shard = self.engine.room_shard(room);
-                let route = Input::Route { member, command, origin, credit, reply: true };
-                self.engine.send(shard, route);
-            }
+        let home = seat.reach.rooms().get(room).cloned();
+        if let Some(home) = home {
+            dispatch(&self.engine, &home, member, command, &seat.link, credit);
+            seat.reach.dispatched();
+            return;
         }
-    }
-
-    /// Sends `command` of local `member` to the room's home `node`; refused as unavailable if
-    /// it cannot be queued.
-    pub(super) fn forward(
-        &self,
-        node: &NodeId,
-        member: R::Member,
-        command: R::Command,
-        link: &ClientLink,
-    ) -> bool {
-        let wire = Wire::<R>::Command { member, command };
-        let sent = self.engine.cluster().is_some_and(|c| c.send(node, R::TOPIC, &wire).is_ok());
-        if !sent {
-            let Wire::Command { member, command } = wire else { return false };
-            let room = R::room(&command).clone();
-            let _ = link.push(R::wrap(R::refuse(&room, &member, command, Absent::Unavailable)));
-        }
-        sent
+        seat.waiting = Some(VecDeque::new());
+        let origin = Origin::Local(seat.link.clone());
+        let shard = self.engine.room_shard(room);
+        self.engine.send(shard, Input::Route { member, command, origin, credit, reply: true });
     }
 
     fn routed(&mut self, member: R::Member, room: RoomId, home: Option<Home<R>>, resume: bool) {
@@ -230,16 +199,13 @@ impl<R: Rules> Shard<R> {
             return;
         };
         match home {
-            Some(home) => {
-                seat.rooms.insert(room, home);
-            }
-            None => {
-                seat.rooms.remove(&room);
-            }
-        }
+            Some(home) => seat.reach.rooms().insert(room, home),
+            None => seat.reach.rooms().remove(&room),
+        };
         if !resume {
             return;
         }
+        seat.reach.dispatched();
         let waiting = seat.waiting.take().unwrap_or_default();
         for (command, credit) in waiting {
             self.request(member.clone(), command, credit);
@@ -255,8 +221,9 @@ impl<R: Rules> Shard<R> {
     fn detach(&mut self, member: &R::Member) {
         // Commands still waiting for a route die with the member.
         let Some(seat) = self.members.remove(member) else { return };
+        let rooms = std::mem::take(&mut *seat.reach.rooms());
         let mut elsewhere: HashMap<NodeId, Vec<RoomId>> = HashMap::new();
-        for (room, home) in seat.rooms {
+        for (room, home) in rooms {
             match home {
                 Home::Here(addr) => addr.do_send(Depart { member: member.clone(), from: None }),
                 Home::There(node) => elsewhere.entry(node).or_default().push(room),
@@ -272,7 +239,7 @@ impl<R: Rules> Shard<R> {
         &mut self,
         origin: &NodeId,
         room: &RoomId,
-        events: super::Out<R>,
+        events: super::wire::Events<R>,
         left: Vec<R::Member>,
     ) {
         for (member, event) in events {
@@ -282,9 +249,10 @@ impl<R: Rules> Shard<R> {
             }
         }
         for member in left {
-            let Some(seat) = self.members.get_mut(&member) else { continue };
-            if matches!(seat.rooms.get(room), Some(Home::There(node)) if node == origin) {
-                seat.rooms.remove(room);
+            let Some(seat) = self.members.get(&member) else { continue };
+            let mut rooms = seat.reach.rooms();
+            if matches!(rooms.get(room), Some(Home::There(node)) if node == origin) {
+                rooms.remove(room);
             }
         }
     }
@@ -295,15 +263,15 @@ impl<R: Rules> Shard<R> {
                 for addr in self.rooms.values() {
                     addr.do_send(Notice::NodeDown(node.clone()));
                 }
-                for seat in self.members.values_mut() {
-                    let lost: Vec<RoomId> = seat
-                        .rooms
+                for seat in self.members.values() {
+                    let mut rooms = seat.reach.rooms();
+                    let lost: Vec<RoomId> = rooms
                         .iter()
                         .filter(|(_, home)| matches!(home, Home::There(at) if *at == node))
                         .map(|(room, _)| room.clone())
                         .collect();
                     for room in lost {
-                        seat.rooms.remove(&room);
+                        rooms.remove(&room);
                         if let Some(event) = R::home_lost(&room) {
                             let _ = seat.link.push(R::wrap(event));
                         }
@@ -362,10 +330,10 @@ impl<R: Rules> Shard<R> {
             let Origin::Local(link) = &origin else { return };
             match home {
                 Ok(Some(node)) if node != *this.engine.node() => {
-                    let (link, local) = (link.clone(), Some(member.clone()));
-                    let sent = this.forward(&node, member, command, &link);
-                    this.answer(local, room, sent.then_some(Home::There(node)), reply);
-                    drop(credit);
+                    let (link, local, home) =
+                        (link.clone(), Some(member.clone()), Home::There(node));
+                    dispatch(&this.engine, &home, member, command, &link, credit);
+                    this.answer(local, room, Some(home), reply);
                 }
                 // Homed here after all (created meanwhile), or nowhere: routed again, with no
                 // lookup this time.

@@ -6,6 +6,9 @@ use serde::{Deserialize, Serialize};
 use super::{handle::Engine, shard::Input, Rules};
 use crate::{cluster::Inbox, ids::RoomId};
 
+/// Events for members of one node, each with its member, in order.
+pub(super) type Events<R> = Vec<(<R as Rules>::Member, <R as Rules>::Event)>;
+
 /// A message between two nodes' engines of one dialect.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(bound = "")]
@@ -22,7 +25,7 @@ pub enum Wire<R: Rules> {
         /// The room.
         room: RoomId,
         /// Each event and its member.
-        events: Vec<(R::Member, R::Event)>,
+        events: Events<R>,
         /// Members that are no longer in the room (or never got in): their next command for
         /// it is routed afresh.
         left: Vec<R::Member>,

@@ -10,7 +10,7 @@ fn x() -> RoomId {
 }
 
 fn apply(room: &mut Room, who: &str, command: RoomCommand) -> Vec<String> {
-    let mut out = Vec::new();
+    let mut out = Out::<Room>::new();
     room.apply(&x(), &s(who), command, &mut out);
     out.iter().map(|(to, e)| format!("{to}:{e:?}")).collect()
 }
@@ -57,11 +57,11 @@ fn the_owner_leaving_or_departing_closes_the_room() {
     apply(&mut room, "a", RoomCommand::Join(x()));
     apply(&mut room, "b", RoomCommand::Join(x()));
     // A member departs silently; the others hear client-left.
-    let mut out = Vec::new();
+    let mut out = Out::<Room>::new();
     room.depart(&x(), &s("b"), &mut out);
     assert_eq!(out.len(), 2);
     // The owner departs: everyone left is kicked, and the room is over.
-    let mut out = Vec::new();
+    let mut out = Out::<Room>::new();
     room.depart(&x(), &s("o"), &mut out);
     let shown: Vec<String> = out.iter().map(|(to, e)| format!("{to}:{e:?}")).collect();
     assert_eq!(shown, ["a:Left { room: RoomId(\"x\"), kicked: true }"]);
@@ -95,7 +95,7 @@ fn eviction_is_the_owner_leaving_and_refusals_name_the_room() {
     let mut room = Room::default();
     apply(&mut room, "o", RoomCommand::Create(x()));
     apply(&mut room, "a", RoomCommand::Join(x()));
-    let mut out = Vec::new();
+    let mut out = Out::<Room>::new();
     room.evict(&x(), &mut out);
     assert_eq!(out.len(), 2);
     assert!(room.is_over());
