@@ -212,3 +212,40 @@ where
         }
     }
 }
+
+/// A room waiting for Redis holds back only its own commands. With Redis refusing writes for a
+/// while (`CLIENT PAUSE … WRITE`), a room whose owner leaves waits to release its name (up to
+/// the 2 s operation timeout) before its members hear it closed; meanwhile a signal in another
+/// room of the same node, on its only worker thread, is relayed at once. (When one node-wide
+/// actor owned every room, the signal waited behind the release.)
+#[test]
+fn a_room_waiting_for_redis_holds_back_no_other_room() {
+    let redis = Redis::start();
+    let args: Vec<&str> = QUIET.iter().copied().chain(["--workers", "1"]).collect();
+    let node = Node::clustered(&redis, "n1", &args);
+    let mut d = SioDriver::start();
+    let url = node.http();
+    let [_, _, b1, b2] =
+        ["a1", "a2", "b1", "b2"].map(|name| d.connect(name, 4, &url, Transports::WebSocket));
+    for (owner, member, room) in [("a1", "a2", "A"), ("b1", "b2", "B")] {
+        d.emit(owner, "room-create", json!([room]));
+        assert_eq!(d.expect(owner, "room-created"), json!([room]));
+        d.emit(member, "room-join", json!([room]));
+        d.expect(member, "room-joined");
+        d.expect(owner, "client-joined");
+    }
+
+    assert_eq!(redis.cli(&["CLIENT", "PAUSE", "4000", "WRITE"]), "OK");
+    d.emit("a1", "room-leave", json!(["A"]));
+    d.emit("b1", "signal-send", json!(["B", b2, {"n": 1}]));
+    assert_eq!(d.expect("b2", "signal-receive"), json!(["B", b1, {"n": 1}]));
+    // Room A is still waiting for Redis: its members have heard nothing yet.
+    d.expect_quiet("a1");
+    d.expect_quiet("a2");
+    // Once the release is done (or given up to the background), A closes for everyone.
+    assert_eq!(d.expect("a1", "room-left"), json!(["A", false]));
+    assert_eq!(d.expect("a2", "room-left"), json!(["A", true]));
+    // And B goes on.
+    d.emit("b2", "signal-send", json!(["B", b1, {"n": 2}]));
+    assert_eq!(d.expect("b1", "signal-receive"), json!(["B", b2, {"n": 2}]));
+}

@@ -32,6 +32,18 @@ impl Redis {
         format!("redis+unix://{}", self.socket().display())
     }
 
+    /// Runs one command with `redis-cli` and returns its reply.
+    pub fn cli(&self, args: &[&str]) -> String {
+        let out = Command::new(tool("redis-cli"))
+            .arg("-s")
+            .arg(self.socket())
+            .args(args)
+            .output()
+            .expect("redis-cli runs");
+        assert!(out.status.success(), "redis-cli {args:?}: {out:?}");
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
     /// Kills the server at once (SIGKILL); its data is gone (no persistence).
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
