@@ -356,3 +356,38 @@ fn a_burst_within_the_senders_allowance_never_closes_a_reading_receiver() {
         bursts_each_way([&url, &url], transports, 900);
     }
 }
+
+/// Rooms spread over the node's worker threads: each worker hosts one shard of the room engine,
+/// and a room's actor lives on the shard its name hashes to (32 rooms on 4 shards all landing
+/// on one would take odds of 1 in 10^18).
+#[tokio::test]
+async fn rooms_of_one_node_are_served_by_more_than_one_thread() {
+    let node = Node::with_args(&["--workers", "4"]);
+    let mut d = SioDriver::start();
+    d.connect("o", 4, &node.http(), Transports::WebSocket);
+    for i in 0..32 {
+        d.emit("o", "room-create", json!([format!("r{i}")]));
+        d.expect("o", "room-created");
+    }
+    let (_, metrics) = node.get("/metrics").await;
+    let per_shard: Vec<(String, u64)> = metrics
+        .lines()
+        .filter_map(|line| line.strip_prefix("switchboard_rooms{dialect=\"rooms\",shard=\""))
+        .filter_map(|rest| rest.split_once("\"} "))
+        .map(|(shard, n)| (shard.to_owned(), n.parse().expect("a count")))
+        .collect();
+    assert_eq!(per_shard.len(), 4, "{metrics}");
+    assert_eq!(per_shard.iter().map(|(_, n)| n).sum::<u64>(), 32, "{metrics}");
+    let busy: Vec<&String> = per_shard.iter().filter(|(_, n)| *n > 0).map(|(s, _)| s).collect();
+    assert!(busy.len() >= 2, "all rooms on one shard: {per_shard:?}");
+    let mut threads: Vec<String> = busy
+        .iter()
+        .map(|shard| {
+            let line = node.logged(&format!("rooms shard {shard} runs on thread")).expect("logged");
+            line.split_once("runs on thread").map(|(_, t)| t.trim().to_owned()).unwrap_or(line)
+        })
+        .collect();
+    threads.sort();
+    threads.dedup();
+    assert_eq!(threads.len(), busy.len(), "shards share a thread: {threads:?}");
+}

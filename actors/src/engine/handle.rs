@@ -4,7 +4,7 @@
 use std::{
     hash::BuildHasher,
     sync::{
-        atomic::{AtomicUsize, Ordering},
+        atomic::{AtomicU64, AtomicUsize, Ordering},
         Arc, Mutex,
     },
 };
@@ -23,6 +23,15 @@ use crate::{
     link::ClientLink,
 };
 
+/// What one shard holds now, for the node's metrics.
+#[derive(Debug, Default)]
+pub struct ShardLoad {
+    /// Rooms homed here in this shard.
+    pub rooms: AtomicU64,
+    /// Members connected here in this shard.
+    pub members: AtomicU64,
+}
+
 struct Inner<R: Rules> {
     node: NodeId,
     cluster: Option<Cluster>,
@@ -32,6 +41,7 @@ struct Inner<R: Rules> {
     unhosted: Mutex<Vec<Option<mpsc::UnboundedReceiver<Input<R>>>>>,
     next: AtomicUsize,
     hasher: foldhash::fast::RandomState,
+    load: Vec<ShardLoad>,
 }
 
 /// One dialect's engine on one node. Cheap to clone, `Send + Sync`: every worker's
@@ -63,6 +73,7 @@ impl<R: Rules> Engine<R> {
     pub fn new(node: NodeId, cluster: Option<Cluster>, config: R::Config, shards: usize) -> Self {
         let (doors, receivers) = (0..shards.max(1)).map(|_| mpsc::unbounded_channel()).unzip();
         let receivers: Vec<_> = Vec::into_iter(receivers).map(Some).collect();
+        let load = receivers.iter().map(|_| ShardLoad::default()).collect();
         Self {
             inner: Arc::new(Inner {
                 node,
@@ -72,6 +83,7 @@ impl<R: Rules> Engine<R> {
                 unhosted: Mutex::new(receivers),
                 next: AtomicUsize::new(0),
                 hasher: foldhash::fast::RandomState::default(),
+                load,
             }),
         }
     }
@@ -86,6 +98,9 @@ impl<R: Rules> Engine<R> {
             unhosted.get_mut(index).and_then(Option::take)
         };
         let Some(receiver) = receiver else { return false };
+        let thread = std::thread::current();
+        let (node, dialect) = (self.node(), R::NAMESPACE);
+        log::info!("node {node}: {dialect} shard {index} runs on thread {:?}", thread.name());
         let shard = Shard::new(index, self.clone());
         Shard::create(move |ctx| {
             ctx.add_stream(super::shard::Door(receiver));
@@ -117,6 +132,11 @@ impl<R: Rules> Engine<R> {
     /// How many shards the engine has.
     pub fn shards(&self) -> usize {
         self.inner.doors.len()
+    }
+
+    /// What each shard holds now.
+    pub fn load(&self) -> &[ShardLoad] {
+        &self.inner.load
     }
 
     /// The shard that owns member `member` on this node.

@@ -90,7 +90,28 @@ impl<R: Rules> Shard<R> {
         Self { index, engine, reclaiming: (0, 0), rooms, members }
     }
 
+    /// Publishes how many rooms and members this shard holds.
+    fn count(&self) {
+        let load = &self.engine.load()[self.index];
+        load.rooms.store(self.rooms.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        load.members.store(self.members.len() as u64, std::sync::atomic::Ordering::Relaxed);
+    }
+
     fn on_input(&mut self, input: Input<R>, ctx: &mut Context<Self>) {
+        let counted = matches!(
+            input,
+            Input::Attach { .. }
+                | Input::Detach { .. }
+                | Input::Vacated { .. }
+                | Input::Route { .. }
+        );
+        self.dispatch(input, ctx);
+        if counted {
+            self.count();
+        }
+    }
+
+    fn dispatch(&mut self, input: Input<R>, ctx: &mut Context<Self>) {
         match input {
             Input::Attach { member, link, reach } => {
                 self.members.insert(member, Member { link, reach, waiting: None });
