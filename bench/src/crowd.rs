@@ -58,3 +58,58 @@ pub(crate) async fn gather(
     drop(pairs);
     Ok(Crowd { clients, secs, rss_before, rss_after, server_cpu, client_cpu })
 }
+
+/// The `rooms` scenario: `clients` Socket.IO clients in pairs across `left` and `right`, each
+/// pair then opening its share of `rooms` rooms of two (the first creates, the second joins,
+/// each step pipelined). Reports the servers' resident memory per room beyond the clients'.
+pub(crate) async fn many_rooms(
+    (left, right): (&str, &str),
+    clients: usize,
+    rooms: usize,
+    servers: &Servers,
+) -> Result<Vec<crate::Figure>, String> {
+    use crate::ws::{send, until};
+    let pairs = crate::dialects::connect_pairs(Dialect::Rooms, left, right, clients / 2).await?;
+    tokio::time::sleep(SETTLE).await;
+    let rss_before = servers.rss_bytes();
+    let per_pair = rooms.div_ceil(pairs.len().max(1));
+    let start = Instant::now();
+    let opened: Vec<Result<(usize, Pair), String>> =
+        futures_util::stream::iter(pairs.into_iter().enumerate())
+            .map(|(i, mut pair)| async move {
+                let names: Vec<String> = (0..per_pair).map(|k| format!("m{i}-{k}")).collect();
+                for name in &names {
+                    send(&mut pair.a.tx, format!(r#"42["room-create","{name}"]"#)).await?;
+                }
+                for _ in &names {
+                    until(&mut pair.a.rx, "room-created").await?;
+                }
+                for name in &names {
+                    send(&mut pair.b.tx, format!(r#"42["room-join","{name}"]"#)).await?;
+                }
+                for _ in &names {
+                    until(&mut pair.b.rx, "room-joined").await?;
+                    until(&mut pair.a.rx, "client-joined").await?;
+                }
+                Ok::<_, String>((names.len(), pair))
+            })
+            .buffer_unordered(64)
+            .collect()
+            .await;
+    let secs = start.elapsed().as_secs_f64();
+    // The clients stay connected (their rooms open) until the memory is read.
+    let kept = opened.into_iter().collect::<Result<Vec<(usize, Pair)>, _>>()?;
+    let opened: usize = kept.iter().map(|(n, _)| n).sum();
+    tokio::time::sleep(SETTLE).await;
+    let rss_after = servers.rss_bytes();
+    drop(kept);
+    let grown = rss_after.saturating_sub(rss_before) as f64;
+    Ok(vec![
+        ("rooms", opened as f64, ""),
+        ("clients", clients as f64, ""),
+        ("all_open_after", secs, "s"),
+        ("server_rss_with_clients", rss_before as f64 / 1_048_576.0, "MiB"),
+        ("server_rss_with_rooms", rss_after as f64 / 1_048_576.0, "MiB"),
+        ("server_rss_per_room", grown / opened.max(1) as f64, "B"),
+    ])
+}

@@ -44,7 +44,7 @@ use std::time::Duration;
 use clap::{Parser, ValueEnum};
 
 /// What to measure.
-#[derive(Debug, Clone, Copy, ValueEnum)]
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
 enum Scenario {
     /// Delivered messages per second with a bounded window.
     Relay,
@@ -56,6 +56,9 @@ enum Scenario {
     Storm,
     /// Latency at each of `--rates` for switchboard and every baseline; writes `--svg`.
     Sweep,
+    /// `--rooms` idle rooms of two over `--clients` clients (each pair shares many rooms):
+    /// server memory per room beyond the clients' own.
+    Rooms,
 }
 
 /// Where the clients go.
@@ -114,6 +117,12 @@ struct Opts {
     /// Clients setting up at once (idle, storm).
     #[arg(long, default_value_t = 512)]
     concurrency: usize,
+    /// Rooms of two to open (rooms).
+    #[arg(long, default_value_t = 100_000)]
+    rooms: usize,
+    /// Worker threads of each switchboard node (each hosts a shard of the room engine).
+    #[arg(long, default_value_t = 1)]
+    server_workers: usize,
     /// Payload size of each signal in bytes.
     #[arg(long, default_value_t = 300)]
     size: usize,
@@ -167,7 +176,7 @@ fn main() -> std::process::ExitCode {
 }
 
 /// One figure: name, value, unit.
-type Figure = (&'static str, f64, &'static str);
+pub(crate) type Figure = (&'static str, f64, &'static str);
 
 async fn run(opts: &Opts) -> Result<Vec<Figure>, String> {
     let dialect = opts.dialect.unwrap_or(match opts.server {
@@ -191,9 +200,14 @@ async fn run(opts: &Opts) -> Result<Vec<Figure>, String> {
         return Ok(vec![("points", (opts.rates.len() * 7) as f64, "")]);
     }
     let cross = opts.topology == Topology::Cross;
-    let cluster =
-        servers::Servers::start(opts.server, cross, opts.server_cpu.as_deref(), &opts.peers_dir)?;
+    let cpu = opts.server_cpu.as_deref();
+    let workers = opts.server_workers;
+    let cluster = servers::Servers::start(opts.server, cross, cpu, &opts.peers_dir, workers)?;
     let (left, right) = cluster.urls();
+    if opts.scenario == Scenario::Rooms {
+        let urls = (left.as_str(), right.as_str());
+        return crowd::many_rooms(urls, opts.clients, opts.rooms, &cluster).await;
+    }
     if matches!(opts.scenario, Scenario::Idle | Scenario::Storm) {
         let urls = (left.as_str(), right.as_str());
         let crowd = crowd::gather(dialect, urls, opts.clients, opts.concurrency, &cluster).await?;
@@ -211,10 +225,12 @@ async fn run(opts: &Opts) -> Result<Vec<Figure>, String> {
     let measure = Duration::from_secs(opts.seconds);
     let mut figures = vec![("pairs", opts.pairs as f64, "")];
     match opts.scenario {
-        Scenario::Idle | Scenario::Storm | Scenario::Sweep => {}
+        Scenario::Idle | Scenario::Storm | Scenario::Sweep | Scenario::Rooms => {}
         Scenario::Relay => {
             let pairs = dialects::connect_pairs(dialect, &left, &right, opts.pairs).await?;
+            let threads_before = cluster.thread_cpu_seconds();
             let result = load::relay(pairs, opts.window, opts.size, measure, &cluster).await?;
+            let spread = stats::spread(&threads_before, &cluster.thread_cpu_seconds(), 8);
             figures.push(("delivered_per_sec", result.delivered as f64 / result.secs, "msg/s"));
             figures.push(("server_cpu_sec", result.server_cpu, "s"));
             figures.push(("client_cpu_sec", result.client_cpu, "s"));
@@ -224,6 +240,9 @@ async fn run(opts: &Opts) -> Result<Vec<Figure>, String> {
                 "msg/CPU-s",
             ));
             figures.push(("host_steal_sec", result.steal, "s"));
+            figures.push(("node_threads_busy", spread.busy as f64, ""));
+            figures.push(("busiest_thread_cpu_sec", spread.busiest, "s"));
+            figures.push(("busiest_over_mean_of_8", spread.ratio, ""));
         }
         Scenario::Latency => {
             let plan = load::LatencyPlan {

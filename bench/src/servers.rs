@@ -88,6 +88,7 @@ impl Servers {
         cross: bool,
         cpu: Option<&str>,
         peers: &Path,
+        workers: usize,
     ) -> Result<Self, String> {
         let peers = &peers.canonicalize().unwrap_or_else(|_| peers.to_owned());
         let dir = std::env::temp_dir().join(format!("switchboard-bench-{}", std::process::id()));
@@ -99,7 +100,7 @@ impl Servers {
         let redis = if cross { Some(servers.redis(cpu)?) } else { None };
         for i in 0..if cross { 2 } else { 1 } {
             let url = match server {
-                Server::Switchboard => servers.switchboard(i, redis.as_deref(), cpu)?,
+                Server::Switchboard => servers.switchboard(i, redis.as_deref(), cpu, workers)?,
                 Server::Peerjs => servers.peerjs(peers, cpu)?,
                 Server::Matchbox => servers.matchbox(peers, cpu)?,
                 Server::Socketio => servers.socketio(peers, redis.as_deref(), cpu)?,
@@ -131,11 +132,12 @@ impl Servers {
         i: usize,
         redis: Option<&str>,
         cpu: Option<&str>,
+        workers: usize,
     ) -> Result<String, String> {
         let bin = std::env::current_exe().map_err(|e| e.to_string())?.with_file_name("switchboard");
         let mut c = command(&bin.to_string_lossy(), cpu);
         c.args(["--listen", "127.0.0.1:0", "--rate-per-sec", "0", "--outbound-queue", "4096"]);
-        c.args(["--workers", "1", "--eio-ping-interval-ms", "600000"]);
+        c.args(["--workers", &workers.max(1).to_string(), "--eio-ping-interval-ms", "600000"]);
         c.args(["--eio-ping-timeout-ms", "600000", "--node-id", &format!("bench{i}")]);
         if let Some(socket) = redis {
             c.args(["--redis-url", &format!("redis+unix://{socket}")]);
@@ -208,6 +210,12 @@ impl Servers {
     /// Resident memory of every server process, in bytes.
     pub(crate) fn rss_bytes(&self) -> u64 {
         self.children.iter().map(|c| rss_bytes(c.id())).sum()
+    }
+
+    /// CPU seconds used so far by each thread of the first server process (a node), by
+    /// thread id.
+    pub(crate) fn thread_cpu_seconds(&self) -> Vec<(u32, f64)> {
+        self.children.first().map_or_else(Vec::new, |c| crate::stats::thread_cpu_seconds(c.id()))
     }
 
     /// CPU seconds used so far by every server process.

@@ -82,7 +82,7 @@ pub(crate) struct Plan<'a> {
 pub(crate) async fn run(plan: &Plan<'_>) -> Result<String, String> {
     let mut series = Vec::new();
     for setup in &SETUPS {
-        let servers = Servers::start(setup.server, setup.cross, plan.server_cpu, plan.peers)?;
+        let servers = Servers::start(setup.server, setup.cross, plan.server_cpu, plan.peers, 1)?;
         let (left, right) = servers.urls();
         let mut points = Vec::new();
         for &rate in plan.rates {

@@ -6,11 +6,19 @@
 //! [`Depart`] (a member is gone) and [`Notice`] (the cluster changed). Everything it awaits
 //! (its claim when it starts, its release when it is over) holds back its own mailbox only.
 
-use std::collections::HashMap;
+use std::{
+    collections::HashMap,
+    sync::{Arc, Weak},
+};
 
-use actix::{Actor, ActorFutureExt, AsyncContext, Context, Handler, Message, WrapFuture};
+use actix::{Actor, ActorFutureExt, Addr, AsyncContext, Context, Handler, Message, WrapFuture};
 
-use super::{handle::Engine, shard::Input, wire::Wire, Absent, Map, Out, Rules};
+use super::{
+    handle::Engine,
+    shard::Input,
+    wire::{Events, Wire},
+    Absent, Out, Rules,
+};
 use crate::{
     cluster::ClusterError,
     credit::Credit,
@@ -77,53 +85,87 @@ enum Phase {
     Closed,
 }
 
+/// A room's address as its members and its shard hold it: one `Addr` per room, shared (each
+/// `Addr` of its own would cost two allocations more).
+pub(super) type RoomRef<R> = Arc<Addr<RoomActor<R>>>;
+
+/// Who a room is, without keeping it alive: what its notes name it by.
+pub(super) type RoomMark<R> = Weak<Addr<RoomActor<R>>>;
+
+/// Whether `room` is the room marked `mark`.
+pub(super) fn is<R: Rules>(room: &RoomRef<R>, mark: &RoomMark<R>) -> bool {
+    std::ptr::eq(Arc::as_ptr(room), mark.as_ptr())
+}
+
+/// Where a member is: its link on this node, or its node.
+#[derive(Debug)]
+enum Place {
+    Here(ClientLink),
+    There(NodeId),
+}
+
 /// One room. See the module docs.
 pub struct RoomActor<R: Rules> {
     name: RoomId,
     engine: Engine<R>,
+    me: RoomMark<R>,
     rules: R,
     phase: Phase,
     /// This node's claim of the name, in a cluster.
     claim: Option<u64>,
-    /// Members on this node.
-    locals: Map<R::Member, ClientLink>,
-    /// Members on other nodes.
-    remotes: Map<R::Member, NodeId>,
+    /// Its members and where each is. A list, not a map: most rooms have a few members (a map
+    /// costs a room ~150 bytes more), and the rules scan their own list per command anyway.
+    members: Vec<(R::Member, Place)>,
 }
 
 impl<R: Rules> RoomActor<R> {
-    /// Room `name`, about to be created on this node.
-    pub(super) fn new(name: RoomId, engine: Engine<R>) -> Self {
-        let rules = R::new(engine.config());
-        let phase = if engine.cluster().is_some() { Phase::Claiming } else { Phase::Open };
-        Self {
-            name,
-            engine,
-            rules,
-            phase,
-            claim: None,
-            locals: Map::default(),
-            remotes: Map::default(),
-        }
+    /// Starts the actor of room `name`, about to be created on this node.
+    pub(super) fn open(name: RoomId, engine: Engine<R>) -> RoomRef<R> {
+        let mut room = None;
+        Self::create(|ctx| {
+            let rules = R::new(engine.config());
+            let phase = if engine.cluster().is_some() { Phase::Claiming } else { Phase::Open };
+            let addr = Arc::new(ctx.address());
+            let me = Arc::downgrade(&addr);
+            room = Some(addr);
+            Self { name, engine, me, rules, phase, claim: None, members: Vec::new() }
+        });
+        room.expect("the actor was created")
     }
 
+    fn place(&self, member: &R::Member) -> Option<&Place> {
+        self.members.iter().find(|(m, _)| m == member).map(|(_, place)| place)
+    }
+
+    fn forget(&mut self, member: &R::Member) -> Option<Place> {
+        let i = self.members.iter().position(|(m, _)| m == member)?;
+        Some(self.members.swap_remove(i).1)
+    }
+
+    /// Notes where `member` is (a session that moved replaces its old place).
     fn track(&mut self, member: &R::Member, origin: &Origin) {
-        match origin {
-            Origin::Local(link) => {
-                if !self.locals.contains_key(member) {
-                    self.locals.insert(member.clone(), link.clone());
+        let place = match origin {
+            Origin::Local(link) => Place::Here(link.clone()),
+            Origin::Remote(node) => Place::There(node.clone()),
+        };
+        match self.members.iter_mut().find(|(m, _)| m == member) {
+            Some((_, known)) => match (&*known, &place) {
+                (Place::Here(a), Place::Here(b)) if a.conn() == b.conn() => {}
+                (Place::There(a), Place::There(b)) if a == b => {}
+                _ => *known = place,
+            },
+            None => {
+                if self.members.len() < 8 {
+                    // Small rooms stay exactly as big as they are.
+                    self.members.reserve_exact(1);
                 }
-            }
-            Origin::Remote(node) => {
-                if self.remotes.get(member) != Some(node) {
-                    self.remotes.insert(member.clone(), node.clone());
-                }
+                self.members.push((member.clone(), place));
             }
         }
     }
 
     fn is_tracked(&self, member: &R::Member) -> bool {
-        self.locals.contains_key(member) || self.remotes.contains_key(member)
+        self.place(member).is_some()
     }
 
     /// Pushes `out` to its members, after telling the shards of those no longer in the room
@@ -137,25 +179,25 @@ impl<R: Rules> RoomActor<R> {
                 let name = self.name.clone();
                 let release =
                     async move { cluster.release_or_retry(R::NAMESPACE, name.as_str(), seq).await };
-                ctx.wait(release.into_actor(self).map(move |(), this, ctx| {
-                    this.deliver(out, sender, ctx);
-                    this.vacate(ctx);
+                ctx.wait(release.into_actor(self).map(move |(), this, _| {
+                    this.deliver(out, sender);
+                    this.vacate();
                 }));
                 return;
             }
-            self.deliver(out, sender, ctx);
-            self.vacate(ctx);
+            self.deliver(out, sender);
+            self.vacate();
             return;
         }
-        self.deliver(out, sender, ctx);
+        self.deliver(out, sender);
     }
 
-    fn deliver(&mut self, out: Out<R>, sender: Option<R::Member>, ctx: &mut Context<Self>) {
+    fn deliver(&mut self, out: Out<R>, sender: Option<R::Member>) {
         let over = self.phase != Phase::Open;
         let gone = |this: &Self, m: &R::Member| this.is_tracked(m) && (over || !this.rules.has(m));
         let mut departed: Vec<R::Member> = Vec::new();
         if over {
-            departed.extend(self.locals.keys().chain(self.remotes.keys()).cloned());
+            departed.extend(self.members.iter().map(|(m, _)| m.clone()));
         } else {
             let touched = sender.iter().chain(out.iter().map(|(m, _)| m));
             for member in touched {
@@ -166,28 +208,34 @@ impl<R: Rules> RoomActor<R> {
         }
         // Each local member's shard hears that it is out before the member can hear of it, so
         // the member's next command for the room is routed afresh.
-        for member in departed.iter().filter(|m| self.locals.contains_key(*m)) {
-            let room = self.name.clone();
-            let left = Input::Left { member: member.clone(), room, from: ctx.address() };
-            self.engine.send(self.engine.member_shard(member), left);
+        for member in &departed {
+            if let Some(Place::Here(_)) = self.place(member) {
+                let (room, from) = (self.name.clone(), self.me.clone());
+                let left = Input::Left { member: member.clone(), room, from };
+                self.engine.send(self.engine.member_shard(member), left);
+            }
         }
-        let mut batches: HashMap<NodeId, (super::wire::Events<R>, Vec<R::Member>)> = HashMap::new();
+        let mut batches: HashMap<NodeId, (Events<R>, Vec<R::Member>)> = HashMap::new();
         for (member, event) in out {
-            if let Some(link) = self.locals.get(&member) {
+            match self.place(&member) {
                 // A full queue closes that member; nobody else is affected.
-                let _ = link.push(R::wrap(event));
-            } else if let Some(node) = self.remotes.get(&member) {
-                batches.entry(node.clone()).or_default().0.push((member, event));
+                Some(Place::Here(link)) => drop(link.push(R::wrap(event))),
+                Some(Place::There(node)) => {
+                    batches.entry(node.clone()).or_default().0.push((member, event));
+                }
+                None => {}
             }
         }
         for member in departed {
-            self.locals.remove(&member);
-            if let Some(node) = self.remotes.remove(&member) {
+            if let Some(Place::There(node)) = self.forget(&member) {
                 batches.entry(node).or_default().1.push(member);
             }
         }
         for (node, (events, left)) in batches {
             self.publish(&node, &Wire::Deliver { room: self.name.clone(), events, left });
+        }
+        if self.members.capacity() > 2 * self.members.len().max(4) {
+            self.members.shrink_to_fit();
         }
     }
 
@@ -208,9 +256,9 @@ impl<R: Rules> RoomActor<R> {
     }
 
     /// The room is over: its shard's registry forgets it.
-    fn vacate(&mut self, ctx: &mut Context<Self>) {
+    fn vacate(&mut self) {
         let shard = self.engine.room_shard(&self.name);
-        let vacated = Input::Vacated { room: self.name.clone(), addr: ctx.address() };
+        let vacated = Input::Vacated { room: self.name.clone(), room_mark: self.me.clone() };
         self.engine.send(shard, vacated);
     }
 }
@@ -226,7 +274,7 @@ impl<R: Rules> Actor for RoomActor<R> {
         };
         let name = self.name.clone();
         let claim = async move { cluster.claim(R::NAMESPACE, name.as_str()).await };
-        ctx.wait(claim.into_actor(self).map(|claim, this, ctx| match claim {
+        ctx.wait(claim.into_actor(self).map(|claim, this, _| match claim {
             Ok(seq) => {
                 this.claim = Some(seq);
                 this.phase = Phase::Open;
@@ -236,7 +284,7 @@ impl<R: Rules> Actor for RoomActor<R> {
                     ClusterError::Taken => Absent::Taken,
                     ClusterError::Unavailable => Absent::Unavailable,
                 });
-                this.vacate(ctx);
+                this.vacate();
             }
         }));
     }
@@ -252,13 +300,13 @@ impl<R: Rules> RoomActor<R> {
     }
 
     /// Refuses `ask` for reason `why`.
-    fn refuse(&mut self, ask: Ask<R>, why: Absent, ctx: &mut Context<Self>) {
+    fn refuse(&mut self, ask: Ask<R>, why: Absent) {
         let Ask { member, command, origin, credit: _credit } = ask;
         let event = R::refuse(&self.name, &member, command, why);
         self.track(&member, &origin);
         let mut out = Out::<R>::new();
         out.push((member.clone(), event));
-        self.deliver(out, Some(member), ctx);
+        self.deliver(out, Some(member));
     }
 }
 
@@ -268,7 +316,7 @@ impl<R: Rules> Handler<Ask<R>> for RoomActor<R> {
     fn handle(&mut self, ask: Ask<R>, ctx: &mut Context<Self>) {
         match self.phase {
             Phase::Open => {}
-            Phase::Refused(why) if R::creates(&ask.command) => return self.refuse(ask, why, ctx),
+            Phase::Refused(why) if R::creates(&ask.command) => return self.refuse(ask, why),
             Phase::Claiming | Phase::Refused(_) | Phase::Closed => return self.bounce(ask),
         }
         let Ask { member, command, origin, credit: _credit } = ask;
@@ -287,8 +335,7 @@ impl<R: Rules> RoomActor<R> {
         }
         let mut out = Out::<R>::new();
         for member in &members {
-            self.locals.remove(member);
-            self.remotes.remove(member);
+            self.forget(member);
             self.rules.depart(&self.name, member, &mut out);
         }
         self.settle(out, None, ctx);
@@ -299,9 +346,10 @@ impl<R: Rules> Handler<Depart<R>> for RoomActor<R> {
     type Result = ();
 
     fn handle(&mut self, msg: Depart<R>, ctx: &mut Context<Self>) {
-        let here = match &msg.from {
-            None => self.locals.contains_key(&msg.member),
-            Some(node) => self.remotes.get(&msg.member) == Some(node),
+        let here = match (&msg.from, self.place(&msg.member)) {
+            (None, Some(Place::Here(_))) => true,
+            (Some(node), Some(Place::There(at))) => node == at,
+            _ => false,
         };
         if here {
             self.depart_all(vec![msg.member], ctx);
@@ -316,9 +364,9 @@ impl<R: Rules> Handler<Notice> for RoomActor<R> {
         match msg {
             Notice::NodeDown(node) => {
                 let gone: Vec<R::Member> = self
-                    .remotes
+                    .members
                     .iter()
-                    .filter(|(_, at)| **at == node)
+                    .filter(|(_, place)| matches!(place, Place::There(at) if *at == node))
                     .map(|(m, _)| m.clone())
                     .collect();
                 self.depart_all(gone, ctx);

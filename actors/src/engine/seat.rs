@@ -12,11 +12,9 @@ use std::sync::{
     Arc, Mutex, MutexGuard,
 };
 
-use actix::Addr;
-
 use super::{
     handle::Engine,
-    room::{Ask, Origin, RoomActor},
+    room::{Ask, Origin, RoomRef},
     shard::Input,
     wire::Wire,
     Absent, Map, Rules,
@@ -31,7 +29,7 @@ use crate::{
 #[derive(Debug)]
 pub(super) enum Home<R: Rules> {
     /// On this node.
-    Here(Addr<RoomActor<R>>),
+    Here(RoomRef<R>),
     /// On another node.
     There(NodeId),
 }

@@ -13,13 +13,13 @@ use std::{
     task::{Context as TaskContext, Poll},
 };
 
-use actix::{Actor, ActorFutureExt, Addr, AsyncContext, Context, StreamHandler, WrapFuture};
+use actix::{Actor, ActorFutureExt, AsyncContext, Context, StreamHandler, WrapFuture};
 use futures_util::Stream;
 use tokio::sync::mpsc;
 
 use super::{
     handle::Engine,
-    room::{Ask, Depart, Notice, Origin, RoomActor},
+    room::{is, Ask, Depart, Notice, Origin, RoomActor, RoomMark, RoomRef},
     seat::{dispatch, Home, Reach},
     wire::Wire,
     Absent, Map, Rules,
@@ -47,9 +47,9 @@ pub(super) enum Input<R: Rules> {
     /// when the member's next commands were waiting for it. (From the room's shard.)
     Routed { member: R::Member, room: RoomId, home: Option<Home<R>>, resume: bool },
     /// `member` is no longer in room `room` of actor `from`. (From the room's actor.)
-    Left { member: R::Member, room: RoomId, from: Addr<RoomActor<R>> },
+    Left { member: R::Member, room: RoomId, from: RoomMark<R> },
     /// Room `room` of actor `addr` is over. (From the room's actor.)
-    Vacated { room: RoomId, addr: Addr<RoomActor<R>> },
+    Vacated { room: RoomId, room_mark: RoomMark<R> },
     /// A command of `member` on node `origin`, for a room homed here. (From the bus.)
     Remote { origin: NodeId, member: R::Member, command: R::Command },
     /// `member` on node `origin` is gone, and was in room `room` homed here. (From the bus.)
@@ -79,7 +79,7 @@ pub(super) struct Shard<R: Rules> {
     /// During a reclaim: the rooms yet to answer, and those that kept their names.
     reclaiming: (usize, usize),
     /// The actors of the rooms homed here whose names hash to this shard.
-    rooms: Map<RoomId, Addr<RoomActor<R>>>,
+    rooms: Map<RoomId, RoomRef<R>>,
     /// The members connected here whose ids hash to this shard.
     members: Map<R::Member, Member<R>>,
 }
@@ -125,12 +125,12 @@ impl<R: Rules> Shard<R> {
             Input::Left { member, room, from } => {
                 let Some(seat) = self.members.get(&member) else { return };
                 let mut rooms = seat.reach.rooms();
-                if matches!(rooms.get(&room), Some(Home::Here(addr)) if *addr == from) {
+                if matches!(rooms.get(&room), Some(Home::Here(home)) if is(home, &from)) {
                     rooms.remove(&room);
                 }
             }
-            Input::Vacated { room, addr } => {
-                if self.rooms.get(&room) == Some(&addr) {
+            Input::Vacated { room, room_mark } => {
+                if self.rooms.get(&room).is_some_and(|known| is(known, &room_mark)) {
                     self.rooms.remove(&room);
                 }
             }
@@ -332,7 +332,7 @@ impl<R: Rules> Shard<R> {
         }
         let local = matches!(origin, Origin::Local(_));
         if R::creates(&command) && local {
-            let addr = RoomActor::new(room.clone(), self.engine.clone()).start();
+            let addr = RoomActor::open(room.clone(), self.engine.clone());
             self.rooms.insert(room.clone(), addr.clone());
             let local = self.local_member(&member, &origin);
             addr.do_send(Ask { member, command, origin, credit });
