@@ -10,7 +10,7 @@ use crate::{
     ids::NodeId,
     link::ClientLink,
     rooms::Room,
-    signals::SignalRoomsActor,
+    signals::state::SignalRoom,
 };
 
 /// The core's configuration, as the edge builds it from the node's config.
@@ -41,8 +41,8 @@ pub struct Core {
     pub directory: Addr<DirectoryActor>,
     /// The `rooms` dialect's room engine.
     pub rooms: Engine<Room>,
-    /// The node's `signals` rooms.
-    pub signals: Addr<SignalRoomsActor>,
+    /// The `signals` dialect's room engine.
+    pub signals: Engine<SignalRoom>,
     cluster: Option<(Cluster, Addr<BridgeActor>)>,
     config: CoreConfig,
 }
@@ -54,7 +54,7 @@ impl Core {
         let Some(cluster_config) = config.cluster.clone() else {
             let directory = DirectoryActor::new(node.clone(), config.directory.clone(), None);
             let rooms = Engine::new(node.clone(), None, (), config.shards);
-            let signals = SignalRoomsActor::new(node.clone(), None, config.signals).start();
+            let signals = Engine::new(node.clone(), None, config.signals, config.shards);
             let directory = directory.start();
             return Self { node, directory, rooms, signals, cluster: None, config };
         };
@@ -65,14 +65,14 @@ impl Core {
             DirectoryActor::new(member.clone(), config.directory.clone(), Some(cluster.clone()))
                 .start();
         let rooms = Engine::new(member.clone(), Some(cluster.clone()), (), config.shards);
-        let signals = SignalRoomsActor::new(member, Some(cluster.clone()), config.signals).start();
+        let signals = Engine::new(member, Some(cluster.clone()), config.signals, config.shards);
         let mut routes = Routes::default()
             .topic(Topic::Cmd, directory.clone().recipient())
             .member(directory.clone().recipient())
             .topic_with(Topic::Rooms, rooms.inbox())
             .member_with(rooms.membership())
-            .topic(Topic::Signals, signals.clone().recipient())
-            .member(signals.clone().recipient());
+            .topic_with(Topic::Signals, signals.inbox())
+            .member_with(signals.membership());
         if let Some(edge) = config.edge.clone() {
             routes = routes.topic(Topic::Edge, edge);
         }
@@ -84,7 +84,10 @@ impl Core {
     /// Hosts the next shard of each room engine on the current thread's arbiter: each worker
     /// thread calls it once, so rooms spread over every worker. False once all are hosted.
     pub fn host_shard(&self) -> bool {
-        self.rooms.host_next()
+        // Both engines have as many shards, so they run out together.
+        let rooms = self.rooms.host_next();
+        let signals = self.signals.host_next();
+        rooms || signals
     }
 
     /// Hosts every shard not yet hosted on the current thread's arbiter (a node on one

@@ -150,22 +150,27 @@ async fn readyz(node: web::Data<NodeState>) -> HttpResponse {
 
 async fn metrics(node: web::Data<NodeState>) -> HttpResponse {
     let mut body = node.metrics.render();
-    let load = node.core.rooms.load();
+    let engines = [("rooms", node.core.rooms.load()), ("signals", node.core.signals.load())];
     body.push_str("# HELP switchboard_rooms Rooms homed on this node, by dialect and shard.\n");
     body.push_str("# TYPE switchboard_rooms gauge\n");
-    for (shard, load) in load.iter().enumerate() {
-        let rooms = load.rooms.load(std::sync::atomic::Ordering::Relaxed);
-        body.push_str(&format!(
-            "switchboard_rooms{{dialect=\"rooms\",shard=\"{shard}\"}} {rooms}\n"
-        ));
+    for (dialect, load) in engines {
+        for (shard, load) in load.iter().enumerate() {
+            let rooms = load.rooms.load(std::sync::atomic::Ordering::Relaxed);
+            let labels = format!("dialect=\"{dialect}\",shard=\"{shard}\"");
+            body.push_str(&format!("switchboard_rooms{{{labels}}} {rooms}\n"));
+        }
     }
-    body.push_str("# HELP switchboard_room_members Clients of this node in a room dialect, by dialect and shard.\n");
+    body.push_str(
+        "# HELP switchboard_room_members Clients of this node in a room dialect, by dialect and \
+         shard.\n",
+    );
     body.push_str("# TYPE switchboard_room_members gauge\n");
-    for (shard, load) in load.iter().enumerate() {
-        let members = load.members.load(std::sync::atomic::Ordering::Relaxed);
-        body.push_str(&format!(
-            "switchboard_room_members{{dialect=\"rooms\",shard=\"{shard}\"}} {members}\n"
-        ));
+    for (dialect, load) in engines {
+        for (shard, load) in load.iter().enumerate() {
+            let members = load.members.load(std::sync::atomic::Ordering::Relaxed);
+            let labels = format!("dialect=\"{dialect}\",shard=\"{shard}\"");
+            body.push_str(&format!("switchboard_room_members{{{labels}}} {members}\n"));
+        }
     }
     if node.core.is_clustered() {
         let up = u8::from(node.core.is_ready());

@@ -50,7 +50,8 @@ impl Topic {
 }
 
 /// The frame format this node writes and reads.
-/// `v2`: the `rooms` topic's bodies are the room engine's frames (`v1` had a shape of its own).
+/// `v2`: the `rooms` and `signals` topics' bodies are the room engine's frames (`v1` had shapes of
+/// their own).
 pub(super) const VERSION: &str = "v2";
 
 /// Why a received frame was dropped.

@@ -32,6 +32,7 @@
 //! leaves the registry, and bounces any command that still reaches it back to the registry.
 
 mod handle;
+mod moving;
 pub mod room;
 mod seat;
 mod shard;
@@ -86,6 +87,16 @@ pub trait Rules: Unpin + Sized + 'static {
     type Event: fmt::Debug + Serialize + DeserializeOwned + Send + 'static;
     /// What every room of the dialect on this node is configured with (limits).
     type Config: fmt::Debug + Clone + Send + Sync + 'static;
+    /// What a member's node remembers of a room homed elsewhere, to rebuild the room on a new
+    /// home if its home dies (`()` where rooms die with their home).
+    type Memo: fmt::Debug + Default + Send + Unpin + 'static;
+    /// What one surviving member brings to its room's new home.
+    type Survivor: fmt::Debug + Serialize + DeserializeOwned + Send + Unpin + 'static;
+
+    /// Whether a room outlives its home node: when the home dies (or loses the room's name),
+    /// the nodes of its surviving members rebuild it on a new home ([`Rules::adopt`]);
+    /// otherwise the room ends for them ([`Rules::home_lost`]).
+    const OUTLIVES_HOME: bool;
 
     /// The namespace of the dialect's room names among the cluster's claims.
     const NAMESPACE: &'static str;
@@ -137,4 +148,25 @@ pub trait Rules: Unpin + Sized + 'static {
 
     /// The core event that carries `event` to a client's link.
     fn wrap(event: Self::Event) -> crate::event::Event;
+
+    /// Learns from `event`, which a room homed elsewhere sent a member here.
+    fn remember(memo: &mut Self::Memo, event: &Self::Event);
+
+    /// Learns from `command`, which a member here sent a room homed elsewhere.
+    fn remember_own(memo: &mut Self::Memo, command: &Self::Command);
+
+    /// Member `member` as a survivor of its room, from what `memo` remembers; `None` if the
+    /// room cannot be rebuilt from it.
+    fn survivor(memo: &Self::Memo, member: &Self::Member) -> Option<Self::Survivor>;
+
+    /// Every member as a survivor, for a new home; the room is over here.
+    fn give_up(&mut self) -> Vec<(Self::Member, Self::Survivor)>;
+
+    /// Adds `survivors` of the room's previous home to the room (creating it if new).
+    fn adopt(
+        &mut self,
+        room: &RoomId,
+        survivors: Vec<(Self::Member, Self::Survivor)>,
+        out: &mut Out<Self>,
+    );
 }

@@ -32,6 +32,8 @@ pub(super) enum Home<R: Rules> {
     Here(RoomRef<R>),
     /// On another node.
     There(NodeId),
+    /// Moving to a new home, after its home died: commands are refused for now.
+    Moving,
 }
 
 impl<R: Rules> Clone for Home<R> {
@@ -39,6 +41,7 @@ impl<R: Rules> Clone for Home<R> {
         match self {
             Home::Here(addr) => Home::Here(addr.clone()),
             Home::There(node) => Home::There(node.clone()),
+            Home::Moving => Home::Moving,
         }
     }
 }
@@ -90,6 +93,10 @@ pub(super) fn dispatch<R: Rules>(
                 let room = R::room(&command).clone();
                 let _ = link.push(R::wrap(R::refuse(&room, &member, command, Absent::Unavailable)));
             }
+        }
+        Home::Moving => {
+            let room = R::room(&command).clone();
+            let _ = link.push(R::wrap(R::refuse(&room, &member, command, Absent::Unavailable)));
         }
     }
 }
@@ -143,6 +150,7 @@ impl<R: Rules> Seat<R> {
 
 impl<R: Rules> Drop for Seat<R> {
     fn drop(&mut self) {
-        self.engine.send(self.shard, Input::Detach { member: self.member.clone() });
+        let (member, reach) = (self.member.clone(), self.reach.clone());
+        self.engine.send(self.shard, Input::Detach { member, reach });
     }
 }

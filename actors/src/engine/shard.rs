@@ -38,8 +38,9 @@ pub(super) enum Input<R: Rules> {
     Attach { member: R::Member, link: ClientLink, reach: Arc<Reach<R>> },
     /// Member `member` asks `command`. (From its seat.)
     Request { member: R::Member, command: R::Command, credit: Credit },
-    /// Member `member` is gone. (From its seat.)
-    Detach { member: R::Member },
+    /// Member `member`, seated with `reach`, is gone. (From its seat; a member seated again
+    /// since, on a new connection, stays.)
+    Detach { member: R::Member, reach: Arc<Reach<R>> },
     /// Route `command` of `member` to its room, homed here or elsewhere; when `reply`, the
     /// member's shard waits for [`Input::Routed`]. (From a member's shard, or a room over.)
     Route { member: R::Member, command: R::Command, origin: Origin, credit: Credit, reply: bool },
@@ -58,36 +59,51 @@ pub(super) enum Input<R: Rules> {
     Delivered { origin: NodeId, room: RoomId, events: super::wire::Events<R>, left: Vec<R::Member> },
     /// The cluster changed. (From the bridge.)
     Membership(Membership),
+    /// Members of this node (`survivors`) of room `room`, whose home died or gave the room up,
+    /// rejoin it: here, or where Redis says it lives now (`claimed`: this node tried to claim
+    /// its name and could not). (From a member's shard or the room's old actor.)
+    Rehome { room: RoomId, survivors: Vec<(R::Member, Origin, R::Survivor)>, claimed: bool },
+    /// Where `members` of this shard found room `room` (`None`: nowhere yet; try again).
+    /// (From the room's shard.)
+    Rehomed { room: RoomId, members: Vec<R::Member>, home: Option<Home<R>> },
+    /// Members of node `origin` rejoin room `room`, whose home moved here. (From the bus.)
+    Rejoin { origin: NodeId, room: RoomId, survivors: Vec<(R::Member, R::Survivor)> },
+    /// Node `origin` is not the home of room `room` (any more): find it again. (From the bus.)
+    Moved { origin: NodeId, room: RoomId },
     /// A room homed here claimed its name again after [`Membership::Reclaim`] (`kept`), or
     /// lost it to another node. (From the room's actor.)
     Reclaimed { kept: bool },
 }
 
 /// A member connected to this node.
-struct Member<R: Rules> {
-    link: ClientLink,
+pub(super) struct Member<R: Rules> {
+    pub(super) link: ClientLink,
     /// The rooms it is in, as far as its commands are concerned (this shard writes it).
-    reach: Arc<Reach<R>>,
+    pub(super) reach: Arc<Reach<R>>,
     /// While one of its commands waits to be routed: the commands that came after it.
-    waiting: Option<VecDeque<(R::Command, Credit)>>,
+    pub(super) waiting: Option<VecDeque<(R::Command, Credit)>>,
+    /// What it remembers of each room it is in that is homed elsewhere.
+    pub(super) memos: Map<RoomId, R::Memo>,
 }
 
 /// One worker's part of the engine. See the module docs.
 pub(super) struct Shard<R: Rules> {
     index: usize,
-    engine: Engine<R>,
+    pub(super) engine: Engine<R>,
     /// During a reclaim: the rooms yet to answer, and those that kept their names.
     reclaiming: (usize, usize),
     /// The actors of the rooms homed here whose names hash to this shard.
-    rooms: Map<RoomId, RoomRef<R>>,
+    pub(super) rooms: Map<RoomId, RoomRef<R>>,
     /// The members connected here whose ids hash to this shard.
-    members: Map<R::Member, Member<R>>,
+    pub(super) members: Map<R::Member, Member<R>>,
+    /// Rooms whose new home members here are looking for, and how many times they tried.
+    pub(super) attempts: Map<RoomId, u32>,
 }
 
 impl<R: Rules> Shard<R> {
     pub(super) fn new(index: usize, engine: Engine<R>) -> Self {
-        let (rooms, members) = (Map::default(), Map::default());
-        Self { index, engine, reclaiming: (0, 0), rooms, members }
+        let (rooms, members, attempts) = (Map::default(), Map::default(), Map::default());
+        Self { index, engine, reclaiming: (0, 0), rooms, members, attempts }
     }
 
     /// Publishes how many rooms and members this shard holds.
@@ -113,11 +129,13 @@ impl<R: Rules> Shard<R> {
 
     fn dispatch(&mut self, input: Input<R>, ctx: &mut Context<Self>) {
         match input {
-            Input::Attach { member, link, reach } => {
-                self.members.insert(member, Member { link, reach, waiting: None });
-            }
+            Input::Attach { member, link, reach } => self.attach(member, link, reach),
             Input::Request { member, command, credit } => self.request(member, command, credit),
-            Input::Detach { member } => self.detach(&member),
+            Input::Detach { member, reach } => {
+                if self.members.get(&member).is_some_and(|m| Arc::ptr_eq(&m.reach, &reach)) {
+                    self.detach(&member);
+                }
+            }
             Input::Route { member, command, origin, credit, reply } => {
                 self.route(member, command, origin, credit, reply, ctx);
             }
@@ -146,7 +164,13 @@ impl<R: Rules> Shard<R> {
             Input::Delivered { origin, room, events, left } => {
                 self.delivered(&origin, &room, events, left)
             }
-            Input::Membership(change) => self.membership(change),
+            Input::Membership(change) => self.membership(change, ctx),
+            Input::Rehome { room, survivors, claimed } => {
+                self.rehome_here(room, survivors, claimed, ctx)
+            }
+            Input::Rehomed { room, members, home } => self.rehomed(room, members, home, ctx),
+            Input::Rejoin { origin, room, survivors } => self.rejoin(origin, room, survivors),
+            Input::Moved { origin, room } => self.moved(&origin, &room, ctx),
             Input::Reclaimed { kept } => {
                 let (waiting, renewed) = &mut self.reclaiming;
                 *waiting = waiting.saturating_sub(1);
@@ -204,6 +228,9 @@ impl<R: Rules> Shard<R> {
             return;
         }
         seat.waiting = Some(VecDeque::new());
+        if R::OUTLIVES_HOME {
+            R::remember_own(seat.memos.entry(room.clone()).or_default(), &command);
+        }
         let origin = Origin::Local(seat.link.clone());
         let shard = self.engine.room_shard(room);
         self.engine.send(shard, Input::Route { member, command, origin, credit, reply: true });
@@ -215,14 +242,19 @@ impl<R: Rules> Shard<R> {
             match home {
                 Some(Home::Here(addr)) => addr.do_send(Depart { member, from: None }),
                 Some(Home::There(node)) => self.tell_gone(&node, member, vec![room]),
-                None => {}
+                Some(Home::Moving) | None => {}
             }
             return;
         };
         match home {
-            Some(home) => seat.reach.rooms().insert(room, home),
-            None => seat.reach.rooms().remove(&room),
-        };
+            Some(home) => {
+                seat.reach.rooms().insert(room, home);
+            }
+            None => {
+                seat.reach.rooms().remove(&room);
+                seat.memos.remove(&room);
+            }
+        }
         if !resume {
             return;
         }
@@ -233,7 +265,7 @@ impl<R: Rules> Shard<R> {
         }
     }
 
-    fn tell_gone(&self, node: &NodeId, member: R::Member, rooms: Vec<RoomId>) {
+    pub(super) fn tell_gone(&self, node: &NodeId, member: R::Member, rooms: Vec<RoomId>) {
         if let Some(cluster) = self.engine.cluster() {
             let _ = cluster.send(node, R::TOPIC, &Wire::<R>::Gone { member, rooms });
         }
@@ -248,6 +280,7 @@ impl<R: Rules> Shard<R> {
             match home {
                 Home::Here(addr) => addr.do_send(Depart { member: member.clone(), from: None }),
                 Home::There(node) => elsewhere.entry(node).or_default().push(room),
+                Home::Moving => {}
             }
         }
         for (node, rooms) in elsewhere {
@@ -263,40 +296,41 @@ impl<R: Rules> Shard<R> {
         events: super::wire::Events<R>,
         left: Vec<R::Member>,
     ) {
+        let mut strangers: Vec<R::Member> = Vec::new();
         for (member, event) in events {
-            // A member that left meanwhile gets nothing.
-            if let Some(seat) = self.members.get(&member) {
-                let _ = seat.link.push(R::wrap(event));
+            let Some(seat) = self.members.get_mut(&member) else {
+                // Gone meanwhile: it gets nothing, and must not stay in the room.
+                if !left.contains(&member) && !strangers.contains(&member) {
+                    strangers.push(member);
+                }
+                continue;
+            };
+            if R::OUTLIVES_HOME {
+                R::remember(seat.memos.entry(room.clone()).or_default(), &event);
             }
+            let _ = seat.link.push(R::wrap(event));
+        }
+        for member in strangers {
+            self.tell_gone(origin, member, vec![room.clone()]);
         }
         for member in left {
-            let Some(seat) = self.members.get(&member) else { continue };
+            let Some(seat) = self.members.get_mut(&member) else { continue };
             let mut rooms = seat.reach.rooms();
             if matches!(rooms.get(room), Some(Home::There(node)) if node == origin) {
                 rooms.remove(room);
+                seat.memos.remove(room);
             }
         }
     }
 
-    fn membership(&mut self, change: Membership) {
+    fn membership(&mut self, change: Membership, ctx: &mut Context<Self>) {
         match change {
             Membership::Down(node) => {
                 for addr in self.rooms.values() {
                     addr.do_send(Notice::NodeDown(node.clone()));
                 }
-                for seat in self.members.values() {
-                    let mut rooms = seat.reach.rooms();
-                    let lost: Vec<RoomId> = rooms
-                        .iter()
-                        .filter(|(_, home)| matches!(home, Home::There(at) if *at == node))
-                        .map(|(room, _)| room.clone())
-                        .collect();
-                    for room in lost {
-                        rooms.remove(&room);
-                        if let Some(event) = R::home_lost(&room) {
-                            let _ = seat.link.push(R::wrap(event));
-                        }
-                    }
+                for room in self.homes_lost(&node) {
+                    self.rehome(room, 0, ctx);
                 }
             }
             Membership::Reclaim => {
@@ -378,12 +412,18 @@ impl<R: Rules> Shard<R> {
 
 impl<R: Rules> Shard<R> {
     /// `member` if `origin` is this node (its shard is told where its commands go).
-    fn local_member(&self, member: &R::Member, origin: &Origin) -> Option<R::Member> {
+    pub(super) fn local_member(&self, member: &R::Member, origin: &Origin) -> Option<R::Member> {
         matches!(origin, Origin::Local(_)).then(|| member.clone())
     }
 
     /// Tells local `member`'s shard where its command for `room` went.
-    fn answer(&self, member: Option<R::Member>, room: RoomId, home: Option<Home<R>>, resume: bool) {
+    pub(super) fn answer(
+        &self,
+        member: Option<R::Member>,
+        room: RoomId,
+        home: Option<Home<R>>,
+        resume: bool,
+    ) {
         let Some(member) = member else { return };
         let shard = self.engine.member_shard(&member);
         self.engine.send(shard, Input::Routed { member, room, home, resume });

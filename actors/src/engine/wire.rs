@@ -37,6 +37,19 @@ pub enum Wire<R: Rules> {
         /// Its rooms there.
         rooms: Vec<RoomId>,
     },
+    /// Members of the sender rejoin room `room`, whose home moved to the receiver.
+    Rejoin {
+        /// The room.
+        room: RoomId,
+        /// Each member and what it brings.
+        survivors: Vec<(R::Member, R::Survivor)>,
+    },
+    /// The receiver thinks the sender is the home of room `room`, and it is not (any more):
+    /// find the home again.
+    Moved {
+        /// The room.
+        room: RoomId,
+    },
 }
 
 impl<R: Rules> Engine<R> {
@@ -68,6 +81,16 @@ impl<R: Rules> Engine<R> {
                         shard,
                         Input::Gone { origin: origin.clone(), member: member.clone(), room },
                     );
+                }
+            }
+            Wire::Rejoin { room, survivors } => {
+                let shard = self.room_shard(&room);
+                self.send(shard, Input::Rejoin { origin, room, survivors });
+            }
+            Wire::Moved { room } => {
+                for shard in 0..self.shards() {
+                    let (origin, room) = (origin.clone(), room.clone());
+                    self.send(shard, Input::Moved { origin, room });
                 }
             }
             Wire::Deliver { room, events, left } => {

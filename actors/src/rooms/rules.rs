@@ -85,9 +85,13 @@ impl Rules for Room {
     type Command = RoomCommand;
     type Event = RoomEvent;
     type Config = ();
+    type Memo = ();
+    type Survivor = ();
 
     const NAMESPACE: &'static str = "rooms";
     const TOPIC: Topic = Topic::Rooms;
+    /// The owner's departure closes a room, and the owner lives on the room's home.
+    const OUTLIVES_HOME: bool = false;
 
     fn new((): &()) -> Self {
         Self::default()
@@ -166,6 +170,20 @@ impl Rules for Room {
     fn wrap(event: RoomEvent) -> Event {
         Event::Room(event)
     }
+
+    fn remember((): &mut (), _: &RoomEvent) {}
+
+    fn remember_own((): &mut (), _: &RoomCommand) {}
+
+    fn survivor((): &(), _: &SocketId) -> Option<()> {
+        None
+    }
+
+    fn give_up(&mut self) -> Vec<(SocketId, ())> {
+        Vec::new()
+    }
+
+    fn adopt(&mut self, _: &RoomId, _: Vec<(SocketId, ())>, _: &mut Out<Self>) {}
 }
 
 #[cfg(test)]

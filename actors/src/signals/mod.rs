@@ -1,18 +1,13 @@
 //! The `signals` dialect's vocabulary (seed 002, PROTOCOLS.md §2): rooms with a channel
 //! (`p2p`, `m2m`, `a2m`, `p2m`), users with several sessions, and the signals they send.
 //!
-//! - [`state`]: the room rules, pure.
-//! - [`SignalRoomsActor`]: the node's rooms, and in a cluster one room space across nodes.
+//! - [`state`]: the rules of one room ([`state::SignalRoom`]), pure, which the room engine
+//!   ([`crate::engine`]) drives: one actor per room, on its home node; rooms outlive their home.
 //! - [`SignalSessionActor`]: one per connection.
 
-pub mod actor;
-mod away;
-mod remote;
 pub mod session;
 pub mod state;
-mod wire;
 
-pub use actor::SignalRoomsActor;
 pub use session::SignalSessionActor;
 
 use std::{fmt, sync::Arc};

@@ -1,20 +1,23 @@
 //! `SignalSessionActor`: one per `signals` connection. The first valid signal binds the
-//! connection to its session (`ss.userId` + `ss.sessionId`); later signals must carry the same
-//! session. A session silent for longer than the heartbeat timeout is treated as gone (its
-//! rooms are told) and the connection is closed.
+//! connection to its session (`ss.userId` + `ss.sessionId`), seated in the `signals` room engine;
+//! later signals must carry the same session. A session silent for longer than the heartbeat
+//! timeout is treated as gone (its rooms are told) and the connection is closed.
 
 use std::time::{Duration, Instant};
 
-use actix::{
-    Actor, ActorContext, ActorFutureExt, Addr, AsyncContext, Context, Handler, Message, WrapFuture,
-};
+use actix::{Actor, ActorContext, AsyncContext, Context, Handler, Message};
 
 use super::{
-    actor::{Apply, Gone},
-    state::Reply,
-    Peer, Signal, SignalRoomsActor,
+    state::{Reply, SignalRoom},
+    Signal,
 };
-use crate::{credit::Credit, error::CloseReason, event::Event, link::ClientLink};
+use crate::{
+    credit::Credit,
+    engine::{Engine, Seat},
+    error::CloseReason,
+    event::Event,
+    link::ClientLink,
+};
 
 /// A signal refused by the dialect's codec: what the client is told.
 #[derive(Debug, Clone)]
@@ -45,27 +48,24 @@ pub struct Closed;
 #[derive(Debug)]
 pub struct SignalSessionActor {
     link: ClientLink,
-    rooms: Addr<SignalRoomsActor>,
+    rooms: Engine<SignalRoom>,
     heartbeat_timeout: Duration,
     keepalive: Option<Duration>,
-    peer: Option<Peer>,
+    /// The session, once bound; dropping it takes the session out of its rooms.
+    seat: Option<Seat<SignalRoom>>,
     last_heard: Instant,
 }
 
 impl SignalSessionActor {
     /// A connection reached through `link`, whose session is gone after `heartbeat_timeout`
     /// of silence.
-    pub fn new(
-        link: ClientLink,
-        rooms: Addr<SignalRoomsActor>,
-        heartbeat_timeout: Duration,
-    ) -> Self {
+    pub fn new(link: ClientLink, rooms: Engine<SignalRoom>, heartbeat_timeout: Duration) -> Self {
         Self {
             link,
             rooms,
             heartbeat_timeout,
             keepalive: None,
-            peer: None,
+            seat: None,
             last_heard: Instant::now(),
         }
     }
@@ -81,7 +81,7 @@ impl SignalSessionActor {
     }
 
     fn check_heartbeat(&mut self, ctx: &mut Context<Self>) {
-        if self.peer.is_some() && self.last_heard.elapsed() > self.heartbeat_timeout {
+        if self.seat.is_some() && self.last_heard.elapsed() > self.heartbeat_timeout {
             log::info!("{}: no signal within the heartbeat timeout, closing", self.link.conn());
             self.link.close(CloseReason::PingTimeout);
             ctx.stop();
@@ -103,17 +103,16 @@ impl Actor for SignalSessionActor {
     }
 
     fn stopped(&mut self, _ctx: &mut Context<Self>) {
-        if let Some(peer) = self.peer.take() {
-            self.rooms.do_send(Gone { peer, conn: self.link.conn() });
-        }
+        // The session leaves its rooms (unless it is back on another connection already).
+        self.seat.take();
     }
 }
 
 impl Handler<SignalInbound> for SignalSessionActor {
     type Result = ();
 
-    fn handle(&mut self, msg: SignalInbound, ctx: &mut Context<Self>) {
-        let SignalInbound(signal, _credit) = msg;
+    fn handle(&mut self, msg: SignalInbound, _ctx: &mut Context<Self>) {
+        let SignalInbound(signal, credit) = msg;
         let signal = match signal {
             Ok(signal) => signal,
             Err(Invalid { unsupported, name, req, msg }) => {
@@ -121,21 +120,24 @@ impl Handler<SignalInbound> for SignalSessionActor {
                 return;
             }
         };
-        match &self.peer {
-            Some(peer) if *peer != signal.from => {
+        let seat = match &self.seat {
+            Some(seat) if *seat.member() != signal.from => {
+                let peer = seat.member();
                 let msg = format!("this connection is session {peer}; open one per session");
                 let req = signal.raw.get().to_owned();
                 let name = signal.action.signal().to_owned();
                 self.tell(Reply::Invalid { unsupported: false, name, req, msg });
                 return;
             }
-            Some(_) => {}
-            None => self.peer = Some(signal.from.clone()),
-        }
+            Some(seat) => seat,
+            None => {
+                let seat = self.rooms.seat(signal.from.clone(), self.link.clone());
+                self.seat.insert(seat)
+            }
+        };
         self.last_heard = Instant::now();
-        // The next signal waits until this one is applied (or handed to its room's home).
-        let applied = self.rooms.send(Apply { signal, link: self.link.clone() });
-        ctx.wait(applied.into_actor(self).map(|_, _, _| ()));
+        // Applied in order, even one that waits for Redis; the credit returns once applied.
+        seat.send(signal, credit);
     }
 }
 
@@ -155,7 +157,7 @@ mod tests {
     use crate::{
         ids::ConnId,
         link::{self, Outbound},
-        signals::{state::Limits, Action, To},
+        signals::{state::Limits, Action, Peer, To},
     };
 
     fn signal(action: Action, from: &Peer, to: Option<To>, creating: bool) -> Signal {
@@ -173,7 +175,8 @@ mod tests {
     #[actix_rt::test]
     async fn a_p2p_call_through_the_actors_and_a_silent_session_is_gone() {
         let node = crate::ids::NodeId::new("n");
-        let rooms = SignalRoomsActor::new(node, None, Limits::default()).start();
+        let rooms = Engine::<SignalRoom>::new(node, None, Limits::default(), 2);
+        rooms.host_all();
         let (la, mut ra) = link::channel(ConnId(1), 64);
         let (lb, mut rb) = link::channel(ConnId(2), 64);
         let a = SignalSessionActor::new(la, rooms.clone(), Duration::from_millis(300)).start();

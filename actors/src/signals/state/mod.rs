@@ -1,5 +1,6 @@
-//! The `signals` rooms of one node, as pure state: every signal returns what each session is
-//! told, in order. Rules from PROTOCOLS.md §2.3 (and the decisions the seed leaves open, each
+//! One `signals` room, as pure state: every signal returns what each session is told, in
+//! order. The room engine ([`crate::engine`]) drives it as the dialect's [`crate::engine::Rules`]
+//! (in [`rules`]). Rules from PROTOCOLS.md §2.3 (and the decisions the seed leaves open, each
 //! marked *Decision*):
 //!
 //! - JOIN creates the room only with `op.roomCreating` (4022 if it exists, 4001 if it does not
@@ -13,13 +14,13 @@
 //! - p2p OFFER/ANSWER/ICE are relayed as sent to every session of a target user, or to one
 //!   session. In `m2m`/`a2m` they (and WATCH) need the media plane: 500 until it exists.
 
-use std::collections::{HashMap, HashSet};
-
 mod rehome;
 mod reply;
+mod rules;
 
-pub use rehome::{Evicted, Survivor};
+pub use rehome::Survivor;
 pub use reply::{Listed, Refusal, Reply, Role};
+pub use rules::Memo;
 
 use super::{Action, Channel, Peer, Signal, To};
 use crate::{ids::RoomId, payload::Payload};
@@ -54,6 +55,7 @@ struct Member {
 
 #[derive(Debug)]
 struct Room {
+    rid: RoomId,
     ch: Channel,
     eg: Option<Payload>,
     members: Vec<Member>,
@@ -109,9 +111,9 @@ impl Room {
             .collect()
     }
 
-    fn joined(&self, rid: &RoomId, role: Role) -> Reply {
+    fn joined(&self, role: Role) -> Reply {
         Reply::Joined {
-            rid: rid.clone(),
+            rid: self.rid.clone(),
             pps: self.listed(),
             ch: self.ch,
             role,
@@ -119,28 +121,26 @@ impl Room {
         }
     }
 
-    fn changed(&self, rid: &RoomId) -> Out {
+    fn changed(&self) -> Out {
         let pps = self.listed();
         self.members
             .iter()
             .map(|m| {
-                let reply = Reply::PublishListChanged { rid: rid.clone(), pps: pps.clone() };
+                let reply = Reply::PublishListChanged { rid: self.rid.clone(), pps: pps.clone() };
                 (m.peer.clone(), reply)
             })
             .collect()
     }
 }
 
-/// Every `signals` room of this node. See the module docs.
+/// One `signals` room (before its creation, and after it is over, none). See the module docs.
 #[derive(Debug, Default)]
-pub struct SignalRooms {
-    rooms: HashMap<RoomId, Room>,
+pub struct SignalRoom {
+    room: Option<Room>,
     limits: Limits,
     tick: u64,
-    /// Rooms that emptied since the last [`SignalRooms::take_closed`].
-    closed: Vec<RoomId>,
-    /// The rooms each session is in.
-    index: HashMap<Peer, HashSet<RoomId>>,
+    /// It existed and every member left.
+    over: bool,
 }
 
 fn refuse(signal: &Signal, refusal: Refusal) -> Out {
@@ -148,8 +148,8 @@ fn refuse(signal: &Signal, refusal: Refusal) -> Out {
     vec![(signal.from.clone(), reply)]
 }
 
-impl SignalRooms {
-    /// Rooms under `limits`.
+impl SignalRoom {
+    /// A room under `limits`.
     pub fn new(limits: Limits) -> Self {
         Self { limits, ..Self::default() }
     }
@@ -169,47 +169,28 @@ impl SignalRooms {
         }
     }
 
-    /// Session `peer` is gone (disconnected, or silent past the heartbeat timeout): it leaves
-    /// every room it is in, as if it had sent LEAVE.
+    /// Session `peer` is gone (disconnected, or silent past the heartbeat timeout): it leaves,
+    /// as if it had sent LEAVE.
     pub fn disconnect(&mut self, peer: &Peer) -> Out {
-        let rids = self.index.get(peer).cloned().unwrap_or_default();
-        rids.into_iter().flat_map(|rid| self.remove(&rid, std::slice::from_ref(peer))).collect()
+        self.remove(std::slice::from_ref(peer))
     }
 
-    /// The members of room `rid`.
-    pub fn members(&self, rid: &RoomId) -> Vec<Peer> {
-        self.rooms
-            .get(rid)
+    /// The members.
+    pub fn members(&self) -> Vec<Peer> {
+        self.room
+            .as_ref()
             .map(|r| r.members.iter().map(|m| m.peer.clone()).collect())
             .unwrap_or_default()
     }
 
-    /// Whether room `rid` exists here.
-    pub fn contains(&self, rid: &RoomId) -> bool {
-        self.rooms.contains_key(rid)
-    }
-
-    /// Whether session `peer` is in any room here.
+    /// Whether session `peer` is in the room.
     pub fn has_peer(&self, peer: &Peer) -> bool {
-        self.index.contains_key(peer)
+        self.room.as_ref().is_some_and(|r| r.member(peer).is_some())
     }
 
-    fn indexed(&mut self, peer: &Peer, rid: &RoomId) {
-        self.index.entry(peer.clone()).or_default().insert(rid.clone());
-    }
-
-    fn unindexed(&mut self, peer: &Peer, rid: &RoomId) {
-        if let Some(rooms) = self.index.get_mut(peer) {
-            rooms.remove(rid);
-            if rooms.is_empty() {
-                self.index.remove(peer);
-            }
-        }
-    }
-
-    /// The rooms that emptied (and so closed) since the last call.
-    pub fn take_closed(&mut self) -> Vec<RoomId> {
-        std::mem::take(&mut self.closed)
+    /// Whether the room existed and every member left.
+    pub fn is_over(&self) -> bool {
+        self.over
     }
 
     fn next_tick(&mut self) -> u64 {
@@ -228,19 +209,19 @@ impl SignalRooms {
             ve: signal.ve.unwrap_or(true),
             ae: signal.ae.unwrap_or(true),
         };
-        let Some(room) = self.rooms.get_mut(rid) else {
-            if !signal.creating {
+        let Some(room) = self.room.as_mut() else {
+            if !signal.creating || self.over {
                 return refuse(signal, Refusal::RoomNotFound);
             }
             let room = Room {
+                rid: rid.clone(),
                 ch: signal.ch,
                 eg: signal.eg.clone(),
                 members: vec![member(Role::Publisher)],
                 adopted_base: None,
             };
-            let joined = room.joined(rid, Role::Publisher);
-            self.rooms.insert(rid.clone(), room);
-            self.indexed(from, rid);
+            let joined = room.joined(Role::Publisher);
+            self.room = Some(room);
             return vec![(from.clone(), joined)];
         };
         if room.ch != signal.ch {
@@ -250,7 +231,7 @@ impl SignalRooms {
             // A repeated JOIN (the client's watchdog): answer again, change nothing.
             let role =
                 if existing.publisher_since.is_some() { Role::Publisher } else { Role::Viewer };
-            return vec![(from.clone(), room.joined(rid, role))];
+            return vec![(from.clone(), room.joined(role))];
         }
         if signal.creating {
             return refuse(signal, Refusal::RoomExists);
@@ -266,38 +247,33 @@ impl SignalRooms {
             Channel::M2m | Channel::A2m | Channel::P2m => Role::Viewer,
         };
         room.members.push(member(role));
-        let mut out = vec![(from.clone(), room.joined(rid, role))];
+        let mut out = vec![(from.clone(), room.joined(role))];
         if role == Role::Publisher {
-            out.extend(room.changed(rid));
+            out.extend(room.changed());
         }
-        self.indexed(from, rid);
         out
     }
 
-    /// Removes `peers` from room `rid`; publishers leaving push the new list to the others.
-    fn remove(&mut self, rid: &RoomId, peers: &[Peer]) -> Out {
-        let Some(room) = self.rooms.get_mut(rid) else { return Vec::new() };
+    /// Removes `peers`; publishers leaving push the new list to the others.
+    fn remove(&mut self, peers: &[Peer]) -> Out {
+        let Some(room) = self.room.as_mut() else { return Vec::new() };
         let had_publisher =
             room.members.iter().any(|m| peers.contains(&m.peer) && m.publisher_since.is_some());
         room.members.retain(|m| !peers.contains(&m.peer));
-        let out = if room.members.is_empty() {
-            self.rooms.remove(rid);
-            self.closed.push(rid.clone());
+        if room.members.is_empty() {
+            self.room = None;
+            self.over = true;
             Vec::new()
         } else if had_publisher {
-            room.changed(rid)
+            room.changed()
         } else {
             Vec::new()
-        };
-        for peer in peers {
-            self.unindexed(peer, rid);
         }
-        out
     }
 
     /// The room of `signal`, with the sender a member, or the refusal.
     fn checked(&self, signal: &Signal) -> Result<&Room, Refusal> {
-        let room = self.rooms.get(&signal.rid).ok_or(Refusal::RoomNotFound)?;
+        let room = self.room.as_ref().ok_or(Refusal::RoomNotFound)?;
         if room.ch != signal.ch {
             return Err(Refusal::UnsupportedChannel);
         }
@@ -310,7 +286,7 @@ impl SignalRooms {
             return refuse(signal, refusal);
         }
         // LEAVE has no success ack.
-        self.remove(&signal.rid, std::slice::from_ref(&signal.from))
+        self.remove(std::slice::from_ref(&signal.from))
     }
 
     fn update(&mut self, signal: &Signal) -> Out {
@@ -321,12 +297,12 @@ impl SignalRooms {
         if room.member(&signal.from).is_some_and(|m| m.publisher_since.is_none()) {
             return refuse(signal, Refusal::PermissionDenied);
         }
-        let Some(room) = self.rooms.get_mut(&signal.rid) else { return Vec::new() };
+        let Some(room) = self.room.as_mut() else { return Vec::new() };
         if let Some(m) = room.members.iter_mut().find(|m| m.peer == signal.from) {
             m.ve = signal.ve.unwrap_or(m.ve);
             m.ae = signal.ae.unwrap_or(m.ae);
         }
-        room.changed(&signal.rid)
+        room.changed()
     }
 
     fn heartbeat(&mut self, signal: &Signal) -> Out {
@@ -390,7 +366,7 @@ impl SignalRooms {
         // *Decision*: the kicked sessions receive the KICK itself, then are out of the room.
         let kick = || Reply::Kicked { rid: signal.rid.clone(), req: signal.raw.clone() };
         let mut out: Out = kicked.iter().map(|p| (p.clone(), kick())).collect();
-        out.extend(self.remove(&signal.rid, &kicked));
+        out.extend(self.remove(&kicked));
         out
     }
 
@@ -440,12 +416,12 @@ impl SignalRooms {
             return refuse(signal, Refusal::PermissionDenied);
         }
         let tick = self.next_tick();
-        let Some(room) = self.rooms.get_mut(&signal.rid) else { return Vec::new() };
+        let Some(room) = self.room.as_mut() else { return Vec::new() };
         if let Some(m) = room.members.iter_mut().find(|m| m.peer == target) {
             m.publisher_since = Some(tick);
         }
         let mut out = vec![forward];
-        out.extend(room.changed(&signal.rid));
+        out.extend(room.changed());
         out
     }
 }

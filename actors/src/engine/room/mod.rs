@@ -13,6 +13,10 @@ use std::{
 
 use actix::{Actor, ActorFutureExt, Addr, AsyncContext, Context, Handler, Message, WrapFuture};
 
+mod adopt;
+
+pub(super) use adopt::{Adopt, Relink};
+
 use super::{
     handle::Engine,
     shard::Input,
@@ -404,6 +408,9 @@ impl<R: Rules> RoomActor<R> {
                     this.name
                 );
                 this.claim = None;
+                if R::OUTLIVES_HOME {
+                    return this.give_up();
+                }
                 let mut out = Out::<R>::new();
                 this.rules.evict(&this.name, &mut out);
                 this.settle(out, None, ctx);
