@@ -68,6 +68,10 @@ pub enum Event {
     /// A `signals` reply (only `signals` sessions receive these; node-local for now).
     #[serde(skip)]
     Signals(crate::signals::state::Reply),
+    /// A toy dialect's event, in the room engine's own tests.
+    #[cfg(test)]
+    #[serde(skip)]
+    Test(String),
 }
 
 /// The phase of a 1:1 call session, as clients see it.

@@ -70,6 +70,13 @@ impl Routes {
         self.member_with(move |change| to.do_send(change))
     }
 
+    /// Hands `msg` to whoever takes `topic`'s frames; false if nobody does.
+    pub(super) fn deliver(&self, topic: Topic, msg: Inbox) -> bool {
+        let Some(to) = self.topics.get(&topic) else { return false };
+        to(msg);
+        true
+    }
+
     /// These routes, with `to` told of every membership change.
     pub fn member_with(mut self, to: impl Fn(Membership) + Send + Sync + 'static) -> Self {
         self.members.push(std::sync::Arc::new(to));
@@ -479,9 +486,10 @@ fn route(me: &NodeId, raw: &[u8], routes: &Routes, bridge: &Addr<BridgeActor>) {
     let msg = Inbox { origin, body: bytes::Bytes::copy_from_slice(body) };
     if topic == Topic::Node {
         bridge.do_send(msg);
-    } else if let Some(to) = routes.topics.get(&topic) {
-        to(msg);
     } else {
-        log::debug!("node {me}: {topic:?} frame from {} dropped: nobody takes it", msg.origin);
+        let origin = msg.origin.clone();
+        if !routes.deliver(topic, msg) {
+            log::debug!("node {me}: {topic:?} frame from {origin} dropped: nobody takes it");
+        }
     }
 }

@@ -20,6 +20,8 @@ mod bridge;
 mod frame;
 mod keys;
 mod liveness;
+#[cfg(test)]
+pub mod memory;
 mod scripts;
 
 use std::{
@@ -120,6 +122,9 @@ struct Inner {
 #[derive(Clone)]
 pub struct Cluster {
     inner: Arc<Inner>,
+    /// Tests of the core: an in-process bus instead of Redis.
+    #[cfg(test)]
+    memory: Option<memory::MemoryBus>,
 }
 
 impl std::fmt::Debug for Cluster {
@@ -153,7 +158,12 @@ impl Cluster {
             healthy: AtomicBool::new(false),
             peers: std::sync::atomic::AtomicUsize::new(0),
         };
-        (Self { inner: Arc::new(inner) }, Plumbing { out: out_rx, conn: conn_tx })
+        let cluster = Self {
+            inner: Arc::new(inner),
+            #[cfg(test)]
+            memory: None,
+        };
+        (cluster, Plumbing { out: out_rx, conn: conn_tx })
     }
 
     /// This node.
@@ -201,6 +211,10 @@ impl Cluster {
     /// Queues `frame` for node `to`'s inbox. Never waits; fails at once while Redis is
     /// unreachable, so the caller can tell its client.
     pub fn publish(&self, to: &NodeId, frame: &Frame) -> Result<(), ClusterError> {
+        #[cfg(test)]
+        if let Some(bus) = &self.memory {
+            return bus.publish(&self.inner.node, to, frame);
+        }
         if !self.is_healthy() {
             return Err(ClusterError::Unavailable);
         }
@@ -256,6 +270,10 @@ impl Cluster {
     /// Claims `name` in `namespace` for this node, cluster-wide. Returns the claim's
     /// cluster-wide sequence number (claims are listed in that order).
     pub async fn claim(&self, namespace: &str, name: &str) -> Result<u64, ClusterError> {
+        #[cfg(test)]
+        if let Some(bus) = &self.memory {
+            return bus.claim(&self.inner.node, Self::field(namespace, name));
+        }
         let k = &self.inner.keys;
         let mut inv = scripts::CLAIM.prepare_invoke();
         inv.key(k.names()).key(k.owned(&self.inner.node)).key(k.seq());
@@ -267,6 +285,10 @@ impl Cluster {
     /// Releases this node's claim `seq` of `name` in `namespace` (a newer claim of the same
     /// name is left alone).
     pub async fn release(&self, namespace: &str, name: &str, seq: u64) -> Result<(), ClusterError> {
+        #[cfg(test)]
+        if let Some(bus) = &self.memory {
+            return bus.release(&self.inner.node, &Self::field(namespace, name), seq);
+        }
         let k = &self.inner.keys;
         let mut inv = scripts::RELEASE.prepare_invoke();
         inv.key(k.names()).key(k.owned(&self.inner.node));
@@ -297,6 +319,10 @@ impl Cluster {
         namespace: &str,
         name: &str,
     ) -> Result<Option<NodeId>, ClusterError> {
+        #[cfg(test)]
+        if let Some(bus) = &self.memory {
+            return bus.lookup(&Self::field(namespace, name));
+        }
         let mut conn = self.conn()?;
         let mut cmd = redis::cmd("HGET");
         cmd.arg(self.inner.keys.names()).arg(Self::field(namespace, name));

@@ -170,3 +170,6 @@ pub trait Rules: Unpin + Sized + 'static {
         out: &mut Out<Self>,
     );
 }
+
+#[cfg(test)]
+mod tests;
