@@ -14,16 +14,21 @@
 //! - [`directory`]: `DirectoryActor`, one per node: names, presence, rosters, call ids.
 //! - [`call`]: `CallActor`, one per 1:1 call: the NEW → PENDING → ACTIVE → CLOSED machine.
 //! - [`cluster`]: the Redis bridge: node inboxes, cluster-wide names, peer liveness.
-//! - [`rooms`]: the `rooms` dialect's rooms: `RoomsActor`, `RoomSocket`.
-//! - [`signals`]: the `signals` dialect's vocabulary (work in progress).
+//! - [`engine`]: the room engine: one actor per room on its home node, shards per worker, the
+//!   cluster machinery of rooms written once; each room dialect brings its rules.
+//! - [`rooms`]: the `rooms` dialect's rules (`Room`) and `RoomSocket`.
+//! - [`signals`]: the `signals` dialect's vocabulary, its room rules and its session actor.
 //! - [`node`]: [`Core`], the handles the edge is given.
 //!
 //! # Ordering
 //!
 //! Every event to a client goes through its one link, so events reach a client in the order
-//! they were pushed. A client's commands are handled one at a time, in order (the edge awaits
-//! each `Inbound` reply), so its answers are ordered too. State has one owner each: names and
-//! presence the directory, a call's phase its call actor.
+//! they were pushed. A `cmd` client's commands are handled one at a time, in order (the edge
+//! awaits each `Inbound` reply), so its answers are ordered too. A room dialect's member has its
+//! commands for one room applied in its order (one waiting for Redis holds back the ones after
+//! it); commands for different rooms run in parallel, each room being its own actor. State has
+//! one owner each: names and presence the directory, a call's phase its call actor, a room's
+//! membership its room actor.
 
 pub mod call;
 pub mod cluster;

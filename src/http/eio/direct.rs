@@ -1,5 +1,6 @@
 //! The incoming side of a session's WebSocket, and the fast path of a session that was a
-//! WebSocket from the start: its task hands the socket's events straight to the rooms owner.
+//! WebSocket from the start: its task hands the socket's events straight to the room engine
+//! (the room's actor, for a room the socket is in).
 //!
 //! Why: through the session, every event cost a mailbox hop (two allocations and a wake-up of
 //! the session) on the node's busiest path. Events are the only packets that skip it; every
@@ -88,7 +89,7 @@ impl Shared {
     }
 }
 
-/// The incoming side of a session's WebSocket: events to the rooms owner when the session
+/// The incoming side of a session's WebSocket: events to the room engine when the session
 /// allows it (see the module docs), everything else to the session, in order.
 pub(super) struct Session {
     addr: Addr<EioSession>,
