@@ -17,7 +17,7 @@ use std::sync::{
 };
 
 use actix_web::{web, HttpResponse};
-use switchboard_actors::Core;
+use switchboard_actors::{engine::ShardLoad, Core};
 
 use crate::{config::Config, metrics::Metrics};
 
@@ -151,27 +151,10 @@ async fn readyz(node: web::Data<NodeState>) -> HttpResponse {
 async fn metrics(node: web::Data<NodeState>) -> HttpResponse {
     let mut body = node.metrics.render();
     let engines = [("rooms", node.core.rooms.load()), ("signals", node.core.signals.load())];
-    body.push_str("# HELP switchboard_rooms Rooms homed on this node, by dialect and shard.\n");
-    body.push_str("# TYPE switchboard_rooms gauge\n");
-    for (dialect, load) in engines {
-        for (shard, load) in load.iter().enumerate() {
-            let rooms = load.rooms.load(std::sync::atomic::Ordering::Relaxed);
-            let labels = format!("dialect=\"{dialect}\",shard=\"{shard}\"");
-            body.push_str(&format!("switchboard_rooms{{{labels}}} {rooms}\n"));
-        }
-    }
-    body.push_str(
-        "# HELP switchboard_room_members Clients of this node in a room dialect, by dialect and \
-         shard.\n",
-    );
-    body.push_str("# TYPE switchboard_room_members gauge\n");
-    for (dialect, load) in engines {
-        for (shard, load) in load.iter().enumerate() {
-            let members = load.members.load(std::sync::atomic::Ordering::Relaxed);
-            let labels = format!("dialect=\"{dialect}\",shard=\"{shard}\"");
-            body.push_str(&format!("switchboard_room_members{{{labels}}} {members}\n"));
-        }
-    }
+    let help = "Rooms homed on this node, by dialect and shard.";
+    per_shard(&mut body, "switchboard_rooms", help, &engines, |load| &load.rooms);
+    let help = "Clients of this node in a room dialect, by dialect and shard.";
+    per_shard(&mut body, "switchboard_room_members", help, &engines, |load| &load.members);
     if node.core.is_clustered() {
         let up = u8::from(node.core.is_ready());
         body.push_str("# HELP switchboard_cluster_up Whether Redis answered the last heartbeat.\n");
@@ -183,6 +166,24 @@ async fn metrics(node: web::Data<NodeState>) -> HttpResponse {
         body.push_str(&format!("switchboard_cluster_peers {peers}\n"));
     }
     HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(body)
+}
+
+/// Appends gauge `name` with one value per room engine (`dialect`) and shard, as `pick` reads
+/// it from the shard's load.
+fn per_shard(
+    body: &mut String,
+    name: &str,
+    help: &str,
+    engines: &[(&str, &[ShardLoad])],
+    pick: impl Fn(&ShardLoad) -> &std::sync::atomic::AtomicU64,
+) {
+    body.push_str(&format!("# HELP {name} {help}\n# TYPE {name} gauge\n"));
+    for (dialect, load) in engines {
+        for (shard, load) in load.iter().enumerate() {
+            let value = pick(load).load(std::sync::atomic::Ordering::Relaxed);
+            body.push_str(&format!("{name}{{dialect=\"{dialect}\",shard=\"{shard}\"}} {value}\n"));
+        }
+    }
 }
 
 /// A WebSocket endpoint asked for without `Upgrade: websocket` (upgrades never get here; see

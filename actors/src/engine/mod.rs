@@ -42,7 +42,7 @@ use std::{fmt, hash::Hash};
 
 use serde::{de::DeserializeOwned, Serialize};
 
-pub use handle::Engine;
+pub use handle::{Engine, ShardLoad};
 pub use seat::Seat;
 
 use crate::{cluster::Topic, ids::RoomId};
