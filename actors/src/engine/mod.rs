@@ -13,17 +13,20 @@
 //!   room's actor), and the members connected here whose ids hash to it (where each member's
 //!   rooms live, and its commands in order while one of them waits for Redis).
 //! - [`seat`]: [`Seat`], a connected member's handle, held by its connection.
+//! - [`moving`]: rooms that outlive their home ([`Rules::OUTLIVES_HOME`]): finding a room's new
+//!   home when its home dies or gives it up; and a member back on a new connection.
 //! - [`wire`]: what engines of one dialect on different nodes tell each other.
 //! - [`Engine`]: the cheap handle that finds a member's or a room's shard.
 //!
 //! # A command's way
 //!
-//! A member's command goes to its shard (the member's hash). If the member is in the room, the
-//! shard hands it to the room's actor (or the room's home node) at once: that is the relay
-//! path, and no node-wide actor is on it. Otherwise the shard asks the room's shard (the room's
-//! hash) to route it: to the room's actor if the room is homed here, to a new actor if the
-//! command creates the room (the actor claims the name first), or to the home Redis names. The
-//! member's next commands wait in its shard until the route is known, so they stay in order.
+//! If the member is in the room (as its shard last wrote in the member's [`seat::Reach`]), its
+//! seat hands the command straight to the room's actor, or to the room's home node: that is the
+//! relay path, and no node-wide actor is on it. Otherwise the command goes to the member's
+//! shard (the member's hash), which asks the room's shard (the room's hash) to route it: to the
+//! room's actor if the room is homed here, to a new actor if the command creates the room (the
+//! actor claims the name first), or to the home Redis names. The member's next commands wait in
+//! its shard until the route is known, so they stay in order.
 //!
 //! The room's actor tells the member's shard when the member is no longer in the room (it left,
 //! was refused, or the room closed) before the member can hear of it, so the member's next
