@@ -85,7 +85,7 @@ impl<R: Rules> Handler<Adopt<R>> for RoomActor<R> {
         }
         let mut survivors = Vec::with_capacity(msg.survivors.len());
         for (member, origin, survivor) in msg.survivors {
-            self.track(&member, &origin);
+            self.track(&member, origin);
             survivors.push((member, survivor));
         }
         let mut out = Out::<R>::new();

@@ -146,26 +146,27 @@ impl<R: Rules> RoomActor<R> {
         Some(self.members.swap_remove(i).1)
     }
 
-    /// Notes where `member` is (a session that moved replaces its old place).
-    fn track(&mut self, member: &R::Member, origin: &Origin) {
-        let place = match origin {
-            Origin::Local(link) => Place::Here(link.clone()),
-            Origin::Remote(node) => Place::There(node.clone()),
-        };
-        match self.members.iter_mut().find(|(m, _)| m == member) {
-            Some((_, known)) => match (&*known, &place) {
-                (Place::Here(a), Place::Here(b)) if a.conn() == b.conn() => {}
-                (Place::There(a), Place::There(b)) if a == b => {}
-                _ => *known = place,
-            },
-            None => {
-                if self.members.len() < 8 {
-                    // Small rooms stay exactly as big as they are.
-                    self.members.reserve_exact(1);
-                }
-                self.members.push((member.clone(), place));
+    /// Notes where `member` is (a session that moved replaces its old place). Takes the origin
+    /// by value: a member already known here (every relayed signal) costs no clone of its link.
+    fn track(&mut self, member: &R::Member, origin: Origin) {
+        if let Some((_, known)) = self.members.iter_mut().find(|(m, _)| m == member) {
+            match (&*known, origin) {
+                (Place::Here(a), Origin::Local(b)) if a.conn() == b.conn() => {}
+                (Place::There(a), Origin::Remote(b)) if *a == b => {}
+                (_, Origin::Local(link)) => *known = Place::Here(link),
+                (_, Origin::Remote(node)) => *known = Place::There(node),
             }
+            return;
         }
+        let place = match origin {
+            Origin::Local(link) => Place::Here(link),
+            Origin::Remote(node) => Place::There(node),
+        };
+        if self.members.len() < 8 {
+            // Small rooms stay exactly as big as they are.
+            self.members.reserve_exact(1);
+        }
+        self.members.push((member.clone(), place));
     }
 
     fn is_tracked(&self, member: &R::Member) -> bool {
@@ -307,7 +308,7 @@ impl<R: Rules> RoomActor<R> {
     fn refuse(&mut self, ask: Ask<R>, why: Absent) {
         let Ask { member, command, origin, credit: _credit } = ask;
         let event = R::refuse(&self.name, &member, command, why);
-        self.track(&member, &origin);
+        self.track(&member, origin);
         let mut out = Out::<R>::new();
         out.push((member.clone(), event));
         self.deliver(out, Some(member));
@@ -324,7 +325,7 @@ impl<R: Rules> Handler<Ask<R>> for RoomActor<R> {
             Phase::Claiming | Phase::Refused(_) | Phase::Closed => return self.bounce(ask),
         }
         let Ask { member, command, origin, credit: _credit } = ask;
-        self.track(&member, &origin);
+        self.track(&member, origin);
         let mut out = Out::<R>::new();
         self.rules.apply(&self.name, &member, command, &mut out);
         self.settle(out, Some(member), ctx);
