@@ -10,18 +10,17 @@ use crate::{
     ids::{RoomId, SocketId},
 };
 
-/// One room: its owner (the creator, whose departure closes it) and its members in join
-/// order, the owner first.
+/// One room: its members in join order, the first its owner (the creator, whose departure
+/// closes it). Kept exactly as long as a small room needs: a node may hold 100,000 rooms.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Room {
-    owner: Option<SocketId>,
     members: Vec<SocketId>,
 }
 
 impl Room {
-    /// The owner, once created.
+    /// The owner, while the room is open.
     pub fn owner(&self) -> Option<&SocketId> {
-        self.owner.as_ref()
+        self.members.first()
     }
 
     /// The members in join order.
@@ -30,10 +29,9 @@ impl Room {
     }
 
     fn create(&mut self, who: &SocketId, room: RoomId, out: &mut Out<Self>) {
-        if self.owner.is_some() {
+        if !self.members.is_empty() {
             return out.push((who.clone(), RoomEvent::Exists(room)));
         }
-        self.owner = Some(who.clone());
         self.members = vec![who.clone()];
         out.push((who.clone(), RoomEvent::Created(room)));
     }
@@ -41,7 +39,7 @@ impl Room {
     /// Joining a room one is already in answers `room-joined` again and tells nobody (the
     /// reference would have listed the socket twice).
     fn join(&mut self, who: &SocketId, room: RoomId, out: &mut Out<Self>) {
-        let Some(owner) = self.owner.clone() else {
+        let Some(owner) = self.owner().cloned() else {
             return out.push((who.clone(), RoomEvent::NotExists(room)));
         };
         let before: Vec<SocketId> = self.members.iter().filter(|m| *m != who).cloned().collect();
@@ -50,6 +48,9 @@ impl Room {
         out.push((who.clone(), joined));
         if again {
             return;
+        }
+        if self.members.len() < 8 {
+            self.members.reserve_exact(1);
         }
         self.members.push(who.clone());
         let told =
@@ -67,8 +68,9 @@ impl Room {
 
     /// Takes `who` (a member) out: the owner closes the room, anyone else is announced.
     fn remove(&mut self, who: &SocketId, room: &RoomId, out: &mut Out<Self>) {
+        let owner = self.owner() == Some(who);
         self.members.retain(|m| m != who);
-        if self.owner.as_ref() != Some(who) {
+        if !owner {
             let left = |m: &SocketId| {
                 (m.clone(), RoomEvent::ClientLeft { room: room.clone(), id: who.clone() })
             };
@@ -136,7 +138,7 @@ impl Rules for Room {
 
     /// The name is another node's now: as if the owner had left.
     fn evict(&mut self, room: &RoomId, out: &mut Out<Self>) {
-        if let Some(owner) = self.owner.clone() {
+        if let Some(owner) = self.owner().cloned() {
             self.leave(&owner, room.clone(), out);
         }
     }
