@@ -94,7 +94,7 @@ pub trait Rules: Unpin + Sized + 'static {
     /// home if its home dies (`()` where rooms die with their home).
     type Memo: fmt::Debug + Default + Send + Unpin + 'static;
     /// What one surviving member brings to its room's new home.
-    type Survivor: fmt::Debug + Serialize + DeserializeOwned + Send + Unpin + 'static;
+    type Survivor: fmt::Debug + Clone + Serialize + DeserializeOwned + Send + Unpin + 'static;
 
     /// Whether a room outlives its home node: when the home dies (or loses the room's name),
     /// the nodes of its surviving members rebuild it on a new home ([`Rules::adopt`]);
@@ -157,6 +157,10 @@ pub trait Rules: Unpin + Sized + 'static {
 
     /// Learns from `command`, which a member here sent a room homed elsewhere.
     fn remember_own(memo: &mut Self::Memo, command: &Self::Command);
+
+    /// Learns from `survivor`, what a member here brought to its room's new home (a member
+    /// moved off a room homed here has heard nothing of it from elsewhere yet).
+    fn recall(memo: &mut Self::Memo, survivor: &Self::Survivor);
 
     /// Member `member` as a survivor of its room, from what `memo` remembers; `None` if the
     /// room cannot be rebuilt from it.

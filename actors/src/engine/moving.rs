@@ -94,14 +94,25 @@ impl<R: Rules> Shard<R> {
 
     /// Has this shard's members of moving room `room` rejoin it: attempt `attempt`.
     pub(super) fn rehome(&mut self, room: RoomId, attempt: u32, _ctx: &mut Context<Self>) {
-        let mut survivors = Vec::new();
+        let (mut survivors, mut lost) = (Vec::new(), Vec::new());
         for (member, seat) in &self.members {
             if !matches!(seat.reach.rooms().get(&room), Some(Home::Moving)) {
                 continue;
             }
             let survivor = seat.memos.get(&room).and_then(|memo| R::survivor(memo, member));
-            if let Some(survivor) = survivor {
-                survivors.push((member.clone(), Origin::Local(seat.link.clone()), survivor));
+            match survivor {
+                Some(survivor) => {
+                    survivors.push((member.clone(), Origin::Local(seat.link.clone()), survivor));
+                }
+                // Too little known to bring it along: out of the room (it may join again),
+                // rather than refused as moving for good.
+                None => lost.push(member.clone()),
+            }
+        }
+        for member in lost {
+            if let Some(seat) = self.members.get_mut(&member) {
+                seat.reach.rooms().remove(&room);
+                seat.memos.remove(&room);
             }
         }
         if survivors.is_empty() {
@@ -118,13 +129,14 @@ impl<R: Rules> Shard<R> {
     pub(super) fn rehomed(
         &mut self,
         room: RoomId,
-        members: Vec<R::Member>,
+        members: Vec<(R::Member, R::Survivor)>,
         home: Option<Home<R>>,
         ctx: &mut Context<Self>,
     ) {
         let mut retry = false;
-        for member in &members {
-            let Some(seat) = self.members.get(member) else { continue };
+        for (member, survivor) in &members {
+            let Some(seat) = self.members.get_mut(member) else { continue };
+            R::recall(seat.memos.entry(room.clone()).or_default(), survivor);
             let mut rooms = seat.reach.rooms();
             let Some(known) = rooms.get_mut(&room) else { continue };
             match &home {
@@ -155,7 +167,8 @@ impl<R: Rules> Shard<R> {
         claimed: bool,
         ctx: &mut Context<Self>,
     ) {
-        let members: Vec<R::Member> = survivors.iter().map(|(m, _, _)| m.clone()).collect();
+        let members: Vec<(R::Member, R::Survivor)> =
+            survivors.iter().map(|(m, _, s)| (m.clone(), s.clone())).collect();
         if let Some(actor) = self.rooms.get(&room).cloned() {
             actor.do_send(Adopt { survivors });
             return self.tell_rehomed(&room, members, Some(Home::Here(actor)));
@@ -191,10 +204,15 @@ impl<R: Rules> Shard<R> {
         }));
     }
 
-    fn tell_rehomed(&self, room: &RoomId, members: Vec<R::Member>, home: Option<Home<R>>) {
-        let mut by_shard: Vec<Vec<R::Member>> = vec![Vec::new(); self.engine.shards()];
-        for member in members {
-            by_shard[self.engine.member_shard(&member)].push(member);
+    fn tell_rehomed(
+        &self,
+        room: &RoomId,
+        members: Vec<(R::Member, R::Survivor)>,
+        home: Option<Home<R>>,
+    ) {
+        let mut by_shard: Vec<Vec<_>> = (0..self.engine.shards()).map(|_| Vec::new()).collect();
+        for (member, survivor) in members {
+            by_shard[self.engine.member_shard(&member)].push((member, survivor));
         }
         for (shard, members) in by_shard.into_iter().enumerate() {
             if !members.is_empty() {

@@ -63,9 +63,9 @@ pub(super) enum Input<R: Rules> {
     /// rejoin it: here, or where Redis says it lives now (`claimed`: this node tried to claim
     /// its name and could not). (From a member's shard or the room's old actor.)
     Rehome { room: RoomId, survivors: Vec<(R::Member, Origin, R::Survivor)>, claimed: bool },
-    /// Where `members` of this shard found room `room` (`None`: nowhere yet; try again).
-    /// (From the room's shard.)
-    Rehomed { room: RoomId, members: Vec<R::Member>, home: Option<Home<R>> },
+    /// Where `members` of this shard (with what each brought) found room `room` (`None`:
+    /// nowhere yet; try again). (From the room's shard.)
+    Rehomed { room: RoomId, members: Vec<(R::Member, R::Survivor)>, home: Option<Home<R>> },
     /// Members of node `origin` rejoin room `room`, whose home moved here. (From the bus.)
     Rejoin { origin: NodeId, room: RoomId, survivors: Vec<(R::Member, R::Survivor)> },
     /// Node `origin` is not the home of room `room` (any more): find it again. (From the bus.)

@@ -177,6 +177,8 @@ impl Rules for Room {
 
     fn remember_own((): &mut (), _: &RoomCommand) {}
 
+    fn recall((): &mut (), (): &()) {}
+
     fn survivor((): &(), _: &SocketId) -> Option<()> {
         None
     }

@@ -212,4 +212,10 @@ async fn a_room_that_outlives_its_home_and_loses_its_name_moves_to_the_new_holde
     alice.send(Ask::Say(r("m"), "moved".into()));
     bob.told("said m alice moved").await;
     bert.told("said m alice moved").await;
+    // And when that new home dies too, alice (whose room had been A's own) still brings
+    // herself along: the room is rebuilt on A.
+    bus.sweep(&b.id);
+    a.hears(Membership::Down(b.id.clone()));
+    alice.told("members m alice").await;
+    assert_eq!(bus.holder("chat", "m"), Some(a.id.clone()));
 }

@@ -121,6 +121,10 @@ impl<const OUTLIVES: bool> Rules for Chat<OUTLIVES> {
 
     fn remember_own(_: &mut bool, _: &Ask) {}
 
+    fn recall(joined: &mut bool, (): &()) {
+        *joined = true;
+    }
+
     fn survivor(joined: &bool, _: &SocketId) -> Option<()> {
         joined.then_some(())
     }

@@ -114,6 +114,11 @@ impl Rules for SignalRoom {
         }
     }
 
+    fn recall(memo: &mut Memo, survivor: &Survivor) {
+        memo.room = Some((survivor.ch, survivor.eg.clone()));
+        memo.ss = Some(survivor.ss.clone());
+    }
+
     fn survivor(memo: &Memo, peer: &Peer) -> Option<Survivor> {
         let (ch, eg) = memo.room.clone()?;
         let rank = memo.pps.iter().position(|l| l.peer == *peer);
