@@ -1,0 +1,354 @@
+//! One media worker: a thread owning one UDP socket and the peer connections of the rooms
+//! hashed to it. It handles operations from the room actors ([`Op`]), datagrams (routed by
+//! [`Demux`]) and time, and forwards each uplink's media to the downlinks of its viewers.
+
+use std::{
+    collections::HashMap,
+    net::SocketAddr,
+    sync::{atomic::Ordering, Arc},
+    time::{Duration, Instant},
+};
+
+use str0m::{config::CryptoProvider, media::MediaKind};
+use tokio::{net::UdpSocket, sync::mpsc};
+
+use super::{
+    demux::{Demux, Route},
+    next_id,
+    peer::{Happened, Peer, PeerId, Role, STALL_LIMIT},
+    MediaError, Op, WorkerLoad,
+};
+
+/// The peer connections of one room on this worker, by session.
+#[derive(Debug, Default)]
+struct Room {
+    uplinks: HashMap<String, PeerId>,
+    /// By (viewer, publisher).
+    downlinks: HashMap<(String, String), PeerId>,
+}
+
+struct Worker {
+    socket: UdpSocket,
+    /// The announced address: the destination of every datagram clients send here.
+    local: SocketAddr,
+    crypto: Arc<CryptoProvider>,
+    peers: HashMap<PeerId, Peer>,
+    rooms: HashMap<String, Room>,
+    demux: Demux,
+    load: Arc<WorkerLoad>,
+}
+
+/// Starts worker `index` on its own thread.
+pub(super) fn spawn(
+    index: usize,
+    socket: std::net::UdpSocket,
+    local: SocketAddr,
+    ops: mpsc::UnboundedReceiver<Op>,
+    load: Arc<WorkerLoad>,
+) -> std::io::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    std::thread::Builder::new().name(format!("media-{index}")).spawn(move || {
+        runtime.block_on(async move {
+            let socket = match UdpSocket::from_std(socket) {
+                Ok(socket) => socket,
+                Err(e) => return log::error!("media worker {index}: its socket failed: {e}"),
+            };
+            let crypto = Arc::new(str0m::crypto::from_feature_flags());
+            let worker = Worker {
+                socket,
+                local,
+                crypto,
+                peers: HashMap::new(),
+                rooms: HashMap::new(),
+                demux: Demux::default(),
+                load,
+            };
+            worker.run(ops).await;
+        });
+    })?;
+    Ok(())
+}
+
+impl Worker {
+    async fn run(mut self, mut ops: mpsc::UnboundedReceiver<Op>) {
+        let mut buf = vec![0u8; 2048];
+        loop {
+            let wake = self.peers.values().map(|p| p.next).min();
+            let wake = wake.unwrap_or_else(|| Instant::now() + Duration::from_secs(1));
+            tokio::select! {
+                op = ops.recv() => match op {
+                    Some(op) => self.on_op(op),
+                    None => return,
+                },
+                got = self.socket.recv_from(&mut buf) => {
+                    if let Ok((n, source)) = got {
+                        self.on_datagram(&buf[..n], source);
+                    }
+                }
+                () = tokio::time::sleep_until(wake.into()) => self.on_time(),
+            }
+        }
+    }
+
+    fn on_datagram(&mut self, data: &[u8], source: SocketAddr) {
+        let id = match self.demux.route(data, source) {
+            Route::Peer(id) => id,
+            Route::UnknownUfrag | Route::UnknownSource | Route::Garbage => {
+                self.load.dropped_datagrams.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+        };
+        let Some(peer) = self.peers.get_mut(&id) else { return };
+        peer.receive(Instant::now(), source, self.local, data);
+        self.drive(id);
+    }
+
+    fn on_time(&mut self) {
+        let now = Instant::now();
+        let due: Vec<PeerId> =
+            self.peers.iter().filter(|(_, p)| p.next <= now).map(|(id, _)| *id).collect();
+        for id in due {
+            if let Some(peer) = self.peers.get_mut(&id) {
+                peer.tick(now);
+            }
+            self.drive(id);
+        }
+        let stalled: Vec<PeerId> = self
+            .peers
+            .iter()
+            .filter(|(_, p)| p.stalled.is_some_and(|t| now.duration_since(t) > STALL_LIMIT))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in stalled {
+            self.fail(id, "no ICE for too long");
+        }
+    }
+
+    /// Polls peer `id` and acts on what happened: forwarding its media, passing keyframe
+    /// requests to the uplink; a peer that failed is removed.
+    fn drive(&mut self, id: PeerId) {
+        let mut happened = Vec::new();
+        let Some(peer) = self.peers.get_mut(&id) else { return };
+        peer.poll(&self.socket, &mut happened);
+        if let Some(why) = peer.failure().map(str::to_owned) {
+            return self.fail(id, &why);
+        }
+        for event in happened {
+            self.on_happened(id, event);
+        }
+    }
+
+    fn on_happened(&mut self, id: PeerId, event: Happened) {
+        let Some(peer) = self.peers.get_mut(&id) else { return };
+        match (event, &mut peer.role) {
+            (Happened::Added(mid, kind), Role::Up { tracks, .. })
+                if !tracks.iter().any(|(m, _)| *m == mid) =>
+            {
+                tracks.push((mid, kind));
+            }
+            (Happened::Media(data), Role::Up { viewers, .. }) => {
+                let viewers = viewers.clone();
+                for viewer in viewers {
+                    let Some(down) = self.peers.get_mut(&viewer) else { continue };
+                    let Role::Down { mids, .. } = &down.role else { continue };
+                    let Some(&(_, local)) = mids.iter().find(|(up, _)| *up == data.mid) else {
+                        continue;
+                    };
+                    if down.forward(local, &data) {
+                        self.load.forwarded_frames.fetch_add(1, Ordering::Relaxed);
+                        let bytes = data.data.len() as u64;
+                        self.load.forwarded_bytes.fetch_add(bytes, Ordering::Relaxed);
+                    }
+                    self.drive(viewer);
+                }
+            }
+            (Happened::Keyframe(req), Role::Down { uplink, mids }) => {
+                let (uplink, mid) =
+                    (*uplink, mids.iter().find(|(_, l)| *l == req.mid).map(|m| m.0));
+                if let (Some(up), Some(mid)) = (self.peers.get_mut(&uplink), mid) {
+                    up.request_keyframe(mid, &req);
+                    self.drive(uplink);
+                }
+            }
+            (Happened::Connected, Role::Down { uplink, mids }) => {
+                // A new viewer gets video at once: its publisher is asked for a keyframe.
+                let (uplink, mids) = (*uplink, mids.clone());
+                let Some(up) = self.peers.get_mut(&uplink) else { return };
+                let video: Vec<_> = match &up.role {
+                    Role::Up { tracks, .. } => tracks
+                        .iter()
+                        .filter(|(m, k)| *k == MediaKind::Video && mids.iter().any(|(u, _)| u == m))
+                        .map(|(m, _)| *m)
+                        .collect(),
+                    Role::Down { .. } => Vec::new(),
+                };
+                for mid in video {
+                    let req = str0m::media::KeyframeRequest {
+                        mid,
+                        rid: None,
+                        kind: str0m::media::KeyframeRequestKind::Pli,
+                    };
+                    up.request_keyframe(mid, &req);
+                }
+                self.drive(uplink);
+            }
+            _ => {}
+        }
+    }
+
+    fn on_op(&mut self, op: Op) {
+        match op {
+            Op::Publish { room, publisher, offer, reply } => {
+                let _ = reply.send(self.publish(&room, &publisher, &offer));
+            }
+            Op::Watch { room, viewer, publisher, reply } => {
+                let _ = reply.send(self.watch(&room, &viewer, &publisher));
+            }
+            Op::Answer { room, viewer, publisher, answer, reply } => {
+                let _ = reply.send(self.answer(&room, &viewer, &publisher, &answer));
+            }
+            Op::Leave { room, session } => self.leave(&room, &session),
+            Op::Close { room } => {
+                let ids: Vec<PeerId> = self.rooms.get(&room).map_or_else(Vec::new, |r| {
+                    r.uplinks.values().chain(r.downlinks.values()).copied().collect()
+                });
+                for id in ids {
+                    self.remove(id);
+                }
+                self.rooms.remove(&room);
+            }
+        }
+    }
+
+    fn add(&mut self, peer: Peer) -> PeerId {
+        let id = next_id();
+        self.demux.name(id, &peer.ufrag);
+        self.peers.insert(id, peer);
+        self.load.peers.store(self.peers.len() as u64, Ordering::Relaxed);
+        id
+    }
+
+    fn publish(&mut self, room: &str, publisher: &str, offer: &str) -> Result<String, MediaError> {
+        let existing = self.rooms.get(room).and_then(|r| r.uplinks.get(publisher)).copied();
+        if let Some(id) = existing.filter(|id| self.peers.contains_key(id)) {
+            let peer = self.peers.get_mut(&id).ok_or(MediaError::NotPublishing)?;
+            let answer = peer.accept_offer(offer)?;
+            let ufrag = peer.ufrag.clone();
+            self.demux.name(id, &ufrag);
+            self.drive(id);
+            return Ok(answer);
+        }
+        let role = Role::Up { tracks: Vec::new(), viewers: Vec::new() };
+        let mut peer = Peer::new(room, publisher, role, &self.crypto, self.local)?;
+        let answer = peer.accept_offer(offer)?;
+        let id = self.add(peer);
+        self.rooms.entry(room.to_owned()).or_default().uplinks.insert(publisher.to_owned(), id);
+        self.drive(id);
+        Ok(answer)
+    }
+
+    fn watch(&mut self, room: &str, viewer: &str, publisher: &str) -> Result<String, MediaError> {
+        let uplink = self
+            .rooms
+            .get(room)
+            .and_then(|r| r.uplinks.get(publisher))
+            .copied()
+            .ok_or(MediaError::NotPublishing)?;
+        let tracks = match self.peers.get(&uplink).map(|p| &p.role) {
+            Some(Role::Up { tracks, .. }) if !tracks.is_empty() => tracks.clone(),
+            _ => return Err(MediaError::NotPublishing),
+        };
+        let key = (viewer.to_owned(), publisher.to_owned());
+        if let Some(old) = self.rooms.get(room).and_then(|r| r.downlinks.get(&key)).copied() {
+            self.remove(old);
+        }
+        let role = Role::Down { uplink, mids: Vec::new() };
+        let mut peer = Peer::new(room, viewer, role, &self.crypto, self.local)?;
+        let (offer, mids) = peer.offer(&tracks, publisher)?;
+        peer.role = Role::Down { uplink, mids };
+        let id = self.add(peer);
+        self.rooms.entry(room.to_owned()).or_default().downlinks.insert(key, id);
+        if let Some(Peer { role: Role::Up { viewers, .. }, .. }) = self.peers.get_mut(&uplink) {
+            viewers.push(id);
+        }
+        self.drive(id);
+        Ok(offer)
+    }
+
+    fn answer(
+        &mut self,
+        room: &str,
+        viewer: &str,
+        publisher: &str,
+        answer: &str,
+    ) -> Result<(), MediaError> {
+        let key = (viewer.to_owned(), publisher.to_owned());
+        let id = self
+            .rooms
+            .get(room)
+            .and_then(|r| r.downlinks.get(&key))
+            .copied()
+            .ok_or(MediaError::NoOffer)?;
+        let local = self.local;
+        let peer = self.peers.get_mut(&id).ok_or(MediaError::NoOffer)?;
+        peer.accept_answer(answer, local)?;
+        self.drive(id);
+        Ok(())
+    }
+
+    /// `session` left `room`: its uplink (with every viewer's downlink of it) and its own
+    /// downlinks close.
+    fn leave(&mut self, room: &str, session: &str) {
+        let Some(r) = self.rooms.get(room) else { return };
+        let mut ids: Vec<PeerId> = r.uplinks.get(session).copied().into_iter().collect();
+        ids.extend(
+            r.downlinks
+                .iter()
+                .filter(|((v, p), _)| v == session || p == session)
+                .map(|(_, id)| *id),
+        );
+        for id in ids {
+            self.remove(id);
+        }
+    }
+
+    fn fail(&mut self, id: PeerId, why: &str) {
+        if let Some(peer) = self.peers.get(&id) {
+            log::info!("media: peer {}/{} failed: {why}", peer.room, peer.session);
+            self.load.failures.fetch_add(1, Ordering::Relaxed);
+        }
+        self.remove(id);
+    }
+
+    /// Closes and forgets peer `id`, and, for an uplink, its viewers' downlinks.
+    fn remove(&mut self, id: PeerId) {
+        let Some(mut peer) = self.peers.remove(&id) else { return };
+        peer.close();
+        // What the close has to send (a DTLS close_notify) goes out now.
+        peer.tick(Instant::now());
+        peer.poll(&self.socket, &mut Vec::new());
+        self.demux.forget(id);
+        if let Some(room) = self.rooms.get_mut(&peer.room) {
+            room.uplinks.retain(|_, p| *p != id);
+            room.downlinks.retain(|_, p| *p != id);
+            if room.uplinks.is_empty() && room.downlinks.is_empty() {
+                self.rooms.remove(&peer.room);
+            }
+        }
+        match peer.role {
+            Role::Up { viewers, .. } => {
+                for viewer in viewers {
+                    self.remove(viewer);
+                }
+            }
+            Role::Down { uplink, .. } => {
+                if let Some(Peer { role: Role::Up { viewers, .. }, .. }) =
+                    self.peers.get_mut(&uplink)
+                {
+                    viewers.retain(|v| *v != id);
+                }
+            }
+        }
+        self.load.peers.store(self.peers.len() as u64, Ordering::Relaxed);
+    }
+}

@@ -1,0 +1,3 @@
+//! What the load generator shares with the node's tests: a WebRTC client ([`rtc`]).
+
+pub mod rtc;

@@ -1,0 +1,198 @@
+//! A WebRTC client (str0m, full ICE, controlling side) for the tests and the load generator: a
+//! publisher sending Opus frames, or a viewer counting what it receives.
+
+use std::{
+    net::{Ipv4Addr, SocketAddr},
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use str0m::{
+    change::{SdpAnswer, SdpOffer, SdpPendingOffer},
+    format::Codec,
+    media::{Direction, MediaKind, MediaTime, Mid},
+    net::{Protocol, Receive},
+    Candidate, Event, IceConnectionState, Input, Output, Rtc,
+};
+use tokio::net::UdpSocket;
+
+/// What the client has seen so far.
+#[derive(Debug, Default, Clone)]
+pub struct Seen {
+    /// ICE and DTLS are up.
+    pub connected: bool,
+    /// ICE disconnected after being up (or the peer closed).
+    pub disconnected: bool,
+    /// Media frames received.
+    pub frames: u64,
+    /// The payload of the last frame received.
+    pub last: Vec<u8>,
+}
+
+/// One peer connection on its own UDP socket. See the module docs.
+pub struct RtcClient {
+    rtc: Rtc,
+    socket: UdpSocket,
+    local: SocketAddr,
+    pending: Option<SdpPendingOffer>,
+    audio: Option<Mid>,
+    sent: u64,
+    /// Sends a frame every 20 ms while it runs.
+    sending: bool,
+    /// What it has seen.
+    pub seen: Seen,
+}
+
+impl std::fmt::Debug for RtcClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RtcClient").field("local", &self.local).field("seen", &self.seen).finish()
+    }
+}
+
+impl RtcClient {
+    /// A client on a fresh loopback UDP port.
+    pub async fn new() -> std::io::Result<Self> {
+        let socket = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).await?;
+        let local = socket.local_addr()?;
+        let crypto = Arc::new(str0m::crypto::from_feature_flags());
+        let mut rtc = Rtc::builder().set_crypto_provider(crypto).build(Instant::now());
+        let host = Candidate::host(local, "udp").map_err(std::io::Error::other)?;
+        rtc.add_local_candidate(host);
+        Ok(Self {
+            rtc,
+            socket,
+            local,
+            pending: None,
+            audio: None,
+            sent: 0,
+            sending: false,
+            seen: Seen::default(),
+        })
+    }
+
+    /// An offer to send one audio track (a publisher's uplink).
+    pub fn offer_audio(&mut self) -> String {
+        let mut api = self.rtc.sdp_api();
+        let mid = api.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
+        let (offer, pending) = api.apply().expect("a new track is a change");
+        self.audio = Some(mid);
+        self.pending = Some(pending);
+        offer.to_sdp_string()
+    }
+
+    /// An ICE restart of the connection: the new offer.
+    pub fn restart_ice(&mut self) -> String {
+        let mut api = self.rtc.sdp_api();
+        api.ice_restart(true);
+        let (offer, pending) = api.apply().expect("an ICE restart is a change");
+        self.pending = Some(pending);
+        offer.to_sdp_string()
+    }
+
+    /// Applies the server's answer to the last offer.
+    pub fn accept_answer(&mut self, sdp: &str) -> Result<(), String> {
+        let answer = SdpAnswer::from_sdp_string(sdp).map_err(|e| e.to_string())?;
+        let pending = self.pending.take().ok_or("no offer pending")?;
+        self.rtc.sdp_api().accept_answer(pending, answer).map_err(|e| e.to_string())
+    }
+
+    /// Answers the server's offer (a viewer's downlink).
+    pub fn accept_offer(&mut self, sdp: &str) -> Result<String, String> {
+        let offer = SdpOffer::from_sdp_string(sdp).map_err(|e| e.to_string())?;
+        let answer = self.rtc.sdp_api().accept_offer(offer).map_err(|e| e.to_string())?;
+        Ok(answer.to_sdp_string())
+    }
+
+    /// Sends one 20 ms Opus frame carrying `payload` (any bytes: nobody decodes them).
+    pub fn send_audio(&mut self, payload: &[u8]) -> bool {
+        let Some(mid) = self.audio else { return false };
+        let Some(writer) = self.rtc.writer(mid) else { return false };
+        let Some(pt) =
+            writer.payload_params().find(|p| p.spec().codec == Codec::Opus).map(|p| p.pt())
+        else {
+            return false;
+        };
+        let time = MediaTime::new(self.sent * 960, str0m::media::Frequency::FORTY_EIGHT_KHZ);
+        self.sent += 1;
+        writer.write(pt, Instant::now(), time, payload.to_vec()).is_ok()
+    }
+
+    /// From now on, sends a 20 ms Opus frame every 20 ms while it runs (its payload: the
+    /// frame's number, big-endian).
+    pub fn start_sending(&mut self) {
+        self.sending = true;
+    }
+
+    /// Runs the connection until `done(seen)` holds or `limit` passes; whether it held.
+    pub async fn run_until(
+        &mut self,
+        limit: Duration,
+        mut done: impl FnMut(&Seen) -> bool,
+    ) -> bool {
+        let deadline = Instant::now() + limit;
+        let mut buf = vec![0u8; 2048];
+        let mut next_frame = Instant::now();
+        loop {
+            if self.sending && self.seen.connected && Instant::now() >= next_frame {
+                let n = self.sent.to_be_bytes();
+                self.send_audio(&n);
+                next_frame += Duration::from_millis(20);
+            }
+            let mut wake = self.drain();
+            if self.sending && self.seen.connected {
+                wake = wake.min(next_frame);
+            }
+            if done(&self.seen) {
+                return true;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return false;
+            }
+            let wake = wake.min(deadline);
+            tokio::select! {
+                got = self.socket.recv_from(&mut buf) => {
+                    let Ok((n, source)) = got else { continue };
+                    let Ok(contents) = buf[..n].try_into() else { continue };
+                    let input = Input::Receive(Instant::now(), Receive {
+                        proto: Protocol::Udp, source, destination: self.local, contents,
+                    });
+                    let _ = self.rtc.handle_input(input);
+                }
+                () = tokio::time::sleep_until(wake.into()) => {
+                    let _ = self.rtc.handle_input(Input::Timeout(Instant::now()));
+                }
+            }
+        }
+    }
+
+    /// Sends what str0m has to send and notes what happened; when it next needs time.
+    fn drain(&mut self) -> Instant {
+        loop {
+            match self.rtc.poll_output() {
+                Ok(Output::Timeout(at)) => return at,
+                Ok(Output::Transmit(t)) => {
+                    let _ = self.socket.try_send_to(&t.contents, t.destination);
+                }
+                Ok(Output::Event(event)) => match event {
+                    Event::Connected => self.seen.connected = true,
+                    Event::IceConnectionStateChange(IceConnectionState::Disconnected)
+                    | Event::Closed
+                        if self.seen.connected =>
+                    {
+                        self.seen.disconnected = true;
+                    }
+                    Event::MediaData(data) => {
+                        self.seen.frames += 1;
+                        self.seen.last = data.data.to_vec();
+                    }
+                    _ => {}
+                },
+                Err(_) => {
+                    self.seen.disconnected = true;
+                    return Instant::now() + Duration::from_millis(50);
+                }
+            }
+        }
+    }
+}
