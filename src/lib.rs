@@ -51,6 +51,7 @@ pub async fn run(mut config: Config, listener: TcpListener) -> std::io::Result<(
     config.limits.max_clients = capacity.max_clients;
     let addr = listener.local_addr()?;
     log::info!("node {node}: effective config {:?}", config.redacted());
+    let media = switchboard_actors::media::MediaPlane::start(&config.media())?;
     let state = Arc::new(OnceLock::<web::Data<http::NodeState>>::new());
     let app_state = state.clone();
     let server = actix_server::Server::build()
@@ -66,7 +67,8 @@ pub async fn run(mut config: Config, listener: TcpListener) -> std::io::Result<(
             // worker's thread).
             let state = app_state
                 .get_or_init(|| {
-                    web::Data::new(start_node(node.clone(), &config, capacity, workers))
+                    let media = media.clone();
+                    web::Data::new(start_node(node.clone(), &config, capacity, workers, media))
                 })
                 .clone();
             // Each worker hosts one shard of every room engine: rooms spread over all of them.
@@ -123,6 +125,7 @@ fn start_node(
     config: &Config,
     capacity: capacity::Capacity,
     workers: usize,
+    media: Option<switchboard_actors::media::MediaPlane>,
 ) -> http::NodeState {
     let eio = actix::Actor::start(http::EioSessions::new(config.limits.pending_per_address));
     let core = Core::start(
@@ -133,9 +136,12 @@ fn start_node(
             cluster: config.cluster(),
             edge: Some(eio.clone().recipient()),
             shards: workers,
-            signals: switchboard_actors::signals::state::Limits {
-                m2m_publishers: config.signals.m2m_publishers,
-                a2m_publishers: config.signals.a2m_publishers,
+            signals: switchboard_actors::signals::state::SignalsConfig {
+                limits: switchboard_actors::signals::state::Limits {
+                    m2m_publishers: config.signals.m2m_publishers,
+                    a2m_publishers: config.signals.a2m_publishers,
+                },
+                media,
             },
         },
     );

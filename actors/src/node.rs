@@ -22,8 +22,8 @@ pub struct CoreConfig {
     pub directory: DirectoryConfig,
     /// The cluster to join; `None` runs a single node with nothing else needed.
     pub cluster: Option<ClusterConfig>,
-    /// `signals` rooms' publisher limits.
-    pub signals: crate::signals::state::Limits,
+    /// `signals` rooms' publisher limits, and the media plane their `m2m`/`a2m` rooms use.
+    pub signals: crate::signals::state::SignalsConfig,
     /// Where frames of topic `edge` go: the edge's own cross-node requests.
     pub edge: Option<actix::Recipient<crate::cluster::Inbox>>,
     /// How many shards each room engine has: one per worker thread that hosts them (see
@@ -54,7 +54,7 @@ impl Core {
         let Some(cluster_config) = config.cluster.clone() else {
             let directory = DirectoryActor::new(node.clone(), config.directory.clone(), None);
             let rooms = Engine::new(node.clone(), None, (), config.shards);
-            let signals = Engine::new(node.clone(), None, config.signals, config.shards);
+            let signals = Engine::new(node.clone(), None, config.signals.clone(), config.shards);
             let directory = directory.start();
             return Self { node, directory, rooms, signals, cluster: None, config };
         };
@@ -65,7 +65,8 @@ impl Core {
             DirectoryActor::new(member.clone(), config.directory.clone(), Some(cluster.clone()))
                 .start();
         let rooms = Engine::new(member.clone(), Some(cluster.clone()), (), config.shards);
-        let signals = Engine::new(member, Some(cluster.clone()), config.signals, config.shards);
+        let signals =
+            Engine::new(member, Some(cluster.clone()), config.signals.clone(), config.shards);
         let mut routes = Routes::default()
             .topic(Topic::Cmd, directory.clone().recipient())
             .member(directory.clone().recipient())

@@ -86,4 +86,19 @@ pub struct Flags {
     /// A node silent for longer than this is dead, in ms.
     #[arg(long, env = "SWITCHBOARD_NODE_TTL_MS")]
     pub node_ttl_ms: Option<u64>,
+    /// Run the media plane (the SFU behind signals m2m/a2m rooms).
+    #[arg(long, env = "SWITCHBOARD_MEDIA_ENABLED")]
+    pub media: Option<bool>,
+    /// Address the media workers' UDP sockets bind to (default 0.0.0.0).
+    #[arg(long, env = "SWITCHBOARD_MEDIA_BIND")]
+    pub media_bind: Option<std::net::IpAddr>,
+    /// Address clients send media to (default: this host's outward address).
+    #[arg(long, env = "SWITCHBOARD_MEDIA_ANNOUNCE_IP")]
+    pub media_announce_ip: Option<std::net::IpAddr>,
+    /// UDP port of the first media worker; worker i uses port + i (0: free ports).
+    #[arg(long, env = "SWITCHBOARD_MEDIA_PORT")]
+    pub media_port: Option<u16>,
+    /// Media workers (0: one per core).
+    #[arg(long, env = "SWITCHBOARD_MEDIA_WORKERS")]
+    pub media_workers: Option<usize>,
 }

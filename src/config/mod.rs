@@ -28,6 +28,37 @@ pub struct Config {
     pub cluster: ClusterSection,
     /// The `signals` dialect (`/signals`).
     pub signals: SignalsSection,
+    /// The media plane: the embedded SFU behind `signals` `m2m`/`a2m` rooms.
+    pub media: MediaSection,
+}
+
+/// The media plane's settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MediaSection {
+    /// Whether the node runs the media plane.
+    pub enabled: bool,
+    /// Address the media workers' UDP sockets bind to.
+    pub bind: std::net::IpAddr,
+    /// Address clients send media to (the host's, behind NAT or in a container); found out
+    /// at start when absent.
+    pub announce_ip: Option<std::net::IpAddr>,
+    /// UDP port of the first media worker (worker `i` uses `port + i`); 0 picks free ports.
+    pub port: u16,
+    /// Media workers (threads, one UDP socket each); 0 means one per CPU core.
+    pub workers: usize,
+}
+
+impl Default for MediaSection {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            bind: std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+            announce_ip: None,
+            port: 0,
+            workers: 0,
+        }
+    }
 }
 
 /// The `signals` dialect's settings.
@@ -149,6 +180,7 @@ impl Default for Config {
             timing: Timing::default(),
             cluster: ClusterSection::default(),
             signals: SignalsSection::default(),
+            media: MediaSection::default(),
         }
     }
 }
@@ -249,12 +281,38 @@ impl Config {
             redis_prefix => cluster.prefix,
             heartbeat_interval_ms => cluster.heartbeat_interval_ms,
             node_ttl_ms => cluster.node_ttl_ms,
+            media => media.enabled,
+            media_bind => media.bind,
+            media_port => media.port,
+            media_workers => media.workers,
+        }
+        if flags.media_announce_ip.is_some() {
+            config.media.announce_ip = flags.media_announce_ip;
         }
         if flags.node_id.is_some() {
             config.node_id = flags.node_id;
         }
         config.validate()?;
         Ok(config)
+    }
+
+    /// Media workers: the configured count, or one per CPU core.
+    pub fn media_workers(&self) -> usize {
+        match self.media.workers {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        }
+    }
+
+    /// The media plane's settings for the core.
+    pub fn media(&self) -> switchboard_actors::media::MediaConfig {
+        switchboard_actors::media::MediaConfig {
+            enabled: self.media.enabled,
+            bind: self.media.bind,
+            announce: self.media.announce_ip,
+            port: self.media.port,
+            workers: self.media_workers(),
+        }
     }
 
     /// Checks every value is in range.
@@ -274,6 +332,11 @@ impl Config {
             "timing.roster_interval_ms must be at most 10000",
         )?;
         check(self.workers <= 256, "workers must be at most 256")?;
+        check(self.media.workers <= 256, "media.workers must be at most 256")?;
+        check(
+            usize::from(self.media.port) + self.media_workers() <= 65_536,
+            "media.port + media.workers must stay below 65536",
+        )?;
         let sig = &self.signals;
         check(
             sig.heartbeat_timeout_ms >= 100,

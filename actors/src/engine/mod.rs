@@ -54,9 +54,71 @@ use crate::{cluster::Topic, ids::RoomId};
 /// client-chosen names cannot be picked to collide.
 pub(crate) type Map<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
-/// What the rules answer: each event and the member it is for, in the order they are sent.
-/// Most commands cause one or two events, kept inline (a relayed signal allocates nothing here).
-pub type Out<R> = smallvec::SmallVec<[(<R as Rules>::Member, <R as Rules>::Event); 2]>;
+/// Events, each with the member it is for, in the order they are sent. Most commands cause
+/// one or two, kept inline (a relayed signal allocates nothing here).
+pub type Told<R> = smallvec::SmallVec<[(<R as Rules>::Member, <R as Rules>::Event); 2]>;
+
+/// What the rules answer: the events they cause, in order (read through `Deref`), and the
+/// work they hand the node outside the room ([`Rules::Effect`]).
+pub struct Out<R: Rules> {
+    told: Told<R>,
+    effects: Vec<R::Effect>,
+}
+
+impl<R: Rules> Out<R> {
+    /// Nothing yet.
+    pub fn new() -> Self {
+        Self { told: Told::<R>::new(), effects: Vec::new() }
+    }
+
+    /// Tells `member` `event`.
+    pub fn push(&mut self, told: (R::Member, R::Event)) {
+        self.told.push(told);
+    }
+
+    /// Tells each member its event.
+    pub fn extend(&mut self, told: impl IntoIterator<Item = (R::Member, R::Event)>) {
+        self.told.extend(told);
+    }
+
+    /// Hands `effect` to the node.
+    pub fn effect(&mut self, effect: R::Effect) {
+        self.effects.push(effect);
+    }
+
+    /// The effects handed so far.
+    pub fn effects(&self) -> &[R::Effect] {
+        &self.effects
+    }
+
+    /// The events and the effects.
+    pub fn into_parts(self) -> (Told<R>, Vec<R::Effect>) {
+        (self.told, self.effects)
+    }
+}
+
+impl<R: Rules> Default for Out<R> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<R: Rules> std::ops::Deref for Out<R> {
+    type Target = [(R::Member, R::Event)];
+
+    fn deref(&self) -> &Self::Target {
+        &self.told
+    }
+}
+
+impl<R: Rules> fmt::Debug for Out<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Out").field("told", &self.told).field("effects", &self.effects).finish()
+    }
+}
+
+/// The future of an effect: what it came to, if the rules are to hear of it.
+pub type Pending<R> = futures_util::future::LocalBoxFuture<'static, Option<<R as Rules>::Outcome>>;
 
 /// Why a command found no room to apply it to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,6 +157,12 @@ pub trait Rules: Unpin + Sized + 'static {
     type Memo: fmt::Debug + Default + Send + Unpin + 'static;
     /// What one surviving member brings to its room's new home.
     type Survivor: fmt::Debug + Clone + Serialize + DeserializeOwned + Send + Unpin + 'static;
+    /// Work the rules hand the node outside the room (the media plane): started by the room's
+    /// actor in the order handed, awaited without holding back its mailbox, and what it came
+    /// to applied with [`Rules::resume`]. [`std::convert::Infallible`] where there is none.
+    type Effect: fmt::Debug + 'static;
+    /// What an effect came to.
+    type Outcome: 'static;
 
     /// Whether a room outlives its home node: when the home dies (or loses the room's name),
     /// the nodes of its surviving members rebuild it on a new home ([`Rules::adopt`]);
@@ -166,8 +234,16 @@ pub trait Rules: Unpin + Sized + 'static {
     /// room cannot be rebuilt from it.
     fn survivor(memo: &Self::Memo, member: &Self::Member) -> Option<Self::Survivor>;
 
-    /// Every member as a survivor, for a new home; the room is over here.
-    fn give_up(&mut self) -> Vec<(Self::Member, Self::Survivor)>;
+    /// Every member as a survivor, for a new home; the room is over here (what it hands
+    /// `out` is performed; nobody here is told anything).
+    fn give_up(&mut self, out: &mut Out<Self>) -> Vec<(Self::Member, Self::Survivor)>;
+
+    /// Starts `effect` of room `room` now (effects of one room start in order) and returns
+    /// what it will come to.
+    fn perform(config: &Self::Config, room: &RoomId, effect: Self::Effect) -> Pending<Self>;
+
+    /// Applies what an effect came to.
+    fn resume(&mut self, room: &RoomId, outcome: Self::Outcome, out: &mut Out<Self>);
 
     /// Adds `survivors` of the room's previous home to the room (creating it if new).
     fn adopt(

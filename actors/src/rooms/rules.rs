@@ -89,6 +89,8 @@ impl Rules for Room {
     type Config = ();
     type Memo = ();
     type Survivor = ();
+    type Effect = std::convert::Infallible;
+    type Outcome = std::convert::Infallible;
 
     const NAMESPACE: &'static str = "rooms";
     const TOPIC: Topic = Topic::Rooms;
@@ -183,8 +185,16 @@ impl Rules for Room {
         None
     }
 
-    fn give_up(&mut self) -> Vec<(SocketId, ())> {
+    fn give_up(&mut self, _: &mut Out<Self>) -> Vec<(SocketId, ())> {
         Vec::new()
+    }
+
+    fn perform(_: &(), _: &RoomId, effect: Self::Effect) -> crate::engine::Pending<Self> {
+        match effect {}
+    }
+
+    fn resume(&mut self, _: &RoomId, outcome: Self::Outcome, _: &mut Out<Self>) {
+        match outcome {}
     }
 
     fn adopt(&mut self, _: &RoomId, _: Vec<(SocketId, ())>, _: &mut Out<Self>) {}

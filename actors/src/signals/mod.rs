@@ -41,6 +41,11 @@ impl Channel {
         })
     }
 
+    /// Whether its rooms' media go through the server's media plane.
+    pub fn uses_media(self) -> bool {
+        matches!(self, Channel::M2m | Channel::A2m)
+    }
+
     /// The `ch` field.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -190,6 +195,11 @@ pub struct Signal {
     pub ae: Option<bool>,
     /// `op.roomCreating` of a JOIN.
     pub creating: bool,
+    /// The SDP of an OFFER or ANSWER for the media plane (`m2m`/`a2m` only: p2p signals are
+    /// relayed as sent, never read).
+    pub sdp: Option<String>,
+    /// `op.hlsForwarding` of an OFFER.
+    pub hls: bool,
     /// `eg` of a JOIN (the engine), as sent.
     pub eg: Option<Payload>,
     /// `bid` of a HEARTBEAT, as sent.
@@ -213,6 +223,8 @@ pub(crate) fn test_signal(action: Action, from: &Peer, to: Option<To>) -> Signal
         ve: None,
         ae: None,
         creating: false,
+        sdp: None,
+        hls: false,
         eg: None,
         bid: None,
         send_ack: false,

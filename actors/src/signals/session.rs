@@ -157,7 +157,7 @@ mod tests {
     use crate::{
         ids::ConnId,
         link::{self, Outbound},
-        signals::{state::Limits, Action, Peer, To},
+        signals::{state::SignalsConfig, Action, Peer, To},
     };
 
     fn signal(action: Action, from: &Peer, to: Option<To>, creating: bool) -> Signal {
@@ -175,7 +175,7 @@ mod tests {
     #[actix_rt::test]
     async fn a_p2p_call_through_the_actors_and_a_silent_session_is_gone() {
         let node = crate::ids::NodeId::new("n");
-        let rooms = Engine::<SignalRoom>::new(node, None, Limits::default(), 2);
+        let rooms = Engine::<SignalRoom>::new(node, None, SignalsConfig::default(), 2);
         rooms.host_all();
         let (la, mut ra) = link::channel(ConnId(1), 64);
         let (lb, mut rb) = link::channel(ConnId(2), 64);

@@ -14,6 +14,9 @@ pub fn code(refusal: Refusal) -> (u16, &'static str) {
         Refusal::PermissionDenied => (4051, "permission not found"),
         Refusal::UnsupportedChannel => (2002, "the signal is not supported in this channel"),
         Refusal::NoMediaPlane => (500, "the media plane is not enabled on this server"),
+        Refusal::NotPublishing => (500, "the session publishes no media yet; try again"),
+        Refusal::NoOffer => (2001, "no offer of the server's awaits this answer; WATCH first"),
+        Refusal::MediaFailed => (500, "the media server failed"),
         Refusal::Unavailable => (500, "the room cannot be reached right now; try again"),
     }
 }
@@ -34,9 +37,15 @@ mod tests {
             Refusal::PermissionDenied,
             Refusal::UnsupportedChannel,
             Refusal::NoMediaPlane,
+            Refusal::NotPublishing,
+            Refusal::NoOffer,
+            Refusal::MediaFailed,
             Refusal::Unavailable,
         ];
         let codes: Vec<u16> = all.into_iter().map(|r| code(r).0).collect();
-        assert_eq!(codes, [4001, 4002, 4003, 4022, 4023, 4024, 4051, 2002, 500, 500]);
+        assert_eq!(
+            codes,
+            [4001, 4002, 4003, 4022, 4023, 4024, 4051, 2002, 500, 500, 2001, 500, 500]
+        );
     }
 }

@@ -65,6 +65,8 @@ enum Target {
 struct Options {
     #[serde(default)]
     room_creating: bool,
+    #[serde(default)]
+    hls_forwarding: bool,
 }
 
 #[derive(Deserialize)]
@@ -149,6 +151,7 @@ pub fn decode(frame: &str) -> Result<Signal, Refusal> {
     if matches!(action, Action::Offer | Action::Answer | Action::Ice) && fields.sdp.is_none() {
         return Err(invalid(name, req, "sdp is required"));
     }
+    let options = fields.op.unwrap_or_default();
     Ok(Signal {
         action,
         ch,
@@ -158,7 +161,9 @@ pub fn decode(frame: &str) -> Result<Signal, Refusal> {
         to,
         ve: fields.ve,
         ae: fields.ae,
-        creating: fields.op.unwrap_or_default().room_creating,
+        creating: options.room_creating,
+        sdp: fields.sdp.filter(|_| ch.uses_media()),
+        hls: options.hls_forwarding,
         eg: fields.eg.map(Payload::from_raw),
         bid: fields.bid.map(Payload::from_raw),
         send_ack: fields.send_ack.unwrap_or(false),

@@ -49,6 +49,24 @@ pub fn encode(reply: &Reply, ice: &IceConfig) -> String {
             });
             ack::ok("PUBLISH_LIST_CHANGED", &body.to_string())
         }
+        Reply::Offered { rid, sdp } => {
+            let body = serde_json::json!({ "rid": rid.as_str(), "sdp": sdp });
+            ack::ok("OFFER", &body.to_string())
+        }
+        Reply::Watching { rid, pps } => {
+            let pps: Vec<Value> = pps
+                .iter()
+                .map(|(publisher, sdp)| {
+                    let mut entry = listed(publisher);
+                    if let Value::Object(fields) = &mut entry {
+                        fields.insert("sdp".into(), Value::String(sdp.clone()));
+                    }
+                    entry
+                })
+                .collect();
+            let body = serde_json::json!({ "pps": pps, "rid": rid.as_str() });
+            ack::ok("WATCH", &body.to_string())
+        }
         Reply::Refused { action, refusal, req } => {
             let (code, msg) = codes::code(*refusal);
             ack::error(code, action.signal(), req.get(), msg)

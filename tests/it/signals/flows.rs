@@ -188,7 +188,7 @@ async fn the_publish_flow_kick_and_ownership_hand_over_in_an_m2m_room(place: &Pl
         (Some("viewer"), Some(1))
     );
 
-    // A viewer may not update its media, nor kick; nobody gets media without the media plane.
+    // A viewer may not update its media, nor kick; an offer that is not SDP is invalid.
     let sent = signal(&mut v, "updateVideo", m2m("UPDATE", "v", json!({"ve": false}))).await;
     let ack = v.recv().await;
     assert_eq!((ack["c"].as_u64(), &ack["b"]["req"]), (Some(4051), &sent));
@@ -196,8 +196,8 @@ async fn the_publish_flow_kick_and_ownership_hand_over_in_an_m2m_room(place: &Pl
     assert_eq!(v.recv().await["c"], 4051, "{sent}");
     let sent = signal(&mut o, "offer", m2m("OFFER", "o", json!({"sdp": "v=0"}))).await;
     let ack = o.recv().await;
-    assert_eq!((ack["c"].as_u64(), &ack["b"]["req"]), (Some(500), &sent));
-    assert!(ack["b"]["msg"].as_str().unwrap().contains("media plane"), "{ack}");
+    assert_eq!((ack["c"].as_u64(), &ack["b"]["req"]), (Some(2001), &sent));
+    assert!(ack["b"]["msg"].as_str().unwrap().contains("sdp"), "{ack}");
 
     // The viewer asks to publish; the owner gets the request as sent and accepts.
     let request = signal(

@@ -3,6 +3,7 @@
 
 mod cluster;
 mod flows;
+mod media;
 
 use std::sync::Mutex;
 

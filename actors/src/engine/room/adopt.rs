@@ -34,13 +34,16 @@ pub(in crate::engine) struct Relink<R: Rules> {
 impl<R: Rules> RoomActor<R> {
     /// Another node holds the name: the room moves there. Its members here are handed to the
     /// room's shard to rejoin it; the nodes of the others are told to find its home again.
-    pub(super) fn give_up(&mut self) {
+    pub(super) fn give_up(&mut self, ctx: &mut Context<Self>) {
+        let mut out = Out::<R>::new();
+        let survivors = self.rules.give_up(&mut out);
+        self.perform(out.into_parts().1, ctx);
         self.phase = Phase::Closed;
         self.vacate();
         let places: Vec<(R::Member, Place)> = std::mem::take(&mut self.members);
         let mut here = Vec::new();
         let mut nodes: Vec<NodeId> = Vec::new();
-        for (member, survivor) in self.rules.give_up() {
+        for (member, survivor) in survivors {
             match places.iter().find(|(m, _)| *m == member).map(|(_, p)| p) {
                 Some(Place::Here(link)) => {
                     here.push((member, Origin::Local(link.clone()), survivor));

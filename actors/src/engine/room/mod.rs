@@ -21,7 +21,7 @@ use super::{
     handle::Engine,
     shard::Input,
     wire::{Events, Wire},
-    Absent, Out, Rules,
+    Absent, Out, Rules, Told,
 };
 use crate::{
     cluster::ClusterError,
@@ -177,6 +177,8 @@ impl<R: Rules> RoomActor<R> {
     /// (of `sender` and the members `out` addresses). When the rules are over, the name is released
     /// first (the actor waits), then everyone is told, then the registry lets the room go.
     fn settle(&mut self, out: Out<R>, sender: Option<R::Member>, ctx: &mut Context<Self>) {
+        let (out, effects) = out.into_parts();
+        self.perform(effects, ctx);
         if self.phase == Phase::Open && self.rules.is_over() {
             self.phase = Phase::Closed;
             let release = self.claim.take().zip(self.engine.cluster().cloned());
@@ -197,7 +199,21 @@ impl<R: Rules> RoomActor<R> {
         self.deliver(out, sender);
     }
 
-    fn deliver(&mut self, out: Out<R>, sender: Option<R::Member>) {
+    /// Starts `effects` in order; what each comes to is applied as the rules say, while the
+    /// room is open.
+    pub(super) fn perform(&mut self, effects: Vec<R::Effect>, ctx: &mut Context<Self>) {
+        for effect in effects {
+            let pending = R::perform(self.engine.config(), &self.name, effect);
+            ctx.spawn(pending.into_actor(self).map(|outcome, this, ctx| {
+                let Some(outcome) = outcome.filter(|_| this.phase == Phase::Open) else { return };
+                let mut out = Out::<R>::new();
+                this.rules.resume(&this.name, outcome, &mut out);
+                this.settle(out, None, ctx);
+            }));
+        }
+    }
+
+    fn deliver(&mut self, out: Told<R>, sender: Option<R::Member>) {
         let over = self.phase != Phase::Open;
         let gone = |this: &Self, m: &R::Member| this.is_tracked(m) && (over || !this.rules.has(m));
         let mut departed: Vec<R::Member> = Vec::new();
@@ -309,7 +325,7 @@ impl<R: Rules> RoomActor<R> {
         let Ask { member, command, origin, credit: _credit } = ask;
         let event = R::refuse(&self.name, &member, command, why);
         self.track(&member, origin);
-        let mut out = Out::<R>::new();
+        let mut out = Told::<R>::new();
         out.push((member.clone(), event));
         self.deliver(out, Some(member));
     }
@@ -410,7 +426,7 @@ impl<R: Rules> RoomActor<R> {
                 );
                 this.claim = None;
                 if R::OUTLIVES_HOME {
-                    return this.give_up();
+                    return this.give_up(ctx);
                 }
                 let mut out = Out::<R>::new();
                 this.rules.evict(&this.name, &mut out);

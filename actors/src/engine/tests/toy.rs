@@ -46,6 +46,8 @@ impl<const OUTLIVES: bool> Rules for Chat<OUTLIVES> {
     type Config = ();
     type Memo = bool;
     type Survivor = ();
+    type Effect = std::convert::Infallible;
+    type Outcome = std::convert::Infallible;
 
     const NAMESPACE: &'static str = "chat";
     const TOPIC: Topic = Topic::Rooms;
@@ -129,8 +131,16 @@ impl<const OUTLIVES: bool> Rules for Chat<OUTLIVES> {
         joined.then_some(())
     }
 
-    fn give_up(&mut self) -> Vec<(SocketId, ())> {
+    fn give_up(&mut self, _: &mut Out<Self>) -> Vec<(SocketId, ())> {
         std::mem::take(&mut self.members).into_iter().map(|m| (m, ())).collect()
+    }
+
+    fn perform(_: &(), _: &RoomId, effect: Self::Effect) -> crate::engine::Pending<Self> {
+        match effect {}
+    }
+
+    fn resume(&mut self, _: &RoomId, outcome: Self::Outcome, _: &mut Out<Self>) {
+        match outcome {}
     }
 
     fn adopt(&mut self, room: &RoomId, survivors: Vec<(SocketId, ())>, out: &mut Out<Self>) {

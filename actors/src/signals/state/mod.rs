@@ -12,12 +12,15 @@
 //! - Any change to the publishers (join, leave, kick, promotion, `ve`/`ae`) pushes
 //!   `PUBLISH_LIST_CHANGED` to every participant.
 //! - p2p OFFER/ANSWER/ICE are relayed as sent to every session of a target user, or to one
-//!   session. In `m2m`/`a2m` they (and WATCH) need the media plane: 500 until it exists.
+//!   session. In `m2m`/`a2m` they (and WATCH) go to the media plane ([`media`]); members who
+//!   leave take their peer connections with them.
 
+mod media;
 mod rehome;
 mod reply;
 mod rules;
 
+pub use media::{Media, MediaDone, SignalsConfig};
 pub use rehome::Survivor;
 pub use reply::{Listed, Refusal, Reply, Role};
 pub use rules::Memo;
@@ -141,6 +144,8 @@ pub struct SignalRoom {
     tick: u64,
     /// It existed and every member left.
     over: bool,
+    /// Work for the media plane handed since the engine last took it.
+    media: Vec<Media>,
 }
 
 fn refuse(signal: &Signal, refusal: Refusal) -> Out {
@@ -259,8 +264,19 @@ impl SignalRoom {
         let Some(room) = self.room.as_mut() else { return Vec::new() };
         let had_publisher =
             room.members.iter().any(|m| peers.contains(&m.peer) && m.publisher_since.is_some());
+        let gone: Vec<Peer> = room
+            .members
+            .iter()
+            .filter(|m| media::uses_media(room) && peers.contains(&m.peer))
+            .map(|m| m.peer.clone())
+            .collect();
         room.members.retain(|m| !peers.contains(&m.peer));
-        if room.members.is_empty() {
+        let over = room.members.is_empty();
+        if !gone.is_empty() {
+            self.media_left(&gone, over);
+        }
+        let Some(room) = self.room.as_mut() else { return Vec::new() };
+        if over {
             self.room = None;
             self.over = true;
             Vec::new()
@@ -327,7 +343,7 @@ impl SignalRoom {
             Err(refusal) => return refuse(signal, refusal),
         };
         if room.ch != Channel::P2p {
-            return refuse(signal, Refusal::NoMediaPlane);
+            return self.media_signal(signal);
         }
         let Some(to) = &signal.to else { return refuse(signal, Refusal::RecipientNotMember) };
         let targets: Vec<Peer> =

@@ -24,8 +24,14 @@ pub enum Refusal {
     PermissionDenied,
     /// The room's channel is not the signal's.
     UnsupportedChannel,
-    /// The signal needs the media plane, which this node does not run yet.
+    /// The signal needs the media plane, which this node does not run.
     NoMediaPlane,
+    /// The watched session publishes no media (yet): the viewer may try again.
+    NotPublishing,
+    /// An ANSWER came with no offer of the server's waiting for it (WATCH first).
+    NoOffer,
+    /// The media plane failed.
+    MediaFailed,
     /// The room's home could not be reached (Redis is down, or the room is moving to a
     /// new home after its node died); the client may try again.
     Unavailable,
@@ -84,6 +90,20 @@ pub enum Reply {
         rid: RoomId,
         /// Its publishers now.
         pps: Vec<Listed>,
+    },
+    /// The server's answer to a publisher's OFFER (`m2m`/`a2m`).
+    Offered {
+        /// The room.
+        rid: RoomId,
+        /// The SDP answer.
+        sdp: String,
+    },
+    /// The server's offers for a viewer's WATCH, one per watched publisher session.
+    Watching {
+        /// The room.
+        rid: RoomId,
+        /// Each publisher, with the SDP offer of the viewer's downlink of it.
+        pps: Vec<(Listed, String)>,
     },
     /// A signal from another session, to pass on exactly as sent.
     Forward(Payload),

@@ -2,7 +2,7 @@
 //! [`Rules`], and [`Memo`], what a node remembers of a room homed elsewhere so that the room
 //! outlives its home.
 
-use super::{Listed, Out, Refusal, Reply, SignalRoom, Survivor};
+use super::{Listed, Media, MediaDone, Out, Refusal, Reply, SignalRoom, SignalsConfig, Survivor};
 use crate::{
     cluster::Topic,
     engine::{self, Absent, Rules},
@@ -24,24 +24,30 @@ pub struct Memo {
     ss: Option<Payload>,
 }
 
-fn push(out: &mut engine::Out<SignalRoom>, replies: Out) {
+/// Hands the engine `replies` and the media work the room handed meanwhile.
+fn push(room: &mut SignalRoom, out: &mut engine::Out<SignalRoom>, replies: Out) {
     out.extend(replies);
+    for effect in room.take_media() {
+        out.effect(effect);
+    }
 }
 
 impl Rules for SignalRoom {
     type Member = Peer;
     type Command = Signal;
     type Event = Reply;
-    type Config = super::Limits;
+    type Config = SignalsConfig;
     type Memo = Memo;
     type Survivor = Survivor;
+    type Effect = Media;
+    type Outcome = MediaDone;
 
     const NAMESPACE: &'static str = "signals";
     const TOPIC: Topic = Topic::Signals;
     const OUTLIVES_HOME: bool = true;
 
-    fn new(limits: &super::Limits) -> Self {
-        SignalRoom::new(*limits)
+    fn new(config: &SignalsConfig) -> Self {
+        SignalRoom::new(config.limits)
     }
 
     fn room(signal: &Signal) -> &RoomId {
@@ -53,11 +59,13 @@ impl Rules for SignalRoom {
     }
 
     fn apply(&mut self, _: &RoomId, _: &Peer, signal: Signal, out: &mut engine::Out<Self>) {
-        push(out, SignalRoom::apply(self, &signal));
+        let replies = SignalRoom::apply(self, &signal);
+        push(self, out, replies);
     }
 
     fn depart(&mut self, _: &RoomId, peer: &Peer, out: &mut engine::Out<Self>) {
-        push(out, self.disconnect(peer));
+        let replies = self.disconnect(peer);
+        push(self, out, replies);
     }
 
     /// Never called: a `signals` room outlives its home ([`Rules::give_up`] instead).
@@ -102,6 +110,8 @@ impl Rules for SignalRoom {
                 memo.pps.clone_from(pps);
             }
             Reply::Forward(_)
+            | Reply::Offered { .. }
+            | Reply::Watching { .. }
             | Reply::Kicked { .. }
             | Reply::Invalid { .. }
             | Reply::Refused { .. } => {}
@@ -131,8 +141,22 @@ impl Rules for SignalRoom {
         Some(Survivor { ch, eg, peer: peer.clone(), ss, rank, ve, ae })
     }
 
-    fn give_up(&mut self) -> Vec<(Peer, Survivor)> {
-        self.survivors().into_iter().map(|s| (s.peer.clone(), s)).collect()
+    /// The room's media end here: publishers publish again on its new home.
+    fn give_up(&mut self, out: &mut engine::Out<Self>) -> Vec<(Peer, Survivor)> {
+        let survivors = self.survivors();
+        if self.room.as_ref().is_some_and(|r| r.ch.uses_media()) {
+            out.effect(Media::Close);
+        }
+        survivors.into_iter().map(|s| (s.peer.clone(), s)).collect()
+    }
+
+    fn perform(config: &SignalsConfig, rid: &RoomId, effect: Media) -> engine::Pending<Self> {
+        super::media::perform(config, rid, effect)
+    }
+
+    fn resume(&mut self, rid: &RoomId, done: MediaDone, out: &mut engine::Out<Self>) {
+        let replies = self.media_done(rid, done);
+        push(self, out, replies);
     }
 
     fn adopt(
@@ -141,6 +165,7 @@ impl Rules for SignalRoom {
         survivors: Vec<(Peer, Survivor)>,
         out: &mut engine::Out<Self>,
     ) {
-        push(out, SignalRoom::adopt(self, rid, survivors.into_iter().map(|(_, s)| s).collect()));
+        let replies = SignalRoom::adopt(self, rid, survivors.into_iter().map(|(_, s)| s).collect());
+        push(self, out, replies);
     }
 }

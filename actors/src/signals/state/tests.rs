@@ -29,6 +29,8 @@ fn kinds(out: &Out) -> Vec<String> {
                 Reply::Heartbeat { .. } => "heartbeat".into(),
                 Reply::PublishListChanged { pps, .. } => format!("plc:{}", pps.len()),
                 Reply::Forward(raw) => format!("fwd:{}", raw.get()),
+                Reply::Offered { sdp, .. } => format!("offered:{sdp}"),
+                Reply::Watching { pps, .. } => format!("watching:{}", pps.len()),
                 Reply::Kicked { req, .. } => format!("kicked:{}", req.get()),
                 Reply::Refused { refusal, .. } => format!("refused:{refusal:?}"),
                 Reply::Invalid { msg, .. } => format!("invalid:{msg}"),
@@ -147,7 +149,7 @@ fn joins_are_idempotent_and_leaves_pass_ownership_on() {
 }
 
 #[test]
-fn updates_heartbeats_kicks_and_the_media_plane() {
+fn updates_heartbeats_kicks_and_media_signals() {
     let mut rooms = SignalRoom::default();
     let (o, v, w) = (peer("o", "1"), peer("v", "1"), peer("v", "2"));
     rooms.apply(&create(Channel::M2m, &o));
@@ -166,13 +168,41 @@ fn updates_heartbeats_kicks_and_the_media_plane() {
     assert!(rooms.apply(&sig(Action::Heartbeat, Channel::M2m, &v, None)).is_empty());
     let beat = Signal { send_ack: true, ..sig(Action::Heartbeat, Channel::M2m, &v, None) };
     assert_eq!(kinds(&rooms.apply(&beat)), ["v/1=heartbeat"]);
-    // The media plane is not there yet: an honest 500.
+    // Media signals go to the media plane: a publisher's offer, a viewer's watch of a
+    // publisher and its answer; ICE to a member is accepted and ignored.
+    let offer = Signal { sdp: Some("v=0".into()), ..sig(Action::Offer, Channel::M2m, &o, None) };
+    assert!(rooms.apply(&offer).is_empty());
+    let to_o = Some(To::Session(o.clone()));
+    assert!(rooms.apply(&sig(Action::Watch, Channel::M2m, &v, to_o.clone())).is_empty());
+    let answer =
+        Signal { sdp: Some("v=0".into()), ..sig(Action::Answer, Channel::M2m, &v, to_o.clone()) };
+    assert!(rooms.apply(&answer).is_empty());
+    assert!(rooms.apply(&sig(Action::Ice, Channel::M2m, &v, to_o.clone())).is_empty());
+    let asked: Vec<String> = rooms.take_media().iter().map(|m| format!("{m:?}")).collect();
+    assert_eq!(asked.len(), 3, "{asked:?}");
+    assert!(asked[0].starts_with("Publish { peer: Peer { user: \"o\""), "{asked:?}");
+    assert!(asked[1].starts_with("Watch { viewer: Peer { user: \"v\""), "{asked:?}");
+    assert!(asked[2].starts_with("Answer { viewer: Peer { user: \"v\""), "{asked:?}");
+    // Viewers do not publish; a viewer is not watched; HLS is refused as unsupported.
+    let offer = Signal { sdp: Some("v=0".into()), ..sig(Action::Offer, Channel::M2m, &v, None) };
+    assert_eq!(refusal(&rooms.apply(&offer)), Some(Refusal::PermissionDenied));
+    let to_w = Some(To::Session(w.clone()));
     assert_eq!(
-        refusal(&rooms.apply(&sig(Action::Offer, Channel::M2m, &o, None))),
-        Some(Refusal::NoMediaPlane)
+        refusal(&rooms.apply(&sig(Action::Watch, Channel::M2m, &v, to_w))),
+        Some(Refusal::NotPublishing)
     );
-    let watch = sig(Action::Watch, Channel::M2m, &v, Some(To::Session(o.clone())));
-    assert_eq!(refusal(&rooms.apply(&watch)), Some(Refusal::NoMediaPlane));
+    let gone = Some(To::Session(peer("x", "1")));
+    assert_eq!(
+        refusal(&rooms.apply(&sig(Action::Watch, Channel::M2m, &v, gone.clone()))),
+        Some(Refusal::UserLeft)
+    );
+    assert_eq!(
+        refusal(&rooms.apply(&sig(Action::Ice, Channel::M2m, &v, gone))),
+        Some(Refusal::RecipientNotMember)
+    );
+    let hls = Signal { hls: true, ..sig(Action::Offer, Channel::M2m, &o, None) };
+    assert!(matches!(&rooms.apply(&hls)[..], [(_, Reply::Invalid { unsupported: true, .. })]));
+    assert!(rooms.take_media().is_empty());
     // Only the owner kicks; a user kick takes all its sessions, who get the KICK.
     assert_eq!(
         refusal(&rooms.apply(&sig(Action::Kick, Channel::M2m, &v, Some(To::User("o".into()))))),
@@ -180,5 +210,13 @@ fn updates_heartbeats_kicks_and_the_media_plane() {
     );
     let out = rooms.apply(&sig(Action::Kick, Channel::M2m, &o, Some(To::User("v".into()))));
     assert_eq!(kinds(&out), ["v/1=kicked:\"Kick from o/1\"", "v/2=kicked:\"Kick from o/1\""]);
-    assert_eq!(rooms.members(), [o]);
+    assert_eq!(rooms.members(), std::slice::from_ref(&o));
+    // The kicked sessions' peer connections close; the last one out closes the room's.
+    let asked: Vec<String> = rooms.take_media().iter().map(|m| format!("{m:?}")).collect();
+    assert_eq!(asked.len(), 2, "{asked:?}");
+    assert!(asked.iter().all(|m| m.starts_with("Leave(")), "{asked:?}");
+    rooms.disconnect(&o);
+    let asked: Vec<String> = rooms.take_media().iter().map(|m| format!("{m:?}")).collect();
+    assert_eq!(asked.len(), 2, "{asked:?}");
+    assert_eq!(asked[1], "Close");
 }
