@@ -26,6 +26,9 @@ pub(super) type PeerId = u64;
 /// Most datagrams kept for a downlink while the viewer's answer is on its way.
 const EARLY_KEPT: usize = 64;
 
+/// Most m-lines an offer may have: more is no client's real use, and each costs the server.
+const MAX_M_LINES: usize = 16;
+
 /// How long a peer connection may go without ICE before it is closed.
 pub(super) const STALL_LIMIT: Duration = Duration::from_secs(30);
 
@@ -141,6 +144,11 @@ impl Peer {
     /// Answers the client's `offer` (a first one, or a renegotiation such as an ICE restart);
     /// an uplink learns its tracks from it.
     pub(super) fn accept_offer(&mut self, offer: &str) -> Result<String, MediaError> {
+        let m_lines = offer.lines().filter(|l| l.starts_with("m=")).count();
+        if m_lines > MAX_M_LINES {
+            let why = format!("{m_lines} m-lines; at most {MAX_M_LINES} are served");
+            return Err(MediaError::BadSdp(why));
+        }
         let offer =
             SdpOffer::from_sdp_string(offer).map_err(|e| MediaError::BadSdp(e.to_string()))?;
         let answer =

@@ -19,6 +19,15 @@ fn plane() -> MediaPlane {
 
 const LIMIT: Duration = Duration::from_secs(10);
 
+/// Runs `publisher` until `viewer` has received `frames` more frames; whether it did in time.
+async fn heard(viewer: &mut RtcClient, publisher: &mut RtcClient, frames: u64) -> bool {
+    let target = viewer.seen.frames + frames;
+    tokio::select! {
+        heard = viewer.run_until(LIMIT, |s| s.frames >= target) => heard,
+        _ = publisher.run_until(LIMIT, |_| false) => false,
+    }
+}
+
 #[tokio::test]
 async fn a_publishers_audio_reaches_two_viewers_until_it_leaves() {
     let plane = plane();
@@ -61,4 +70,70 @@ async fn refusals_name_what_was_wrong() {
     assert!(matches!(plane.publish("r", "p", "not sdp".into()).await, Err(MediaError::BadSdp(_))));
     assert_eq!(plane.watch("r", "v", "nobody").await, Err(MediaError::NotPublishing));
     assert_eq!(plane.answer("r", "v", "nobody", "v=0".into()).await, Err(MediaError::NoOffer));
+}
+
+#[tokio::test]
+async fn garbage_and_strangers_on_the_socket_disturb_no_stream() {
+    let plane = plane();
+    let mut publisher = RtcClient::new().await.expect("a client");
+    let answer = plane.publish("r", "pub", publisher.offer_audio()).await.expect("an answer");
+    publisher.accept_answer(&answer).expect("the answer applies");
+    publisher.start_sending();
+    let mut viewer = RtcClient::new().await.expect("a client");
+    let offer = plane.watch("r", "v", "pub").await.expect("an offer");
+    let answer = viewer.accept_offer(&offer).expect("the offer applies");
+    plane.answer("r", "v", "pub", answer).await.expect("the answer applies");
+    assert!(heard(&mut viewer, &mut publisher, 5).await);
+
+    // Garbage, truncated STUN, STUN naming no peer here, and DTLS/RTP from a stranger.
+    let stranger = tokio::net::UdpSocket::bind("127.0.0.1:0").await.expect("a socket");
+    let check = str0m::ice::StunMessage::binding_request(
+        "nobody:here",
+        str0m::ice::TransId::new(),
+        true,
+        0,
+        1,
+        false,
+    );
+    let mut stun = vec![0; 512];
+    let n = check.to_bytes(Some(b"pw"), &mut stun, |_, _| [0; 20]).expect("it fits");
+    stun.truncate(n);
+    let junk: [&[u8]; 6] =
+        [b"", b"\xff\xfe garbage", &[0u8; 20], &stun, &[22, 254, 253, 0], &[128; 40]];
+    for addr in plane.addresses() {
+        for datagram in junk {
+            for _ in 0..50 {
+                stranger.send_to(datagram, addr).await.expect("sent");
+            }
+        }
+    }
+    assert!(heard(&mut viewer, &mut publisher, 10).await, "the stream goes on: {viewer:?}");
+    let dropped: u64 = plane
+        .loads()
+        .iter()
+        .map(|l| l.dropped_datagrams.load(std::sync::atomic::Ordering::Relaxed))
+        .sum();
+    // The empty datagrams may never reach the worker as datagrams; everything else is dropped.
+    assert!(dropped >= 5 * 50 * plane.addresses().len() as u64, "dropped {dropped}");
+    assert_eq!(
+        plane
+            .loads()
+            .iter()
+            .map(|l| l.failures.load(std::sync::atomic::Ordering::Relaxed))
+            .sum::<u64>(),
+        0
+    );
+}
+
+#[tokio::test]
+async fn an_offer_of_a_hundred_m_lines_is_refused() {
+    let plane = plane();
+    let mut sdp = String::from("v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n");
+    for i in 0..100 {
+        sdp.push_str(&format!("m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:{i}\r\na=sendonly\r\n"));
+    }
+    match plane.publish("r", "p", sdp).await {
+        Err(MediaError::BadSdp(why)) => assert!(why.contains("100 m-lines"), "{why}"),
+        other => panic!("refused as bad SDP, not {other:?}"),
+    }
 }

@@ -27,8 +27,14 @@ fn media(ch: &str, rid: &str, s: &str, user: &str, extra: Value) -> Value {
     value
 }
 
+/// The `a=ice-ufrag` of an SDP.
+fn ufrag(sdp: &str) -> &str {
+    sdp.lines().find_map(|l| l.trim_end().strip_prefix("a=ice-ufrag:")).expect("a ufrag")
+}
+
 /// Publishes `client`'s audio as `user` in room `rid`: its OFFER is answered by the server.
-async fn publish(session: &mut Client, ch: &str, rid: &str, user: &str) -> RtcClient {
+/// Returns the client and the server's answer.
+async fn publish(session: &mut Client, ch: &str, rid: &str, user: &str) -> (RtcClient, String) {
     let mut rtc = RtcClient::new().await.expect("a WebRTC client");
     let offer = json!({"sdp": rtc.offer_audio()});
     signal(session, "offer", media(ch, rid, "OFFER", user, offer)).await;
@@ -39,7 +45,7 @@ async fn publish(session: &mut Client, ch: &str, rid: &str, user: &str) -> RtcCl
     assert!(answer.contains("a=ice-lite"), "the server is ICE-lite: {answer}");
     rtc.accept_answer(answer).expect("the answer applies");
     rtc.start_sending();
-    rtc
+    (rtc, answer.to_owned())
 }
 
 /// `viewer` (as `user`) watches `publisher`'s session in room `rid`: the server's offer, the
@@ -99,13 +105,24 @@ async fn a_publisher_reaches_two_viewers_until_it_leaves_in_m2m(place: &Place) {
         signal(session, "join", media("m2m", "m1", "JOIN", user, json!({}))).await;
         assert_eq!(session.recv().await["b"]["pt"], "viewer");
     }
-    let mut publisher = publish(&mut o, "m2m", "m1", "o").await;
+    let (mut publisher, first) = publish(&mut o, "m2m", "m1", "o").await;
     let mut viewers = vec![
         watch(&mut v, "m2m", "m1", "v", "o").await,
         watch(&mut w, "m2m", "m1", "w", "o").await,
     ];
     until_heard(&mut publisher, &mut viewers, 10).await;
     assert_eq!(viewers[0].seen.last.len(), 8, "the publisher's frame, byte for byte");
+
+    // The publisher restarts ICE on its uplink: new credentials both ways, the stream goes on.
+    let restart = json!({"sdp": publisher.restart_ice(), "op": {"restarting": true}});
+    signal(&mut o, "offer", media("m2m", "m1", "OFFER", "o", restart)).await;
+    let ack = super::recv_skipping_lists(&mut o).await;
+    assert_eq!((ack["c"].as_u64(), ack["s"].as_str()), (Some(200), Some("OFFER")), "{ack}");
+    let answer = ack["b"]["sdp"].as_str().expect("an answer");
+    assert_ne!(ufrag(answer), ufrag(&first), "the server's side restarted too");
+    publisher.accept_answer(answer).expect("it applies");
+    let before: Vec<u64> = viewers.iter().map(|v| v.seen.frames).collect();
+    until_heard(&mut publisher, &mut viewers, before.iter().max().unwrap_or(&0) + 25).await;
 
     // The publisher leaves: its viewers' connections end at once (a DTLS close), not after
     // an ICE timeout.
@@ -136,7 +153,7 @@ async fn an_a2m_viewer_promoted_to_publisher_is_watched(place: &Place) {
     let hls = json!({"sdp": "v=0", "op": {"hlsForwarding": true}});
     signal(&mut v, "offer", media("a2m", "a1", "OFFER", "v", hls)).await;
     assert_eq!(super::recv_skipping_lists(&mut v).await["c"], 2002);
-    let mut publisher = publish(&mut v, "a2m", "a1", "v").await;
+    let (mut publisher, _) = publish(&mut v, "a2m", "a1", "v").await;
     let mut viewers = vec![watch(&mut o, "a2m", "a1", "o", "v").await];
     until_heard(&mut publisher, &mut viewers, 10).await;
     // The publisher disconnects: its viewer's connection ends at once.
