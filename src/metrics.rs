@@ -106,3 +106,46 @@ impl Metrics {
         out
     }
 }
+
+/// Appends the media plane's figures, one series per media worker.
+pub fn render_media(
+    body: &mut String,
+    workers: &[std::sync::Arc<switchboard_actors::media::WorkerLoad>],
+) {
+    use switchboard_actors::media::WorkerLoad;
+    type Pick = fn(&WorkerLoad) -> &AtomicU64;
+    let series: [(&str, &str, &str, Pick); 5] = [
+        ("switchboard_media_peer_connections", "gauge", "Peer connections open.", |w| &w.peers),
+        (
+            "switchboard_media_forwarded_frames_total",
+            "counter",
+            "Media frames forwarded to viewers.",
+            |w| &w.forwarded_frames,
+        ),
+        (
+            "switchboard_media_forwarded_bytes_total",
+            "counter",
+            "Media payload bytes forwarded to viewers.",
+            |w| &w.forwarded_bytes,
+        ),
+        (
+            "switchboard_media_dropped_datagrams_total",
+            "counter",
+            "UDP datagrams no peer connection took (garbage, unknown ICE ufrags, strangers).",
+            |w| &w.dropped_datagrams,
+        ),
+        (
+            "switchboard_media_failures_total",
+            "counter",
+            "Peer connections that failed (no ICE for 30 s, DTLS errors, a panic inside one).",
+            |w| &w.failures,
+        ),
+    ];
+    for (name, kind, help, pick) in series {
+        body.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n"));
+        for (worker, load) in workers.iter().enumerate() {
+            let value = pick(load).load(Relaxed);
+            body.push_str(&format!("{name}{{worker=\"{worker}\"}} {value}\n"));
+        }
+    }
+}

@@ -128,6 +128,11 @@ impl Core {
         self.cluster.as_ref().map(|(cluster, _)| cluster)
     }
 
+    /// The node's media plane, if it runs one.
+    pub fn media(&self) -> Option<&crate::media::MediaPlane> {
+        self.config.signals.media.as_ref()
+    }
+
     /// Whether the node is clustered.
     pub fn is_clustered(&self) -> bool {
         self.cluster.is_some()

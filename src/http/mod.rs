@@ -155,6 +155,9 @@ async fn metrics(node: web::Data<NodeState>) -> HttpResponse {
     per_shard(&mut body, "switchboard_rooms", help, &engines, |load| &load.rooms);
     let help = "Clients of this node in a room dialect, by dialect and shard.";
     per_shard(&mut body, "switchboard_room_members", help, &engines, |load| &load.members);
+    if let Some(media) = node.core.media() {
+        crate::metrics::render_media(&mut body, &media.loads());
+    }
     if node.core.is_clustered() {
         let up = u8::from(node.core.is_ready());
         body.push_str("# HELP switchboard_cluster_up Whether Redis answered the last heartbeat.\n");

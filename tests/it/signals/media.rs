@@ -82,6 +82,12 @@ async fn watch(
     rtc
 }
 
+/// The sum of the series named `prefix` in a metrics text.
+fn sum(metrics: &str, prefix: &str) -> u64 {
+    let values = metrics.lines().filter_map(|l| l.strip_prefix(prefix)?.split(' ').nth(1));
+    values.map(|v| v.parse::<u64>().expect("a count")).sum()
+}
+
 /// Runs `publisher` until each of `viewers` has received `frames` frames of its audio.
 async fn until_heard(publisher: &mut RtcClient, viewers: &mut [RtcClient], frames: u64) {
     let heard = async {
@@ -123,6 +129,15 @@ async fn a_publisher_reaches_two_viewers_until_it_leaves_in_m2m(place: &Place) {
     publisher.accept_answer(answer).expect("it applies");
     let before: Vec<u64> = viewers.iter().map(|v| v.seen.frames).collect();
     until_heard(&mut publisher, &mut viewers, before.iter().max().unwrap_or(&0) + 25).await;
+    // The home node counts its peer connections and what it forwarded.
+    let (mut peers, mut frames) = (0, 0);
+    for node in place.nodes() {
+        let (_, text) = node.get("/metrics").await;
+        peers += sum(&text, "switchboard_media_peer_connections{");
+        frames += sum(&text, "switchboard_media_forwarded_frames_total{");
+    }
+    assert_eq!(peers, 3, "one uplink, two downlinks");
+    assert!(frames >= 2 * 25, "forwarded {frames} frames");
 
     // The publisher leaves: its viewers' connections end at once (a DTLS close), not after
     // an ICE timeout.

@@ -68,6 +68,11 @@ impl Place {
         redis.outage(&nodes, outage).await;
     }
 
+    /// The nodes.
+    pub fn nodes(&self) -> &[Node] {
+        &self.nodes
+    }
+
     /// Kills node `id` at once (SIGKILL).
     pub fn kill9(&mut self, id: &str) {
         let node = self.nodes.iter_mut().find(|n| n.id() == id).expect("a node of this place");
