@@ -16,7 +16,7 @@ const ARGS: [&str; 2] = ["--signals-heartbeat-timeout-ms", "60000"];
 
 /// `user` joins room `m1` as a viewer, asks to publish and `owner` accepts; everybody in
 /// `others` (who are in the room) then hears `list`.
-async fn promote(user: &str, c: &mut Client, owner: (&str, &mut Client), list: &[&str]) {
+pub(super) async fn promote(user: &str, c: &mut Client, owner: (&str, &mut Client), list: &[&str]) {
     signal(c, "join", m2m("JOIN", user, json!({}))).await;
     assert_eq!(c.recv().await["b"]["pt"], "viewer");
     let request = signal(c, "publishRequest", m2m("PUBLISH_REQUEST", user, json!({}))).await;

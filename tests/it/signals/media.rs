@@ -176,3 +176,34 @@ async fn an_a2m_viewer_promoted_to_publisher_is_watched(place: &Place) {
     let ended = viewers[0].run_until(Duration::from_secs(3), |s| s.disconnected).await;
     assert!(ended, "the viewer's connection ended: {viewers:?}");
 }
+
+#[tokio::test]
+async fn a_media_room_whose_home_dies_gets_its_media_back_on_its_new_home() {
+    let mut place = Place::three(&ARGS);
+    // o creates the room (homed on o's node); p publishes from another node, v watches from
+    // the third.
+    let mut o = place.session().await;
+    let create = json!({"op": {"roomCreating": true}});
+    signal(&mut o, "join", media("m2m", "m1", "JOIN", "o", create)).await;
+    assert_eq!(o.recv().await["b"]["pt"], "publisher");
+    let home = o.node.clone();
+    let mut p = place.session_avoiding(&[home.as_str()]).await;
+    super::cluster::promote("p", &mut p, ("o", &mut o), &["o", "p"]).await;
+    let mut v = place.session_avoiding(&[home.as_str(), p.node.as_str()]).await;
+    signal(&mut v, "join", media("m2m", "m1", "JOIN", "v", json!({}))).await;
+    assert_eq!(v.recv().await["b"]["pt"], "viewer");
+    let (mut publisher, _) = publish(&mut p, "m2m", "m1", "p").await;
+    let mut viewers = vec![watch(&mut v, "m2m", "m1", "v", "p").await];
+    until_heard(&mut publisher, &mut viewers, 10).await;
+
+    // The home dies: the others hear o is gone within 5 s, as in any room.
+    let killed = std::time::Instant::now();
+    place.kill9(&home);
+    super::list_becomes(&mut p, &["p"]).await;
+    super::list_becomes(&mut v, &["p"]).await;
+    assert!(killed.elapsed() < Duration::from_secs(5), "told after {:?}", killed.elapsed());
+    // Publishing again creates the room's media on its new home, and watching works again.
+    let (mut publisher, _) = publish(&mut p, "m2m", "m1", "p").await;
+    let mut viewers = vec![watch(&mut v, "m2m", "m1", "v", "p").await];
+    until_heard(&mut publisher, &mut viewers, 10).await;
+}
