@@ -1,6 +1,7 @@
 //! The `signals` dialect (seed 002) at `/signals`, with real WebSocket clients: every flow on one
 //! node and on three clustered nodes behind nginx ([`flows`]), and node deaths ([`cluster`]).
 
+mod browser;
 mod cluster;
 mod flows;
 mod media;
