@@ -2,7 +2,7 @@
 //! publisher sending Opus frames, or a viewer counting what it receives.
 
 use std::{
-    net::{Ipv4Addr, SocketAddr},
+    net::{IpAddr, Ipv4Addr, SocketAddr},
     sync::Arc,
     time::{Duration, Instant},
 };
@@ -52,7 +52,31 @@ impl std::fmt::Debug for RtcClient {
 impl RtcClient {
     /// A client on a fresh loopback UDP port.
     pub async fn new() -> std::io::Result<Self> {
-        let socket = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).await?;
+        Self::on(IpAddr::V4(Ipv4Addr::LOCALHOST)).await
+    }
+
+    /// A client on a fresh UDP port of this host's address toward `server` (ICE pairs a
+    /// loopback candidate with loopback ones only).
+    pub async fn toward(server: IpAddr) -> std::io::Result<Self> {
+        let probe = std::net::UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0))?;
+        probe.connect((server, 9))?;
+        Self::on(probe.local_addr()?.ip()).await
+    }
+
+    /// A client answering the server's `offer`, on the address toward the offer's first
+    /// candidate; and its answer.
+    pub async fn answering(offer: &str) -> std::io::Result<(Self, String)> {
+        let server = offer
+            .lines()
+            .find_map(|l| l.strip_prefix("a=candidate:")?.split(' ').nth(4)?.parse().ok())
+            .ok_or_else(|| std::io::Error::other("the offer has no candidate"))?;
+        let mut client = Self::toward(server).await?;
+        let answer = client.accept_offer(offer).map_err(std::io::Error::other)?;
+        Ok((client, answer))
+    }
+
+    async fn on(ip: IpAddr) -> std::io::Result<Self> {
+        let socket = UdpSocket::bind((ip, 0)).await?;
         let local = socket.local_addr()?;
         let crypto = Arc::new(str0m::crypto::from_feature_flags());
         let mut rtc = Rtc::builder().set_crypto_provider(crypto).build(Instant::now());

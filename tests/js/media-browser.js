@@ -4,14 +4,16 @@
 // receives (getStats). Then the publisher leaves and the viewer's connection must end at once.
 // Prints how long answer → connected took on each side (the figure of the issue).
 //
-// Usage: node media-browser.js <publisher ws url> <viewer ws url> <apart: 0|1>
+// Usage: node media-browser.js <publisher ws url> <viewer ws url> <apart: 0|1> <m2m|a2m>
 // With apart=1 the two pages must be served by different nodes (told apart by the
 // x-switchboard-node header of their WebSocket handshakes); the viewer reconnects until so.
-// Prints one JSON line of figures and exits 0, or prints why and exits 1.
+// Once the viewer page hears the tone, it prints `{"room": …}` and waits for a line on stdin
+// (meanwhile the test watches the same publisher from its own client); then the publisher
+// leaves. Prints one JSON line of figures and exits 0, or prints why and exits 1.
 
 const { chromium } = require('playwright-core');
 
-const [publisherUrl, viewerUrl, apart] = process.argv.slice(2);
+const [publisherUrl, viewerUrl, apart, channel] = process.argv.slice(2);
 const ROOM = `b${process.pid}`;
 
 // What runs in each page: a signals session over WebSocket and one RTCPeerConnection.
@@ -131,9 +133,18 @@ async function main() {
       });
       return p;
     };
+    // Connects page `p`'s session; the node that answered the handshake.
     const connect = async (p, url, user) => {
-      await p.evaluate(([url, user]) => window.session(url, user, 'm2m'), [url, user]);
-      return p.nodes[p.nodes.length - 1];
+      const seen = p.nodes.length;
+      await p.evaluate(([url, user, ch]) => window.session(url, user, ch), [url, user, channel]);
+      // DevTools reports the handshake's headers on its own schedule.
+      for (let waited = 0; p.nodes.length === seen; waited += 10) {
+        if (waited > 5000) throw new Error('no handshake response seen');
+        await new Promise((ok) => setTimeout(ok, 10));
+      }
+      const node = p.nodes[p.nodes.length - 1];
+      if (!node) throw new Error('the handshake response names no node');
+      return node;
     };
 
     const pub = await page();
@@ -153,6 +164,10 @@ async function main() {
       return window.received();
     });
     if (heard < 50) throw new Error(`the viewer received ${heard} audio packets`);
+    console.log(JSON.stringify({ room: ROOM }));
+    const input = require('readline').createInterface({ input: process.stdin });
+    await new Promise((ok) => input.once('line', ok));
+    input.close();
 
     // The publisher leaves: the server closes the viewer's connection at once (a DTLS
     // close_notify: Chromium's DTLS transport is closed; its ICE state would only follow once

@@ -1,55 +1,113 @@
-//! `m2m` media in headless Chromium (Debian's `chromium`, driven by playwright-core from
-//! `tests/js/media-browser.js`): a publisher page's WebAudio tone reaches a viewer page through
-//! the media plane, on one node and on two clustered nodes behind nginx with the two pages on
-//! different nodes; when the publisher leaves, the viewer's connection is closed at once.
+//! `m2m` and `a2m` media in headless Chromium (Debian's `chromium`, driven by playwright-core
+//! from `tests/js/media-browser.js`): a publisher page's WebAudio tone reaches a viewer page
+//! and a Rust viewer (str0m) through the media plane, on one node and on two clustered nodes
+//! behind nginx with the two pages on different nodes; when the publisher leaves, the viewer
+//! page's connection is closed at once.
 
-use std::process::Command;
+use std::{
+    io::{BufRead, BufReader, Write},
+    process::{Command, Stdio},
+    time::Duration,
+};
 
-use serde_json::Value;
+use serde_json::{json, Value};
+use switchboard_bench::rtc::RtcClient;
 
-use crate::support::{scratch::tool, Nginx, Node, Redis};
+use crate::support::{scratch::tool, Client, Nginx, Node, Redis};
 
 const ARGS: [&str; 2] = ["--signals-heartbeat-timeout-ms", "60000"];
 
-/// Runs the driver with the publisher's and the viewer's URLs; its figures.
-fn drive(publisher: &str, viewer: &str, apart: bool) -> Value {
+/// A Rust viewer of the page's publisher in `room` of channel `ch`, through `url`: it hears
+/// the tone too.
+async fn rust_viewer(url: &str, ch: &str, room: &str) {
+    let mut session = Client::connect_url(url).await;
+    let signal = |action: &str, s: &str, extra: Value| {
+        let mut data = json!({"s": s, "ch": ch, "rid": room, "ss": super::ss("rust", "rust1")});
+        data.as_object_mut()
+            .expect("an object")
+            .extend(extra.as_object().cloned().unwrap_or_default());
+        json!({"action": action, "data": data})
+    };
+    let to = json!({"to": {"userId": "pub", "sessionId": "pub1"}});
+    session.send(signal("join", "JOIN", json!({}))).await;
+    assert_eq!(super::recv_skipping_lists(&mut session).await["b"]["pt"], "viewer");
+    session.send(signal("watch", "WATCH", to.clone())).await;
+    let ack = super::recv_skipping_lists(&mut session).await;
+    let offer = ack["b"]["pps"][0]["sdp"].as_str().unwrap_or_else(|| panic!("an offer: {ack}"));
+    // The nodes announce this host's address (their default), not loopback.
+    let (mut rtc, sdp) = RtcClient::answering(offer).await.expect("a WebRTC client answers");
+    let mut answer = to;
+    answer["sdp"] = json!(sdp);
+    session.send(signal("answer", "ANSWER", answer)).await;
+    let heard = rtc.run_until(Duration::from_secs(10), |s| s.frames >= 50).await;
+    assert!(heard, "the Rust viewer heard Chromium's tone: {rtc:?}");
+}
+
+/// A child process killed when dropped.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Runs the driver in channel `ch` with the pages' URL `url` (`apart`: on different nodes),
+/// a Rust viewer joining while the page publishes; the driver's figures.
+async fn drive(url: &str, apart: bool, ch: &str) -> Value {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/js");
     assert!(
         std::path::Path::new(dir).join("node_modules/playwright-core").is_dir()
             && std::path::Path::new("/usr/bin/chromium").exists(),
         "playwright-core or chromium is missing: run ./.ci/test (it installs both)"
     );
-    let output = Command::new(tool("node"))
-        .args(["media-browser.js", publisher, viewer, if apart { "1" } else { "0" }])
+    let child = Command::new(tool("node"))
+        .args(["media-browser.js", url, url, if apart { "1" } else { "0" }, ch])
         .current_dir(dir)
-        .output()
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
         .expect("node runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "the browser test failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let figures: Value = serde_json::from_str(stdout.trim()).expect("one JSON line");
+    // Whatever fails below, the driver and its browser do not outlive the test.
+    let mut child = KillOnDrop(child);
+    let mut stdin = child.0.stdin.take().expect("stdin");
+    let mut lines = BufReader::new(child.0.stdout.take().expect("stdout")).lines();
+    let mut next = || -> Value {
+        let line = lines.next().and_then(Result::ok).unwrap_or_default();
+        serde_json::from_str(&line).unwrap_or_else(|_| panic!("the browser test failed: {line:?}"))
+    };
+    let published = tokio::task::block_in_place(&mut next);
+    rust_viewer(url, ch, published["room"].as_str().expect("the room")).await;
+    writeln!(stdin, "go").expect("the driver reads on");
+    drop(stdin);
+    let figures = tokio::task::block_in_place(next);
+    assert!(child.0.wait().expect("the driver ends").success(), "{figures}");
     assert!(figures["heard"].as_u64() >= Some(50), "{figures}");
     figures
 }
 
-#[test]
-fn chromium_hears_chromium_through_one_node() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_publishes_to_chromium_and_rust_through_one_node() {
     let node = Node::with_args(&ARGS);
     let url = node.ws("/signals");
-    let figures = drive(&url, &url, false);
-    eprintln!("chromium on one node: {figures}");
+    for ch in ["m2m", "a2m"] {
+        let figures = drive(&url, false, ch).await;
+        eprintln!("{ch} on one node: {figures}");
+    }
 }
 
-#[test]
-fn chromium_hears_chromium_across_two_nodes_behind_nginx() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_publishes_to_chromium_and_rust_across_two_nodes_behind_nginx() {
     let redis = Redis::start();
     let nodes = [Node::clustered(&redis, "n1", &ARGS), Node::clustered(&redis, "n2", &ARGS)];
     let nginx = Nginx::start(&nodes.iter().collect::<Vec<_>>());
     let url = nginx.ws("/signals");
-    let figures = drive(&url, &url, true);
-    assert_ne!(figures["publisherNode"], figures["viewerNode"], "{figures}");
-    eprintln!("chromium across two nodes: {figures}");
+    for ch in ["m2m", "a2m"] {
+        let figures = drive(&url, true, ch).await;
+        assert!(figures["publisherNode"].is_string(), "{figures}");
+        assert_ne!(figures["publisherNode"], figures["viewerNode"], "{figures}");
+        eprintln!("{ch} across two nodes: {figures}");
+    }
 }
