@@ -114,7 +114,7 @@ pub fn render_media(
 ) {
     use switchboard_actors::media::WorkerLoad;
     type Pick = fn(&WorkerLoad) -> &AtomicU64;
-    let series: [(&str, &str, &str, Pick); 5] = [
+    let series: [(&str, &str, &str, Pick); 6] = [
         ("switchboard_media_peer_connections", "gauge", "Peer connections open.", |w| &w.peers),
         (
             "switchboard_media_forwarded_frames_total",
@@ -133,6 +133,12 @@ pub fn render_media(
             "counter",
             "UDP datagrams no peer connection took (garbage, unknown ICE ufrags, strangers).",
             |w| &w.dropped_datagrams,
+        ),
+        (
+            "switchboard_media_send_drops_total",
+            "counter",
+            "Datagrams not sent: the socket's buffer and the queue behind it were full.",
+            |w| &w.send_drops,
         ),
         (
             "switchboard_media_failures_total",

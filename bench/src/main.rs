@@ -30,6 +30,7 @@
 mod crowd;
 mod dialects;
 mod load;
+mod media;
 mod plot;
 mod servers;
 mod stats;
@@ -59,6 +60,9 @@ enum Scenario {
     /// `--rooms` idle rooms of two over `--clients` clients (each pair shares many rooms):
     /// server memory per room beyond the clients' own.
     Rooms,
+    /// `--publishers` m2m rooms, each a publisher sending Opus to `--viewers` viewers through
+    /// the media plane (real WebRTC clients): streams per server core, loss, connect times.
+    Media,
 }
 
 /// Where the clients go.
@@ -120,6 +124,12 @@ struct Opts {
     /// Rooms of two to open (rooms).
     #[arg(long, default_value_t = 100_000)]
     rooms: usize,
+    /// Media rooms, one publisher each (media).
+    #[arg(long, default_value_t = 10)]
+    publishers: usize,
+    /// Viewers per media room (media).
+    #[arg(long, default_value_t = 10)]
+    viewers: usize,
     /// Worker threads of each switchboard node (each hosts a shard of the room engine).
     #[arg(long, default_value_t = 1)]
     server_workers: usize,
@@ -204,6 +214,14 @@ async fn run(opts: &Opts) -> Result<Vec<Figure>, String> {
     let workers = opts.server_workers;
     let cluster = servers::Servers::start(opts.server, cross, cpu, &opts.peers_dir, workers)?;
     let (left, right) = cluster.urls();
+    if opts.scenario == Scenario::Media {
+        let plan = media::Plan {
+            rooms: opts.publishers,
+            viewers: opts.viewers,
+            measure: Duration::from_secs(opts.seconds),
+        };
+        return media::run_plan(&left, &plan, &cluster).await;
+    }
     if opts.scenario == Scenario::Rooms {
         let urls = (left.as_str(), right.as_str());
         return crowd::many_rooms(urls, opts.clients, opts.rooms, &cluster).await;
@@ -225,7 +243,7 @@ async fn run(opts: &Opts) -> Result<Vec<Figure>, String> {
     let measure = Duration::from_secs(opts.seconds);
     let mut figures = vec![("pairs", opts.pairs as f64, "")];
     match opts.scenario {
-        Scenario::Idle | Scenario::Storm | Scenario::Sweep | Scenario::Rooms => {}
+        Scenario::Idle | Scenario::Storm | Scenario::Sweep | Scenario::Rooms | Scenario::Media => {}
         Scenario::Relay => {
             let pairs = dialects::connect_pairs(dialect, &left, &right, opts.pairs).await?;
             let threads_before = cluster.thread_cpu_seconds();

@@ -139,6 +139,14 @@ impl Servers {
         c.args(["--listen", "127.0.0.1:0", "--rate-per-sec", "0", "--outbound-queue", "4096"]);
         c.args(["--workers", &workers.max(1).to_string(), "--eio-ping-interval-ms", "600000"]);
         c.args(["--eio-ping-timeout-ms", "600000", "--node-id", &format!("bench{i}")]);
+        // Media: on loopback, one worker per HTTP worker (so a figure is per pinned core).
+        c.args([
+            "--media-announce-ip",
+            "127.0.0.1",
+            "--media-workers",
+            &workers.max(1).to_string(),
+        ]);
+        c.args(["--signals-heartbeat-timeout-ms", "600000"]);
         if let Some(socket) = redis {
             c.args(["--redis-url", &format!("redis+unix://{socket}")]);
         }

@@ -8,12 +8,14 @@
 //! - [`worker`]: the worker's loop: its socket, its operations, time.
 //! - [`peer`]: one peer connection, guarded so that a panic inside it ends that peer only.
 //! - [`demux`]: which peer a datagram is for, by STUN username and then by source address.
+//! - [`outbox`]: the worker's socket, with a bounded queue for what it cannot send at once.
 //!
 //! The vocabulary is the SFU's, not a dialect's: a room (a key), a publisher's uplink (its
 //! offer answered), a viewer's downlink per watched publisher (the server's offer, answered by
 //! the viewer). Dialects map their signals onto it.
 
 mod demux;
+mod outbox;
 mod peer;
 mod worker;
 
@@ -104,6 +106,8 @@ pub struct WorkerLoad {
     pub forwarded_bytes: AtomicU64,
     /// Datagrams no peer connection took (garbage, unknown ufrags, stale addresses).
     pub dropped_datagrams: AtomicU64,
+    /// Datagrams not sent: the socket's buffer and the queue behind it were full.
+    pub send_drops: AtomicU64,
     /// Peer connections that failed (ICE, DTLS, a panic inside one).
     pub failures: AtomicU64,
 }
@@ -137,8 +141,7 @@ impl MediaPlane {
         let mut workers = Vec::with_capacity(config.workers.max(1));
         for i in 0..config.workers.max(1) {
             let port = if config.port == 0 { 0 } else { config.port.saturating_add(i as u16) };
-            let socket = UdpSocket::bind((config.bind, port))?;
-            socket.set_nonblocking(true)?;
+            let socket = bind(SocketAddr::new(config.bind, port))?;
             let addr = SocketAddr::new(announce, socket.local_addr()?.port());
             let load = Arc::new(WorkerLoad::default());
             let (ops, inbox) = mpsc::unbounded_channel();
@@ -229,6 +232,23 @@ impl MediaPlane {
     pub fn close(&self, room: &str) {
         let _ = self.worker(room).ops.send(Op::Close { room: room.to_owned() });
     }
+}
+
+/// A non-blocking UDP socket on `addr` with buffers for bursts (a frame to a room's viewers
+/// leaves as one datagram per viewer at once).
+fn bind(addr: SocketAddr) -> std::io::Result<UdpSocket> {
+    const BUFFER: usize = 4 << 20;
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::DGRAM,
+        Some(socket2::Protocol::UDP),
+    )?;
+    // The kernel caps these at net.core.{w,r}mem_max; whatever it grants is kept.
+    let _ = socket.set_send_buffer_size(BUFFER);
+    let _ = socket.set_recv_buffer_size(BUFFER);
+    socket.bind(&addr.into())?;
+    socket.set_nonblocking(true)?;
+    Ok(socket.into())
 }
 
 /// The address to announce when none is configured: the bound address if it is a specific

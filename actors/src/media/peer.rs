@@ -9,6 +9,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+use super::{outbox::Outbox, MediaError, WorkerLoad};
 use str0m::{
     change::{SdpAnswer, SdpOffer, SdpPendingOffer},
     config::CryptoProvider,
@@ -16,9 +17,6 @@ use str0m::{
     net::{Protocol, Receive},
     Candidate, Event, IceConnectionState, IceCreds, Input, Output, Rtc, RtcError,
 };
-use tokio::net::UdpSocket;
-
-use super::MediaError;
 
 /// A peer connection's id, unique in the process.
 pub(super) type PeerId = u64;
@@ -237,17 +235,14 @@ impl Peer {
     }
 
     /// Sends what the `Rtc` has to send and collects what happened, until it waits for time.
-    pub(super) fn poll(&mut self, socket: &UdpSocket, out: &mut Vec<Happened>) {
+    pub(super) fn poll(&mut self, outbox: &mut Outbox, load: &WorkerLoad, out: &mut Vec<Happened>) {
         while self.failed.is_none() && self.rtc.is_alive() {
             match self.guard(|rtc| rtc.poll_output()) {
                 Ok(Output::Timeout(at)) => {
                     self.next = at;
                     return;
                 }
-                Ok(Output::Transmit(t)) => {
-                    // A full socket buffer drops the datagram, as the network would.
-                    let _ = socket.try_send_to(&t.contents, t.destination);
-                }
+                Ok(Output::Transmit(t)) => outbox.send(t.destination, &t.contents, load),
                 Ok(Output::Event(event)) => self.on_event(event, out),
                 Err(e) => {
                     self.failed.get_or_insert(e);

@@ -12,6 +12,8 @@ use std::{
 use str0m::{config::CryptoProvider, media::MediaKind};
 use tokio::{net::UdpSocket, sync::mpsc};
 
+use super::outbox::Outbox;
+
 use super::{
     demux::{Demux, Route},
     next_id,
@@ -28,7 +30,7 @@ struct Room {
 }
 
 struct Worker {
-    socket: UdpSocket,
+    outbox: Outbox,
     /// The announced address: the destination of every datagram clients send here.
     local: SocketAddr,
     crypto: Arc<CryptoProvider>,
@@ -55,7 +57,7 @@ pub(super) fn spawn(
             };
             let crypto = Arc::new(str0m::crypto::from_feature_flags());
             let worker = Worker {
-                socket,
+                outbox: Outbox::new(socket),
                 local,
                 crypto,
                 peers: HashMap::new(),
@@ -80,9 +82,14 @@ impl Worker {
                     Some(op) => self.on_op(op),
                     None => return,
                 },
-                got = self.socket.recv_from(&mut buf) => {
+                got = self.outbox.socket().recv_from(&mut buf) => {
                     if let Ok((n, source)) = got {
                         self.on_datagram(&buf[..n], source);
+                    }
+                }
+                writable = self.outbox.socket().writable(), if self.outbox.is_waiting() => {
+                    if writable.is_ok() {
+                        self.outbox.flush();
                     }
                 }
                 () = tokio::time::sleep_until(wake.into()) => self.on_time(),
@@ -129,7 +136,7 @@ impl Worker {
     fn drive(&mut self, id: PeerId) {
         let mut happened = Vec::new();
         let Some(peer) = self.peers.get_mut(&id) else { return };
-        peer.poll(&self.socket, &mut happened);
+        peer.poll(&mut self.outbox, &self.load, &mut happened);
         if let Some(why) = peer.failure().map(str::to_owned) {
             return self.fail(id, &why);
         }
@@ -326,7 +333,7 @@ impl Worker {
         peer.close();
         // What the close has to send (a DTLS close_notify) goes out now.
         peer.tick(Instant::now());
-        peer.poll(&self.socket, &mut Vec::new());
+        peer.poll(&mut self.outbox, &self.load, &mut Vec::new());
         self.demux.forget(id);
         if let Some(room) = self.rooms.get_mut(&peer.room) {
             room.uplinks.retain(|_, p| *p != id);
