@@ -3,7 +3,9 @@
 # deploy/docker-compose.yml up (Redis, three nodes, nginx), checks it through the balancer with
 # tests/js/deploy-check.js (every dialect; a cross-node message; `docker stop` of a node closes
 # its clients with 1001 while new clients are not stalled; nginx restarted while that node is
-# down starts and serves; the node restarted takes clients again), then tears everything down.
+# down starts and serves; the node restarted takes clients again), then media between two
+# Chromium pages on different nodes through the published UDP ports (tests/js/media-browser.js,
+# needs Debian's chromium), then tears everything down.
 #
 #   deploy/test.sh
 #
@@ -33,7 +35,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if [ ! -d tests/js/node_modules/ws ]; then
+if [ ! -d tests/js/node_modules/ws ] || [ ! -d tests/js/node_modules/playwright-core ]; then
   (cd tests/js && npm ci --no-audit --no-fund)
 fi
 
@@ -68,4 +70,11 @@ done
 compose_json=$(printf '%s\n' "${compose[@]}" | node -e \
   'console.log(JSON.stringify(require("fs").readFileSync(0,"utf8").trim().split("\n")))')
 LB=127.0.0.1:8080 COMPOSE="$compose_json" node tests/js/deploy-check.js
+
+# Media through the published UDP ports: Chromium publishes a tone in an m2m room and another
+# Chromium page, served by another node, hears it (the driver waits for a line before the
+# publisher leaves; no other client joins here).
+say "media: Chromium to Chromium across two nodes, media to the room's home over UDP"
+(cd tests/js && echo go | node media-browser.js ws://127.0.0.1:8080/signals \
+  ws://127.0.0.1:8080/signals 1 m2m)
 say "passed"
