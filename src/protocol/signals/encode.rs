@@ -20,13 +20,20 @@ pub struct IceConfig {
 pub fn encode(reply: &Reply, ice: &IceConfig) -> String {
     match reply {
         Reply::Forward(raw) | Reply::Kicked { req: raw, .. } => raw.get().to_owned(),
-        Reply::Joined { rid, pps, role, eg, .. } => {
+        Reply::Joined { rid, pps, role, eg, offers, .. } => {
             let pt = match role {
                 Role::Publisher => "publisher",
                 Role::Viewer => "viewer",
             };
+            let pps: Vec<Value> = pps
+                .iter()
+                .map(|publisher| {
+                    let offer = offers.iter().find(|(p, _)| *p == publisher.peer);
+                    with_sdp(listed(publisher), offer.map(|(_, sdp)| sdp.as_str()))
+                })
+                .collect();
             let body = serde_json::json!({
-                "pps": pps.iter().map(listed).collect::<Vec<_>>(),
+                "pps": pps,
                 "rid": rid.as_str(),
                 "pt": pt,
                 "eg": eg.as_ref().map_or(Value::Null, raw_value),
@@ -54,16 +61,8 @@ pub fn encode(reply: &Reply, ice: &IceConfig) -> String {
             ack::ok("OFFER", &body.to_string())
         }
         Reply::Watching { rid, pps } => {
-            let pps: Vec<Value> = pps
-                .iter()
-                .map(|(publisher, sdp)| {
-                    let mut entry = listed(publisher);
-                    if let Value::Object(fields) = &mut entry {
-                        fields.insert("sdp".into(), Value::String(sdp.clone()));
-                    }
-                    entry
-                })
-                .collect();
+            let pps: Vec<Value> =
+                pps.iter().map(|(publisher, sdp)| with_sdp(listed(publisher), Some(sdp))).collect();
             let body = serde_json::json!({ "pps": pps, "rid": rid.as_str() });
             ack::ok("WATCH", &body.to_string())
         }
@@ -80,6 +79,14 @@ pub fn encode(reply: &Reply, ice: &IceConfig) -> String {
             ack::error(code, name, req, msg)
         }
     }
+}
+
+/// A publisher list item with the server's offer of a downlink of it, if any.
+fn with_sdp(mut item: Value, sdp: Option<&str>) -> Value {
+    if let (Value::Object(fields), Some(sdp)) = (&mut item, sdp) {
+        fields.insert("sdp".into(), Value::from(sdp));
+    }
+    item
 }
 
 fn raw_value(payload: &Payload) -> Value {
@@ -135,6 +142,7 @@ mod tests {
             ch: Channel::M2m,
             role: Role::Viewer,
             eg: Some(raw(r#""native""#)),
+            offers: Vec::new(),
         };
         let frame: Value = serde_json::from_str(&encode(&joined, &ice)).unwrap();
         assert_eq!(

@@ -139,6 +139,18 @@ async fn a_publisher_reaches_two_viewers_until_it_leaves_in_m2m(place: &Place) {
     assert_eq!(peers, 3, "one uplink, two downlinks");
     assert!(frames >= 2 * 25, "forwarded {frames} frames");
 
+    // A viewer joining now finds the publisher's offer in its JOIN ack (PROTOCOLS.md §2.2).
+    let mut x = place.session().await;
+    signal(&mut x, "join", media("m2m", "m1", "JOIN", "x", json!({}))).await;
+    let ack = x.recv().await;
+    let offer = ack["b"]["pps"][0]["sdp"].as_str().unwrap_or_else(|| panic!("an offer: {ack}"));
+    let mut late = RtcClient::new().await.expect("a WebRTC client");
+    let mut answer = to("o");
+    answer["sdp"] = json!(late.accept_offer(offer).expect("the offer applies"));
+    signal(&mut x, "answer", media("m2m", "m1", "ANSWER", "x", answer)).await;
+    viewers.push(late);
+    until_heard(&mut publisher, &mut viewers[2..], 10).await;
+
     // The publisher leaves: its viewers' connections end at once (a DTLS close), not after
     // an ICE timeout.
     signal(&mut o, "leave", media("m2m", "m1", "LEAVE", "o", json!({}))).await;

@@ -16,7 +16,7 @@ use crate::{
     ids::RoomId,
     media::{MediaError, MediaPlane},
     payload::Payload,
-    signals::{Action, Peer, Signal, To},
+    signals::{Action, Channel, Peer, Signal, To},
 };
 
 /// What every `signals` room of a node is set up with.
@@ -60,6 +60,14 @@ pub enum Media {
         /// The ANSWER as sent.
         req: Payload,
     },
+    /// Offer a member who joined an `m2m` room a downlink of each publisher in its JOIN ack
+    /// (`joined`, answered once the offers are made).
+    Offers {
+        /// The member who joined.
+        viewer: Peer,
+        /// Its JOIN ack, without offers yet.
+        joined: Reply,
+    },
     /// The session is out of the room: its peer connections close, and its viewers'.
     Leave(Peer),
     /// The room is over.
@@ -84,6 +92,13 @@ pub enum MediaDone {
         listed: Listed,
         /// The SDP offer.
         sdp: String,
+    },
+    /// A JOIN ack with the offers of the publishers that publish.
+    Joined {
+        /// The member who joined.
+        viewer: Peer,
+        /// Its JOIN ack.
+        joined: Reply,
     },
     /// It failed; the session is told why.
     Failed {
@@ -112,6 +127,8 @@ pub(super) fn perform(config: &SignalsConfig, rid: &RoomId, effect: Media) -> Pe
             Media::Publish { peer, req, .. } => Some(failed(peer, Action::Offer, req)),
             Media::Watch { viewer, req, .. } => Some(failed(viewer, Action::Watch, req)),
             Media::Answer { viewer, req, .. } => Some(failed(viewer, Action::Answer, req)),
+            // Without media the JOIN is still answered, with nothing to watch.
+            Media::Offers { viewer, joined } => Some(MediaDone::Joined { viewer, joined }),
             Media::Leave(_) | Media::Close => None,
         };
         return ready(done).boxed_local();
@@ -143,6 +160,29 @@ pub(super) fn perform(config: &SignalsConfig, rid: &RoomId, effect: Media) -> Pe
             async move {
                 let why = applied.await.err()?;
                 Some(MediaDone::Failed { peer: viewer, action: Action::Answer, why, req })
+            }
+            .boxed_local()
+        }
+        Media::Offers { viewer, mut joined } => {
+            let publishers: Vec<Peer> = match &joined {
+                Reply::Joined { pps, .. } => pps.iter().map(|l| l.peer.clone()).collect(),
+                _ => Vec::new(),
+            };
+            let me = viewer.to_string();
+            let offers: Vec<_> = publishers
+                .into_iter()
+                .filter(|p| *p != viewer)
+                .map(|p| {
+                    let offer = plane.watch(&room, &me, &p.to_string());
+                    async move { offer.await.ok().map(|sdp| (p, sdp)) }
+                })
+                .collect();
+            async move {
+                let made = futures_util::future::join_all(offers).await;
+                if let Reply::Joined { offers, .. } = &mut joined {
+                    offers.extend(made.into_iter().flatten());
+                }
+                Some(MediaDone::Joined { viewer, joined })
             }
             .boxed_local()
         }
@@ -206,9 +246,25 @@ impl SignalRoom {
         Vec::new()
     }
 
+    /// In an `m2m` room, a member's JOIN ack waits for the server's offers of the other
+    /// publishers: `out`'s ack to `from` becomes a media effect.
+    pub(super) fn offer_publishers(&mut self, from: &Peer, mut out: Out) -> Out {
+        let is_m2m = self.room.as_ref().is_some_and(|r| r.ch == Channel::M2m);
+        let others = |r: &Reply| matches!(r, Reply::Joined { pps, .. } if pps.iter().any(|l| l.peer != *from));
+        match out.first() {
+            Some((to, reply)) if is_m2m && to == from && others(reply) => {
+                let (viewer, joined) = out.remove(0);
+                self.media.push(Media::Offers { viewer, joined });
+                out
+            }
+            _ => out,
+        }
+    }
+
     /// Applies what a media effect came to.
     pub(super) fn media_done(&mut self, rid: &RoomId, done: MediaDone) -> Out {
         match done {
+            MediaDone::Joined { viewer, joined } => vec![(viewer, joined)],
             MediaDone::Answered { peer, sdp } => {
                 vec![(peer, Reply::Offered { rid: rid.clone(), sdp })]
             }

@@ -121,6 +121,7 @@ impl Room {
             ch: self.ch,
             role,
             eg: self.eg.clone(),
+            offers: Vec::new(),
         }
     }
 
@@ -204,6 +205,11 @@ impl SignalRoom {
     }
 
     fn join(&mut self, signal: &Signal) -> Out {
+        let out = self.enter(signal);
+        self.offer_publishers(&signal.from, out)
+    }
+
+    fn enter(&mut self, signal: &Signal) -> Out {
         let tick = self.next_tick();
         let rid = &signal.rid;
         let from = &signal.from;

@@ -74,6 +74,9 @@ pub enum Reply {
         role: Role,
         /// The room's engine, as its creator gave it.
         eg: Option<Payload>,
+        /// In an `m2m` room, the server's offer of a downlink of each publisher (by session)
+        /// that publishes media, for the joiner to answer (PROTOCOLS.md §2.2).
+        offers: Vec<(Peer, String)>,
     },
     /// A HEARTBEAT ack.
     Heartbeat {

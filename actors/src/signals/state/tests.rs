@@ -93,57 +93,58 @@ fn p2p_call_setup_relays_to_every_session_of_a_user_or_one_session() {
 
 #[test]
 fn joins_are_idempotent_and_leaves_pass_ownership_on() {
+    // a2m: in m2m a joiner's ack waits for the media plane's offers (see the media test).
     let mut rooms = SignalRoom::default();
     let (o, p, v) = (peer("o", "1"), peer("p", "1"), peer("v", "1"));
-    rooms.apply(&create(Channel::M2m, &o));
+    rooms.apply(&create(Channel::A2m, &o));
     assert_eq!(
-        kinds(&rooms.apply(&sig(Action::Join, Channel::M2m, &v, None))),
+        kinds(&rooms.apply(&sig(Action::Join, Channel::A2m, &v, None))),
         ["v/1=joined:Viewer"]
     );
     assert_eq!(
-        kinds(&rooms.apply(&sig(Action::Join, Channel::M2m, &v, None))),
+        kinds(&rooms.apply(&sig(Action::Join, Channel::A2m, &v, None))),
         ["v/1=joined:Viewer"]
     );
     assert_eq!(rooms.members().len(), 2);
     // p asks to publish: the request goes to the owner, who accepts.
-    rooms.apply(&sig(Action::Join, Channel::M2m, &p, None));
-    let out = rooms.apply(&sig(Action::PublishRequest, Channel::M2m, &p, None));
+    rooms.apply(&sig(Action::Join, Channel::A2m, &p, None));
+    let out = rooms.apply(&sig(Action::PublishRequest, Channel::A2m, &p, None));
     assert_eq!(kinds(&out), ["o/1=fwd:\"PublishRequest from p/1\""]);
     assert_eq!(
         refusal(&rooms.apply(&sig(
             Action::PublishAccept,
-            Channel::M2m,
+            Channel::A2m,
             &v,
             Some(To::Session(p.clone()))
         ))),
         Some(Refusal::PermissionDenied)
     );
     let out =
-        rooms.apply(&sig(Action::PublishAccept, Channel::M2m, &o, Some(To::Session(p.clone()))));
+        rooms.apply(&sig(Action::PublishAccept, Channel::A2m, &o, Some(To::Session(p.clone()))));
     assert_eq!(kinds(&out)[0], "p/1=fwd:\"PublishAccept from o/1\"");
     assert!(kinds(&out)[1..].iter().all(|k| k.ends_with("plc:2")), "{:?}", kinds(&out));
     assert_eq!(
-        refusal(&rooms.apply(&sig(Action::PublishRequest, Channel::M2m, &p, None))),
+        refusal(&rooms.apply(&sig(Action::PublishRequest, Channel::A2m, &p, None))),
         Some(Refusal::AlreadyPublisher)
     );
     // A reject is forwarded only.
     let out =
-        rooms.apply(&sig(Action::PublishReject, Channel::M2m, &o, Some(To::Session(v.clone()))));
+        rooms.apply(&sig(Action::PublishReject, Channel::A2m, &o, Some(To::Session(v.clone()))));
     assert_eq!(kinds(&out), ["v/1=fwd:\"PublishReject from o/1\""]);
     // The owner leaves (no ack): p, the next oldest publisher, owns the room now.
-    let out = rooms.apply(&sig(Action::Leave, Channel::M2m, &o, None));
+    let out = rooms.apply(&sig(Action::Leave, Channel::A2m, &o, None));
     assert_eq!(kinds(&out), ["v/1=plc:1", "p/1=plc:1"]);
-    let out = rooms.apply(&sig(Action::PublishRequest, Channel::M2m, &v, None));
+    let out = rooms.apply(&sig(Action::PublishRequest, Channel::A2m, &v, None));
     assert_eq!(kinds(&out), ["p/1=fwd:\"PublishRequest from v/1\""]);
     assert_eq!(
-        refusal(&rooms.apply(&sig(Action::Leave, Channel::M2m, &o, None))),
+        refusal(&rooms.apply(&sig(Action::Leave, Channel::A2m, &o, None))),
         Some(Refusal::NotRoomMember)
     );
     // The last members leave: the room is gone.
     rooms.disconnect(&p);
     rooms.disconnect(&v);
     assert_eq!(
-        refusal(&rooms.apply(&sig(Action::Leave, Channel::M2m, &v, None))),
+        refusal(&rooms.apply(&sig(Action::Leave, Channel::A2m, &v, None))),
         Some(Refusal::RoomNotFound)
     );
 }
@@ -168,6 +169,13 @@ fn updates_heartbeats_kicks_and_media_signals() {
     assert!(rooms.apply(&sig(Action::Heartbeat, Channel::M2m, &v, None)).is_empty());
     let beat = Signal { send_ack: true, ..sig(Action::Heartbeat, Channel::M2m, &v, None) };
     assert_eq!(kinds(&rooms.apply(&beat)), ["v/1=heartbeat"]);
+    // In m2m a joiner's ack waits for the server's offers of the publishers.
+    let asked: Vec<String> = rooms.take_media().iter().map(|m| format!("{m:?}")).collect();
+    assert_eq!(asked.len(), 2, "{asked:?}");
+    assert!(
+        asked.iter().all(|m| m.starts_with("Offers { viewer: Peer { user: \"v\"")),
+        "{asked:?}"
+    );
     // Media signals go to the media plane: a publisher's offer, a viewer's watch of a
     // publisher and its answer; ICE to a member is accepted and ignored.
     let offer = Signal { sdp: Some("v=0".into()), ..sig(Action::Offer, Channel::M2m, &o, None) };
