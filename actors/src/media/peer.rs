@@ -63,6 +63,8 @@ pub(super) struct Peer {
     pub(super) ufrag: String,
     /// When the `Rtc` next needs time to pass.
     pub(super) next: Instant,
+    /// The time of its newest entry in the worker's timers.
+    pub(super) scheduled: Option<Instant>,
     /// Since when it has had no working ICE (from its start, or a disconnection).
     pub(super) stalled: Option<Instant>,
     rtc: Rtc,
@@ -110,6 +112,7 @@ impl Peer {
             role,
             ufrag,
             next: now,
+            scheduled: None,
             stalled: Some(now),
             rtc,
             pending: None,

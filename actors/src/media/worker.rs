@@ -3,7 +3,8 @@
 //! [`Demux`]) and time, and forwards each uplink's media to the downlinks of its viewers.
 
 use std::{
-    collections::HashMap,
+    cmp::Reverse,
+    collections::{BinaryHeap, HashMap},
     net::SocketAddr,
     sync::{atomic::Ordering, Arc},
     time::{Duration, Instant},
@@ -38,6 +39,11 @@ struct Worker {
     rooms: HashMap<String, Room>,
     demux: Demux,
     load: Arc<WorkerLoad>,
+    /// When each peer next needs time to pass, earliest first. An entry whose peer has moved
+    /// its time (or is gone) is skipped when it comes up.
+    timers: BinaryHeap<Reverse<(Instant, PeerId)>>,
+    /// When stalled peers were last looked for.
+    swept: Instant,
 }
 
 /// Starts worker `index` on its own thread.
@@ -64,6 +70,8 @@ pub(super) fn spawn(
                 rooms: HashMap::new(),
                 demux: Demux::default(),
                 load,
+                timers: BinaryHeap::new(),
+                swept: Instant::now(),
             };
             worker.run(ops).await;
         });
@@ -75,8 +83,8 @@ impl Worker {
     async fn run(mut self, mut ops: mpsc::UnboundedReceiver<Op>) {
         let mut buf = vec![0u8; 2048];
         loop {
-            let wake = self.peers.values().map(|p| p.next).min();
-            let wake = wake.unwrap_or_else(|| Instant::now() + Duration::from_secs(1));
+            let sweep = self.swept + Duration::from_secs(1);
+            let wake = self.timers.peek().map_or(sweep, |Reverse((at, _))| (*at).min(sweep));
             tokio::select! {
                 op = ops.recv() => match op {
                     Some(op) => self.on_op(op),
@@ -112,14 +120,20 @@ impl Worker {
 
     fn on_time(&mut self) {
         let now = Instant::now();
-        let due: Vec<PeerId> =
-            self.peers.iter().filter(|(_, p)| p.next <= now).map(|(id, _)| *id).collect();
-        for id in due {
-            if let Some(peer) = self.peers.get_mut(&id) {
-                peer.tick(now);
+        while let Some(&Reverse((at, id))) = self.timers.peek() {
+            if at > now {
+                break;
             }
+            self.timers.pop();
+            // Only the peer's current time counts; an earlier entry of it is stale.
+            let Some(peer) = self.peers.get_mut(&id).filter(|p| p.next == at) else { continue };
+            peer.tick(now);
             self.drive(id);
         }
+        if now.duration_since(self.swept) < Duration::from_secs(1) {
+            return;
+        }
+        self.swept = now;
         let stalled: Vec<PeerId> = self
             .peers
             .iter()
@@ -139,6 +153,14 @@ impl Worker {
         peer.poll(&mut self.outbox, &self.load, &mut happened);
         if let Some(why) = peer.failure().map(str::to_owned) {
             return self.fail(id, &why);
+        }
+        if peer.scheduled != Some(peer.next) {
+            peer.scheduled = Some(peer.next);
+            self.timers.push(Reverse((peer.next, id)));
+            if self.timers.len() > 4 * self.peers.len() + 64 {
+                // Mostly stale entries: keep each peer's current one only.
+                self.timers = self.peers.iter().map(|(id, p)| Reverse((p.next, *id))).collect();
+            }
         }
         for event in happened {
             self.on_happened(id, event);
