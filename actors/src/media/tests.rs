@@ -28,21 +28,29 @@ async fn heard(viewer: &mut RtcClient, publisher: &mut RtcClient, frames: u64) -
     }
 }
 
-#[tokio::test]
-async fn a_publishers_audio_reaches_two_viewers_until_it_leaves() {
-    let plane = plane();
+/// Session `pub` of room `r` publishing audio.
+async fn publishing(plane: &MediaPlane) -> RtcClient {
     let mut publisher = RtcClient::new().await.expect("a client");
     let answer = plane.publish("r", "pub", publisher.offer_audio()).await.expect("an answer");
     publisher.accept_answer(&answer).expect("the answer applies");
     publisher.start_sending();
-    let mut viewers = Vec::new();
-    for name in ["v1", "v2"] {
-        let mut viewer = RtcClient::new().await.expect("a client");
-        let offer = plane.watch("r", name, "pub").await.expect("an offer");
-        let answer = viewer.accept_offer(&offer).expect("the offer applies");
-        plane.answer("r", name, "pub", answer).await.expect("the answer applies");
-        viewers.push(viewer);
-    }
+    publisher
+}
+
+/// Session `name` of room `r` watching `pub`.
+async fn watching(plane: &MediaPlane, name: &str) -> RtcClient {
+    let mut viewer = RtcClient::new().await.expect("a client");
+    let offer = plane.watch("r", name, "pub").await.expect("an offer");
+    let answer = viewer.accept_offer(&offer).expect("the offer applies");
+    plane.answer("r", name, "pub", answer).await.expect("the answer applies");
+    viewer
+}
+
+#[tokio::test]
+async fn a_publishers_audio_reaches_two_viewers_until_it_leaves() {
+    let plane = plane();
+    let mut publisher = publishing(&plane).await;
+    let mut viewers = vec![watching(&plane, "v1").await, watching(&plane, "v2").await];
     let (v1, v2) = viewers.split_at_mut(1);
     let received = async {
         let (a, b) = tokio::join!(
@@ -75,14 +83,8 @@ async fn refusals_name_what_was_wrong() {
 #[tokio::test]
 async fn garbage_and_strangers_on_the_socket_disturb_no_stream() {
     let plane = plane();
-    let mut publisher = RtcClient::new().await.expect("a client");
-    let answer = plane.publish("r", "pub", publisher.offer_audio()).await.expect("an answer");
-    publisher.accept_answer(&answer).expect("the answer applies");
-    publisher.start_sending();
-    let mut viewer = RtcClient::new().await.expect("a client");
-    let offer = plane.watch("r", "v", "pub").await.expect("an offer");
-    let answer = viewer.accept_offer(&offer).expect("the offer applies");
-    plane.answer("r", "v", "pub", answer).await.expect("the answer applies");
+    let mut publisher = publishing(&plane).await;
+    let mut viewer = watching(&plane, "v").await;
     assert!(heard(&mut viewer, &mut publisher, 5).await);
 
     // Garbage, truncated STUN, STUN naming no peer here, and DTLS/RTP from a stranger.
