@@ -114,7 +114,7 @@ pub fn render_media(
 ) {
     use switchboard_actors::media::WorkerLoad;
     type Pick = fn(&WorkerLoad) -> &AtomicU64;
-    let series: [(&str, &str, &str, Pick); 6] = [
+    let series: [(&str, &str, &str, Pick); 7] = [
         ("switchboard_media_peer_connections", "gauge", "Peer connections open.", |w| &w.peers),
         (
             "switchboard_media_forwarded_frames_total",
@@ -127,6 +127,12 @@ pub fn render_media(
             "counter",
             "Media payload bytes forwarded to viewers.",
             |w| &w.forwarded_bytes,
+        ),
+        (
+            "switchboard_media_forwarded_messages_total",
+            "counter",
+            "Data channel messages forwarded to viewers.",
+            |w| &w.forwarded_messages,
         ),
         (
             "switchboard_media_dropped_datagrams_total",

@@ -9,6 +9,7 @@ use std::{
 
 use str0m::{
     change::{SdpAnswer, SdpOffer, SdpPendingOffer},
+    channel::ChannelId,
     format::Codec,
     media::{Direction, MediaKind, MediaTime, Mid},
     net::{Protocol, Receive},
@@ -27,6 +28,8 @@ pub struct Seen {
     pub frames: u64,
     /// The payload of the last frame received.
     pub last: Vec<u8>,
+    /// Data channel messages received.
+    pub messages: u64,
 }
 
 /// One peer connection on its own UDP socket. See the module docs.
@@ -36,6 +39,8 @@ pub struct RtcClient {
     local: SocketAddr,
     pending: Option<SdpPendingOffer>,
     audio: Option<Mid>,
+    /// The data channel, once open.
+    channel: Option<ChannelId>,
     sent: u64,
     /// Sends a frame every 20 ms while it runs.
     sending: bool,
@@ -88,6 +93,7 @@ impl RtcClient {
             local,
             pending: None,
             audio: None,
+            channel: None,
             sent: 0,
             sending: false,
             seen: Seen::default(),
@@ -98,6 +104,17 @@ impl RtcClient {
     pub fn offer_audio(&mut self) -> String {
         let mut api = self.rtc.sdp_api();
         let mid = api.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
+        let (offer, pending) = api.apply().expect("a new track is a change");
+        self.audio = Some(mid);
+        self.pending = Some(pending);
+        offer.to_sdp_string()
+    }
+
+    /// An offer to send one audio track and messages on a data channel.
+    pub fn offer_audio_and_data(&mut self) -> String {
+        let mut api = self.rtc.sdp_api();
+        let mid = api.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
+        api.add_channel("data".into());
         let (offer, pending) = api.apply().expect("a new track is a change");
         self.audio = Some(mid);
         self.pending = Some(pending);
@@ -142,7 +159,8 @@ impl RtcClient {
     }
 
     /// From now on, sends a 20 ms Opus frame every 20 ms while it runs (its payload: the
-    /// frame's number, big-endian).
+    /// frame's number, big-endian), and the same number as a message on its data channel if
+    /// it offered one.
     pub fn start_sending(&mut self) {
         self.sending = true;
     }
@@ -160,6 +178,9 @@ impl RtcClient {
             if self.sending && self.seen.connected && Instant::now() >= next_frame {
                 let n = self.sent.to_be_bytes();
                 self.send_audio(&n);
+                if let Some(mut channel) = self.channel.and_then(|id| self.rtc.channel(id)) {
+                    let _ = channel.write(true, &n);
+                }
                 next_frame += Duration::from_millis(20);
             }
             let mut wake = self.drain();
@@ -206,6 +227,8 @@ impl RtcClient {
                     {
                         self.seen.disconnected = true;
                     }
+                    Event::ChannelOpen(id, _) => self.channel = Some(id),
+                    Event::ChannelData(_) => self.seen.messages += 1,
                     Event::MediaData(data) => {
                         self.seen.frames += 1;
                         self.seen.last = data.data.to_vec();

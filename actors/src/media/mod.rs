@@ -104,6 +104,8 @@ pub struct WorkerLoad {
     pub forwarded_frames: AtomicU64,
     /// Bytes of media forwarded to viewers.
     pub forwarded_bytes: AtomicU64,
+    /// Data channel messages forwarded to viewers.
+    pub forwarded_messages: AtomicU64,
     /// Datagrams no peer connection took (garbage, unknown ufrags, stale addresses).
     pub dropped_datagrams: AtomicU64,
     /// Datagrams not sent: the socket's buffer and the queue behind it were full.

@@ -12,6 +12,7 @@ use std::{
 use super::{outbox::Outbox, MediaError, WorkerLoad};
 use str0m::{
     change::{SdpAnswer, SdpOffer, SdpPendingOffer},
+    channel::{ChannelData, ChannelId},
     config::CryptoProvider,
     media::{Direction, KeyframeRequest, MediaData, MediaKind, Mid},
     net::{Protocol, Receive},
@@ -33,10 +34,12 @@ pub(super) const STALL_LIMIT: Duration = Duration::from_secs(30);
 /// What a peer connection is for.
 #[derive(Debug)]
 pub(super) enum Role {
-    /// A publisher's uplink: the tracks it sends, and the downlinks of its viewers.
-    Up { tracks: Vec<(Mid, MediaKind)>, viewers: Vec<PeerId> },
-    /// A viewer's downlink of one uplink: which of its mids carries which of the uplink's.
-    Down { uplink: PeerId, mids: Vec<(Mid, Mid)> },
+    /// A publisher's uplink: the tracks it sends, whether it offered a data channel, and the
+    /// downlinks of its viewers.
+    Up { tracks: Vec<(Mid, MediaKind)>, data: bool, viewers: Vec<PeerId> },
+    /// A viewer's downlink of one uplink: which of its mids carries which of the uplink's, and
+    /// the data channel that carries the uplink's messages, if it has one.
+    Down { uplink: PeerId, mids: Vec<(Mid, Mid)>, channel: Option<ChannelId> },
 }
 
 /// What came out of a peer connection that concerns other peers.
@@ -48,10 +51,22 @@ pub(super) enum Happened {
     Added(Mid, MediaKind),
     /// Media arrived on the uplink.
     Media(MediaData),
+    /// A message arrived on the uplink's data channel.
+    Message(ChannelData),
     /// The downlink's viewer asks for a keyframe.
     Keyframe(KeyframeRequest),
     /// ICE and DTLS are up.
     Connected,
+}
+
+/// The server's offer of a downlink.
+pub(super) struct Offered {
+    /// The SDP offer.
+    pub(super) sdp: String,
+    /// Which local mid carries which of the uplink's tracks.
+    pub(super) mids: Vec<(Mid, Mid)>,
+    /// The data channel for the uplink's messages, if it has one.
+    pub(super) channel: Option<ChannelId>,
 }
 
 /// One peer connection. See the module docs.
@@ -158,19 +173,21 @@ impl Peer {
         if let Some(ufrag) = ufrag_of(&sdp) {
             self.ufrag = ufrag.to_owned();
         }
-        if let Role::Up { tracks, .. } = &mut self.role {
+        if let Role::Up { tracks, data, .. } = &mut self.role {
             *tracks = received_tracks(&sdp);
+            *data = sdp.contains("\nm=application");
         }
         Ok(sdp)
     }
 
-    /// The server's offer sending `tracks` (of stream `stream`), and which of its mids carries
-    /// which track.
+    /// The server's offer sending `tracks` (of stream `stream`) and, with `data`, a data
+    /// channel; which of its mids carries which track, and the channel.
     pub(super) fn offer(
         &mut self,
         tracks: &[(Mid, MediaKind)],
+        data: bool,
         stream: &str,
-    ) -> Result<(String, Vec<(Mid, Mid)>), MediaError> {
+    ) -> Result<Offered, MediaError> {
         let made = self.guard(|rtc| {
             let mut api = rtc.sdp_api();
             let mut mids = Vec::with_capacity(tracks.len());
@@ -179,12 +196,13 @@ impl Peer {
                     api.add_media(kind, Direction::SendOnly, Some(stream.to_owned()), None, None);
                 mids.push((mid, local));
             }
-            Ok(api.apply().map(|(offer, pending)| (offer, pending, mids)))
+            let channel = data.then(|| api.add_channel(stream.to_owned()));
+            Ok(api.apply().map(|(offer, pending)| (offer, pending, mids, channel)))
         });
         match made {
-            Ok(Some((offer, pending, mids))) => {
+            Ok(Some((offer, pending, mids, channel))) => {
                 self.pending = Some(pending);
-                Ok((offer.to_sdp_string(), mids))
+                Ok(Offered { sdp: offer.to_sdp_string(), mids, channel })
             }
             Ok(None) => Err(MediaError::NotPublishing),
             Err(e) => Err(MediaError::Failed(e)),
@@ -270,6 +288,7 @@ impl Peer {
                 out.push(Happened::Added(added.mid, added.kind));
             }
             Event::MediaData(data) => out.push(Happened::Media(data)),
+            Event::ChannelData(data) => out.push(Happened::Message(data)),
             Event::KeyframeRequest(req) => out.push(Happened::Keyframe(req)),
             _ => {}
         }
@@ -284,6 +303,16 @@ impl Peer {
             let Some(writer) = rtc.writer(mid) else { return Ok(false) };
             let Some(pt) = writer.match_params(data.params) else { return Ok(false) };
             writer.write(pt, data.network_time, data.time, data.data.clone()).map(|()| true)
+        });
+        sent.unwrap_or(false)
+    }
+
+    /// Sends `message` (from the uplink's data channel) on local channel `channel`; false if it
+    /// could not be (not open yet, or its buffer full).
+    pub(super) fn relay(&mut self, channel: ChannelId, message: &ChannelData) -> bool {
+        let sent = self.guard(|rtc| match rtc.channel(channel) {
+            Some(mut open) => open.write(message.binary, &message.data),
+            None => Ok(false),
         });
         sent.unwrap_or(false)
     }

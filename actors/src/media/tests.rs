@@ -139,3 +139,26 @@ async fn an_offer_of_a_hundred_m_lines_is_refused() {
         other => panic!("refused as bad SDP, not {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn a_publishers_data_channel_messages_reach_its_viewer() {
+    let plane = plane();
+    let mut publisher = RtcClient::new().await.expect("a client");
+    let offer = publisher.offer_audio_and_data();
+    let answer = plane.publish("r", "pub", offer).await.expect("an answer");
+    assert!(answer.contains("m=application"), "the answer takes the data channel: {answer}");
+    publisher.accept_answer(&answer).expect("the answer applies");
+    publisher.start_sending();
+    let mut viewer = watching(&plane, "v").await;
+    let heard = tokio::select! {
+        heard = viewer.run_until(LIMIT, |s| s.frames >= 10 && s.messages >= 10) => heard,
+        _ = publisher.run_until(LIMIT, |_| false) => false,
+    };
+    assert!(heard, "frames and messages arrived: {viewer:?}");
+    let forwarded: u64 = plane
+        .loads()
+        .iter()
+        .map(|l| l.forwarded_messages.load(std::sync::atomic::Ordering::Relaxed))
+        .sum();
+    assert!(forwarded >= 10, "forwarded {forwarded}");
+}

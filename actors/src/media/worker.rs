@@ -18,7 +18,7 @@ use super::outbox::Outbox;
 use super::{
     demux::{Demux, Route},
     next_id,
-    peer::{Happened, Peer, PeerId, Role, STALL_LIMIT},
+    peer::{Happened, Offered, Peer, PeerId, Role, STALL_LIMIT},
     MediaError, Op, WorkerLoad,
 };
 
@@ -191,7 +191,18 @@ impl Worker {
                     self.drive(viewer);
                 }
             }
-            (Happened::Keyframe(req), Role::Down { uplink, mids }) => {
+            (Happened::Message(message), Role::Up { viewers, .. }) => {
+                let viewers = viewers.clone();
+                for viewer in viewers {
+                    let Some(down) = self.peers.get_mut(&viewer) else { continue };
+                    let Role::Down { channel: Some(channel), .. } = down.role else { continue };
+                    if down.relay(channel, &message) {
+                        self.load.forwarded_messages.fetch_add(1, Ordering::Relaxed);
+                    }
+                    self.drive(viewer);
+                }
+            }
+            (Happened::Keyframe(req), Role::Down { uplink, mids, .. }) => {
                 let (uplink, mid) =
                     (*uplink, mids.iter().find(|(_, l)| *l == req.mid).map(|m| m.0));
                 if let (Some(up), Some(mid)) = (self.peers.get_mut(&uplink), mid) {
@@ -199,7 +210,7 @@ impl Worker {
                     self.drive(uplink);
                 }
             }
-            (Happened::Connected, Role::Down { uplink, mids }) => {
+            (Happened::Connected, Role::Down { uplink, mids, .. }) => {
                 // A new viewer gets video at once: its publisher is asked for a keyframe.
                 let (uplink, mids) = (*uplink, mids.clone());
                 let Some(up) = self.peers.get_mut(&uplink) else { return };
@@ -267,7 +278,7 @@ impl Worker {
             self.drive(id);
             return Ok(answer);
         }
-        let role = Role::Up { tracks: Vec::new(), viewers: Vec::new() };
+        let role = Role::Up { tracks: Vec::new(), data: false, viewers: Vec::new() };
         let mut peer = Peer::new(room, publisher, role, &self.crypto, self.local)?;
         let answer = peer.accept_offer(offer)?;
         let id = self.add(peer);
@@ -283,18 +294,20 @@ impl Worker {
             .and_then(|r| r.uplinks.get(publisher))
             .copied()
             .ok_or(MediaError::NotPublishing)?;
-        let tracks = match self.peers.get(&uplink).map(|p| &p.role) {
-            Some(Role::Up { tracks, .. }) if !tracks.is_empty() => tracks.clone(),
+        let (tracks, data) = match self.peers.get(&uplink).map(|p| &p.role) {
+            Some(Role::Up { tracks, data, .. }) if !tracks.is_empty() || *data => {
+                (tracks.clone(), *data)
+            }
             _ => return Err(MediaError::NotPublishing),
         };
         let key = (viewer.to_owned(), publisher.to_owned());
         if let Some(old) = self.rooms.get(room).and_then(|r| r.downlinks.get(&key)).copied() {
             self.remove(old);
         }
-        let role = Role::Down { uplink, mids: Vec::new() };
+        let role = Role::Down { uplink, mids: Vec::new(), channel: None };
         let mut peer = Peer::new(room, viewer, role, &self.crypto, self.local)?;
-        let (offer, mids) = peer.offer(&tracks, publisher)?;
-        peer.role = Role::Down { uplink, mids };
+        let Offered { sdp: offer, mids, channel } = peer.offer(&tracks, data, publisher)?;
+        peer.role = Role::Down { uplink, mids, channel };
         let id = self.add(peer);
         self.rooms.entry(room.to_owned()).or_default().downlinks.insert(key, id);
         if let Some(Peer { role: Role::Up { viewers, .. }, .. }) = self.peers.get_mut(&uplink) {
