@@ -11,7 +11,7 @@ use str0m::{
     change::{SdpAnswer, SdpOffer, SdpPendingOffer},
     channel::ChannelId,
     format::Codec,
-    media::{Direction, MediaKind, MediaTime, Mid},
+    media::{Direction, Frequency, MediaKind, MediaTime, Mid},
     net::{Protocol, Receive},
     Candidate, Event, IceConnectionState, Input, Output, Rtc,
 };
@@ -30,6 +30,10 @@ pub struct Seen {
     pub last: Vec<u8>,
     /// Data channel messages received.
     pub messages: u64,
+    /// Of the frames received, the video ones.
+    pub video_frames: u64,
+    /// Keyframe requests (PLI/FIR) received for a track it sends.
+    pub keyframe_requests: u64,
 }
 
 /// One peer connection on its own UDP socket. See the module docs.
@@ -39,6 +43,7 @@ pub struct RtcClient {
     local: SocketAddr,
     pending: Option<SdpPendingOffer>,
     audio: Option<Mid>,
+    video: Option<Mid>,
     /// The data channel, once open.
     channel: Option<ChannelId>,
     sent: u64,
@@ -93,6 +98,7 @@ impl RtcClient {
             local,
             pending: None,
             audio: None,
+            video: None,
             channel: None,
             sent: 0,
             sending: false,
@@ -106,6 +112,17 @@ impl RtcClient {
         let mid = api.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
         let (offer, pending) = api.apply().expect("a new track is a change");
         self.audio = Some(mid);
+        self.pending = Some(pending);
+        offer.to_sdp_string()
+    }
+
+    /// An offer to send one audio and one video track.
+    pub fn offer_audio_and_video(&mut self) -> String {
+        let mut api = self.rtc.sdp_api();
+        let audio = api.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
+        let video = api.add_media(MediaKind::Video, Direction::SendOnly, None, None, None);
+        let (offer, pending) = api.apply().expect("new tracks are a change");
+        (self.audio, self.video) = (Some(audio), Some(video));
         self.pending = Some(pending);
         offer.to_sdp_string()
     }
@@ -146,16 +163,28 @@ impl RtcClient {
 
     /// Sends one 20 ms Opus frame carrying `payload` (any bytes: nobody decodes them).
     pub fn send_audio(&mut self, payload: &[u8]) -> bool {
-        let Some(mid) = self.audio else { return false };
-        let Some(writer) = self.rtc.writer(mid) else { return false };
-        let Some(pt) =
-            writer.payload_params().find(|p| p.spec().codec == Codec::Opus).map(|p| p.pt())
+        let time = MediaTime::new(self.sent * 960, Frequency::FORTY_EIGHT_KHZ);
+        self.sent += 1;
+        self.write(self.audio, Codec::Opus, time, payload)
+    }
+
+    /// Writes one frame of `codec` on track `mid`.
+    fn write(&mut self, mid: Option<Mid>, codec: Codec, time: MediaTime, payload: &[u8]) -> bool {
+        let Some(writer) = mid.and_then(|mid| self.rtc.writer(mid)) else { return false };
+        let Some(pt) = writer.payload_params().find(|p| p.spec().codec == codec).map(|p| p.pt())
         else {
             return false;
         };
-        let time = MediaTime::new(self.sent * 960, str0m::media::Frequency::FORTY_EIGHT_KHZ);
-        self.sent += 1;
         writer.write(pt, Instant::now(), time, payload.to_vec()).is_ok()
+    }
+
+    /// Sends one VP8 frame (a keyframe: its first byte's low bit clear) numbered `n` if it
+    /// offered video. Nobody decodes it.
+    fn send_video(&mut self, n: u64) {
+        let mut frame = vec![0u8; 120];
+        frame[1..9].copy_from_slice(&n.to_be_bytes());
+        let time = MediaTime::new(n * 1800, Frequency::NINETY_KHZ);
+        self.write(self.video, Codec::Vp8, time, &frame);
     }
 
     /// From now on, sends a 20 ms Opus frame every 20 ms while it runs (its payload: the
@@ -177,6 +206,7 @@ impl RtcClient {
         loop {
             if self.sending && self.seen.connected && Instant::now() >= next_frame {
                 let n = self.sent.to_be_bytes();
+                self.send_video(self.sent);
                 self.send_audio(&n);
                 if let Some(mut channel) = self.channel.and_then(|id| self.rtc.channel(id)) {
                     let _ = channel.write(true, &n);
@@ -229,8 +259,12 @@ impl RtcClient {
                     }
                     Event::ChannelOpen(id, _) => self.channel = Some(id),
                     Event::ChannelData(_) => self.seen.messages += 1,
+                    Event::KeyframeRequest(_) => self.seen.keyframe_requests += 1,
                     Event::MediaData(data) => {
                         self.seen.frames += 1;
+                        if data.params.spec().codec == Codec::Vp8 {
+                            self.seen.video_frames += 1;
+                        }
                         self.seen.last = data.data.to_vec();
                     }
                     _ => {}

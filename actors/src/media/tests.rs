@@ -162,3 +162,30 @@ async fn a_publishers_data_channel_messages_reach_its_viewer() {
         .sum();
     assert!(forwarded >= 10, "forwarded {forwarded}");
 }
+
+#[tokio::test]
+async fn a_new_viewer_gets_video_at_once_and_its_publisher_is_asked_for_a_keyframe() {
+    let plane = plane();
+    let mut publisher = RtcClient::new().await.expect("a client");
+    let answer =
+        plane.publish("r", "pub", publisher.offer_audio_and_video()).await.expect("answer");
+    publisher.accept_answer(&answer).expect("the answer applies");
+    publisher.start_sending();
+    assert!(publisher.run_until(LIMIT, |s| s.connected).await, "the publisher connects");
+    let asked_before = publisher.seen.keyframe_requests;
+    let mut viewer = watching(&plane, "v").await;
+    let started = std::time::Instant::now();
+    let heard = tokio::select! {
+        heard = viewer.run_until(LIMIT, |s| s.video_frames >= 5) => heard,
+        _ = publisher.run_until(LIMIT, |_| false) => false,
+    };
+    assert!(heard, "video arrived: {viewer:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "video within a second: {:?}",
+        started.elapsed()
+    );
+    // The viewer's connection asked the publisher for a keyframe (PLI).
+    let asked = publisher.run_until(LIMIT, |s| s.keyframe_requests > asked_before).await;
+    assert!(asked, "the publisher was asked for a keyframe: {publisher:?}");
+}
