@@ -114,7 +114,7 @@ pub fn render_media(
 ) {
     use switchboard_actors::media::WorkerLoad;
     type Pick = fn(&WorkerLoad) -> &AtomicU64;
-    let series: [(&str, &str, &str, Pick); 7] = [
+    let series: [(&str, &str, &str, Pick); 9] = [
         ("switchboard_media_peer_connections", "gauge", "Peer connections open.", |w| &w.peers),
         (
             "switchboard_media_forwarded_frames_total",
@@ -147,10 +147,22 @@ pub fn render_media(
             |w| &w.send_drops,
         ),
         (
-            "switchboard_media_failures_total",
+            "switchboard_media_ice_failures_total",
             "counter",
-            "Peer connections that failed (no ICE for 30 s, DTLS errors, a panic inside one).",
-            |w| &w.failures,
+            "Peer connections closed for having no working ICE for 30 s.",
+            |w| &w.ice_failures,
+        ),
+        (
+            "switchboard_media_dtls_failures_total",
+            "counter",
+            "Peer connections the WebRTC stack failed (DTLS, SRTP, SCTP errors).",
+            |w| &w.dtls_failures,
+        ),
+        (
+            "switchboard_media_panics_total",
+            "counter",
+            "Peer connections ended by a panic inside the WebRTC stack (the node goes on).",
+            |w| &w.panics,
         ),
     ];
     for (name, kind, help, pick) in series {

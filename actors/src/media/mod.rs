@@ -110,8 +110,12 @@ pub struct WorkerLoad {
     pub dropped_datagrams: AtomicU64,
     /// Datagrams not sent: the socket's buffer and the queue behind it were full.
     pub send_drops: AtomicU64,
-    /// Peer connections that failed (ICE, DTLS, a panic inside one).
-    pub failures: AtomicU64,
+    /// Peer connections closed for having no working ICE for 30 s.
+    pub ice_failures: AtomicU64,
+    /// Peer connections str0m failed (DTLS, SRTP or SCTP errors).
+    pub dtls_failures: AtomicU64,
+    /// Peer connections ended by a panic inside str0m (the worker and its other peers go on).
+    pub panics: AtomicU64,
 }
 
 struct Worker {

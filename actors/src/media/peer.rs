@@ -42,6 +42,19 @@ pub(super) enum Role {
     Down { uplink: PeerId, mids: Vec<(Mid, Mid)>, channel: Option<ChannelId> },
 }
 
+/// Why a peer connection ended before it was closed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Ended {
+    /// No working ICE for [`STALL_LIMIT`].
+    NoIce,
+    /// str0m failed it (DTLS, SRTP, SCTP).
+    Failed(String),
+    /// A panic inside str0m.
+    Panicked,
+    /// Its client closed it.
+    Closed,
+}
+
 /// What came out of a peer connection that concerns other peers.
 // Media is by far the most frequent: it moves unboxed, through a short-lived list.
 #[allow(clippy::large_enum_variant)]
@@ -88,7 +101,7 @@ pub(super) struct Peer {
     /// Datagrams that came before the answer: replayed once it is applied.
     early: Vec<(Instant, SocketAddr, Vec<u8>)>,
     /// Why it failed, once it has.
-    failed: Option<String>,
+    failed: Option<Ended>,
 }
 
 impl std::fmt::Debug for Peer {
@@ -141,18 +154,17 @@ impl Peer {
         match catch_unwind(AssertUnwindSafe(|| f(&mut self.rtc))) {
             Ok(result) => result.map_err(|e| e.to_string()),
             Err(_) => {
-                let why = "the peer connection panicked".to_owned();
-                self.failed = Some(why.clone());
-                Err(why)
+                self.failed = Some(Ended::Panicked);
+                Err("the peer connection panicked".to_owned())
             }
         }
     }
 
-    /// Why it failed, if it has (or its `Rtc` is no longer alive).
-    pub(super) fn failure(&self) -> Option<&str> {
+    /// Why it ended, if it has.
+    pub(super) fn ended(&self) -> Option<Ended> {
         match &self.failed {
-            Some(why) => Some(why),
-            None if !self.rtc.is_alive() => Some("closed"),
+            Some(why) => Some(why.clone()),
+            None if !self.rtc.is_alive() => Some(Ended::Closed),
             None => None,
         }
     }
@@ -266,7 +278,7 @@ impl Peer {
                 Ok(Output::Transmit(t)) => outbox.send(t.destination, &t.contents, load),
                 Ok(Output::Event(event)) => self.on_event(event, out),
                 Err(e) => {
-                    self.failed.get_or_insert(e);
+                    self.failed.get_or_insert(Ended::Failed(e));
                 }
             }
         }

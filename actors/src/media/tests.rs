@@ -121,7 +121,11 @@ async fn garbage_and_strangers_on_the_socket_disturb_no_stream() {
         plane
             .loads()
             .iter()
-            .map(|l| l.failures.load(std::sync::atomic::Ordering::Relaxed))
+            .map(|l| {
+                let n =
+                    |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
+                n(&l.ice_failures) + n(&l.dtls_failures) + n(&l.panics)
+            })
             .sum::<u64>(),
         0
     );

@@ -18,7 +18,7 @@ use super::outbox::Outbox;
 use super::{
     demux::{Demux, Route},
     next_id,
-    peer::{Happened, Offered, Peer, PeerId, Role, STALL_LIMIT},
+    peer::{Ended, Happened, Offered, Peer, PeerId, Role, STALL_LIMIT},
     MediaError, Op, WorkerLoad,
 };
 
@@ -141,7 +141,7 @@ impl Worker {
             .map(|(id, _)| *id)
             .collect();
         for id in stalled {
-            self.fail(id, "no ICE for too long");
+            self.end(id, Ended::NoIce);
         }
     }
 
@@ -151,8 +151,8 @@ impl Worker {
         let mut happened = Vec::new();
         let Some(peer) = self.peers.get_mut(&id) else { return };
         peer.poll(&mut self.outbox, &self.load, &mut happened);
-        if let Some(why) = peer.failure().map(str::to_owned) {
-            return self.fail(id, &why);
+        if let Some(why) = peer.ended() {
+            return self.end(id, why);
         }
         if peer.scheduled != Some(peer.next) {
             peer.scheduled = Some(peer.next);
@@ -354,11 +354,20 @@ impl Worker {
         }
     }
 
-    fn fail(&mut self, id: PeerId, why: &str) {
+    /// Peer `id` ended for reason `why`: it is counted and removed.
+    fn end(&mut self, id: PeerId, why: Ended) {
         if let Some(peer) = self.peers.get(&id) {
-            log::info!("media: peer {}/{} failed: {why}", peer.room, peer.session);
-            self.load.failures.fetch_add(1, Ordering::Relaxed);
+            log::info!("media: peer {}/{} ended: {why:?}", peer.room, peer.session);
         }
+        let counter = match why {
+            Ended::NoIce => &self.load.ice_failures,
+            Ended::Failed(_) => &self.load.dtls_failures,
+            Ended::Panicked => &self.load.panics,
+            Ended::Closed => {
+                return self.remove(id);
+            }
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
         self.remove(id);
     }
 
