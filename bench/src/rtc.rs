@@ -108,32 +108,30 @@ impl RtcClient {
 
     /// An offer to send one audio track (a publisher's uplink).
     pub fn offer_audio(&mut self) -> String {
-        let mut api = self.rtc.sdp_api();
-        let mid = api.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
-        let (offer, pending) = api.apply().expect("a new track is a change");
-        self.audio = Some(mid);
-        self.pending = Some(pending);
-        offer.to_sdp_string()
+        self.offer(false, false)
     }
 
     /// An offer to send one audio and one video track.
     pub fn offer_audio_and_video(&mut self) -> String {
-        let mut api = self.rtc.sdp_api();
-        let audio = api.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
-        let video = api.add_media(MediaKind::Video, Direction::SendOnly, None, None, None);
-        let (offer, pending) = api.apply().expect("new tracks are a change");
-        (self.audio, self.video) = (Some(audio), Some(video));
-        self.pending = Some(pending);
-        offer.to_sdp_string()
+        self.offer(true, false)
     }
 
     /// An offer to send one audio track and messages on a data channel.
     pub fn offer_audio_and_data(&mut self) -> String {
+        self.offer(false, true)
+    }
+
+    /// An offer to send audio, and video and a data channel as asked.
+    fn offer(&mut self, video: bool, data: bool) -> String {
         let mut api = self.rtc.sdp_api();
-        let mid = api.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
-        api.add_channel("data".into());
-        let (offer, pending) = api.apply().expect("a new track is a change");
-        self.audio = Some(mid);
+        let audio = api.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
+        let video =
+            video.then(|| api.add_media(MediaKind::Video, Direction::SendOnly, None, None, None));
+        if data {
+            api.add_channel("data".into());
+        }
+        let (offer, pending) = api.apply().expect("new tracks are a change");
+        (self.audio, self.video) = (Some(audio), video);
         self.pending = Some(pending);
         offer.to_sdp_string()
     }
