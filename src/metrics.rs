@@ -114,7 +114,7 @@ pub fn render_media(
 ) {
     use switchboard_actors::media::WorkerLoad;
     type Pick = fn(&WorkerLoad) -> &AtomicU64;
-    let series: [(&str, &str, &str, Pick); 9] = [
+    let series: [(&str, &str, &str, Pick); 10] = [
         ("switchboard_media_peer_connections", "gauge", "Peer connections open.", |w| &w.peers),
         (
             "switchboard_media_forwarded_frames_total",
@@ -139,6 +139,12 @@ pub fn render_media(
             "counter",
             "UDP datagrams no peer connection took (garbage, unknown ICE ufrags, strangers).",
             |w| &w.dropped_datagrams,
+        ),
+        (
+            "switchboard_media_early_datagrams_total",
+            "counter",
+            "Datagrams kept because they came before the viewer's answer (replayed after it).",
+            |w| &w.early_datagrams,
         ),
         (
             "switchboard_media_send_drops_total",

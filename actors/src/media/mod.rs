@@ -108,6 +108,8 @@ pub struct WorkerLoad {
     pub forwarded_messages: AtomicU64,
     /// Datagrams no peer connection took (garbage, unknown ufrags, stale addresses).
     pub dropped_datagrams: AtomicU64,
+    /// Datagrams kept because they came before the viewer's answer (replayed once it is).
+    pub early_datagrams: AtomicU64,
     /// Datagrams not sent: the socket's buffer and the queue behind it were full.
     pub send_drops: AtomicU64,
     /// Peer connections closed for having no working ICE for 30 s.

@@ -233,26 +233,28 @@ impl Peer {
         self.guard(|rtc| rtc.sdp_api().accept_answer(pending, answer))
             .map_err(MediaError::BadSdp)?;
         for (at, source, data) in std::mem::take(&mut self.early) {
-            self.receive(at, source, local, &data);
+            let _ = self.receive(at, source, local, &data);
         }
         Ok(())
     }
 
-    /// A datagram from `source` to `local` (the announced address).
+    /// A datagram from `source` to `local` (the announced address); true if it was kept for
+    /// when the viewer's answer is applied.
     pub(super) fn receive(
         &mut self,
         at: Instant,
         source: SocketAddr,
         local: SocketAddr,
         data: &[u8],
-    ) {
+    ) -> bool {
         if self.pending.is_some() {
             if self.early.len() < EARLY_KEPT {
                 self.early.push((at, source, data.to_vec()));
+                return true;
             }
-            return;
+            return false;
         }
-        let Ok(contents) = data.try_into() else { return };
+        let Ok(contents) = data.try_into() else { return false };
         let input = Input::Receive(
             at,
             Receive { proto: Protocol::Udp, source, destination: local, contents },
@@ -260,6 +262,7 @@ impl Peer {
         if let Err(e) = self.guard(|rtc| rtc.handle_input(input)) {
             log::debug!("media: peer {}/{}: input refused: {e}", self.room, self.session);
         }
+        false
     }
 
     /// Time passes.

@@ -193,3 +193,24 @@ async fn a_new_viewer_gets_video_at_once_and_its_publisher_is_asked_for_a_keyfra
     let asked = publisher.run_until(LIMIT, |s| s.keyframe_requests > asked_before).await;
     assert!(asked, "the publisher was asked for a keyframe: {publisher:?}");
 }
+
+#[tokio::test]
+async fn datagrams_before_the_viewers_answer_are_kept_and_replayed() {
+    let plane = plane();
+    let mut publisher = publishing(&plane).await;
+    let mut viewer = RtcClient::new().await.expect("a client");
+    let offer = plane.watch("r", "v", "pub").await.expect("an offer");
+    let answer = viewer.accept_offer(&offer).expect("the offer applies");
+    // The viewer checks connectivity at once, before its answer reaches the server, which
+    // keeps what arrives meanwhile.
+    let early = || -> u64 {
+        let load = plane.loads();
+        load.iter().map(|l| l.early_datagrams.load(std::sync::atomic::Ordering::Relaxed)).sum()
+    };
+    assert!(viewer.run_until(LIMIT, |_| early() > 0).await, "the server kept early datagrams");
+    plane.answer("r", "v", "pub", answer).await.expect("the answer applies");
+    assert!(
+        heard(&mut viewer, &mut publisher, 5).await,
+        "the viewer connects and hears: {viewer:?}"
+    );
+}

@@ -114,7 +114,9 @@ impl Worker {
             }
         };
         let Some(peer) = self.peers.get_mut(&id) else { return };
-        peer.receive(Instant::now(), source, self.local, data);
+        if peer.receive(Instant::now(), source, self.local, data) {
+            self.load.early_datagrams.fetch_add(1, Ordering::Relaxed);
+        }
         self.drive(id);
     }
 
