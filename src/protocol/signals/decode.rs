@@ -77,7 +77,9 @@ struct Fields<'a> {
     ss: &'a RawValue,
     rid: String,
     to: Option<Target>,
-    sdp: Option<String>,
+    /// Borrowed: a p2p signal's SDP or candidate is relayed as sent, never read.
+    #[serde(borrow)]
+    sdp: Option<&'a RawValue>,
     #[serde(default)]
     op: Option<Options>,
     ve: Option<bool>,
@@ -151,6 +153,17 @@ pub fn decode(frame: &str) -> Result<Signal, Refusal> {
     if matches!(action, Action::Offer | Action::Answer | Action::Ice) && fields.sdp.is_none() {
         return Err(invalid(name, req, "sdp is required"));
     }
+    if fields.sdp.is_some_and(|sdp| !sdp.get().starts_with('"')) {
+        return Err(invalid(name, req, "sdp must be a string"));
+    }
+    // Only the media plane reads an SDP (m2m/a2m); it is unescaped for it alone.
+    let sdp = match fields.sdp.filter(|_| ch.uses_media()) {
+        Some(raw) => Some(
+            serde_json::from_str::<String>(raw.get())
+                .map_err(|e| invalid(name, req, &format!("invalid sdp: {e}")))?,
+        ),
+        None => None,
+    };
     let options = fields.op.unwrap_or_default();
     Ok(Signal {
         action,
@@ -162,7 +175,7 @@ pub fn decode(frame: &str) -> Result<Signal, Refusal> {
         ve: fields.ve,
         ae: fields.ae,
         creating: options.room_creating,
-        sdp: fields.sdp.filter(|_| ch.uses_media()),
+        sdp,
         hls: options.hls_forwarding,
         eg: fields.eg.map(Payload::from_raw),
         bid: fields.bid.map(Payload::from_raw),

@@ -62,6 +62,7 @@ fn invalid_signals_get_2001_with_the_original_signal() {
         ("offer", signal("OFFER", "p2p", r#","sdp":"v=0""#), "to is required"),
         ("offer", signal("ANSWER", "p2p", r#","to":"u2","sdp":"v=0""#), "s must be OFFER"),
         ("answer", signal("ANSWER", "p2p", r#","to":"u2""#), "sdp is required"),
+        ("answer", signal("ANSWER", "p2p", r#","to":"u2","sdp":5"#), "sdp must be a string"),
         ("join", signal("JOIN", "p3p", ""), "unknown ch"),
         ("join", r#"{"s":"JOIN","ch":"p2p","ss":{"userId":"u1"},"rid":"r1"}"#.into(), "ss must"),
         (

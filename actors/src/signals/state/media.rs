@@ -10,7 +10,7 @@ use std::future::ready;
 
 use futures_util::FutureExt;
 
-use super::{Listed, Member, Out, Refusal, Reply, Room, SignalRoom};
+use super::{Listed, Member, Out, Refusal, Reply, SignalRoom};
 use crate::{
     engine::Pending,
     ids::RoomId,
@@ -318,9 +318,4 @@ fn invalid(signal: &Signal, unsupported: bool, msg: String) -> Out {
     let name = signal.action.signal().to_owned();
     let reply = Reply::Invalid { unsupported, name, req: signal.raw.get().to_owned(), msg };
     vec![(signal.from.clone(), reply)]
-}
-
-/// Whether room `room` runs its media through the media plane.
-pub(super) fn uses_media(room: &Room) -> bool {
-    room.ch.uses_media()
 }

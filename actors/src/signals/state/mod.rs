@@ -273,7 +273,7 @@ impl SignalRoom {
         let gone: Vec<Peer> = room
             .members
             .iter()
-            .filter(|m| media::uses_media(room) && peers.contains(&m.peer))
+            .filter(|m| room.ch.uses_media() && peers.contains(&m.peer))
             .map(|m| m.peer.clone())
             .collect();
         room.members.retain(|m| !peers.contains(&m.peer));
