@@ -222,55 +222,75 @@ impl RtcClient {
             if now >= deadline {
                 return false;
             }
-            let wake = wake.min(deadline);
-            tokio::select! {
-                got = self.socket.recv_from(&mut buf) => {
-                    let Ok((n, source)) = got else { continue };
-                    let Ok(contents) = buf[..n].try_into() else { continue };
-                    let input = Input::Receive(Instant::now(), Receive {
-                        proto: Protocol::Udp, source, destination: self.local, contents,
-                    });
-                    let _ = self.rtc.handle_input(input);
-                }
-                () = tokio::time::sleep_until(wake.into()) => {
-                    let _ = self.rtc.handle_input(Input::Timeout(Instant::now()));
-                }
-            }
+            step(&mut self.rtc, &self.socket, wake.min(deadline), &mut buf).await;
         }
     }
 
     /// Sends what str0m has to send and notes what happened; when it next needs time.
     fn drain(&mut self) -> Instant {
-        loop {
-            match self.rtc.poll_output() {
-                Ok(Output::Timeout(at)) => return at,
-                Ok(Output::Transmit(t)) => {
-                    let _ = self.socket.try_send_to(&t.contents, t.destination);
+        let (seen, channel) = (&mut self.seen, &mut self.channel);
+        drain(&mut self.rtc, &self.socket, seen, |event, seen| match event {
+            Event::ChannelOpen(id, _) => *channel = Some(id),
+            Event::ChannelData(_) => seen.messages += 1,
+            Event::MediaData(data) => {
+                seen.frames += 1;
+                if data.params.spec().codec == Codec::Vp8 {
+                    seen.video_frames += 1;
                 }
-                Ok(Output::Event(event)) => match event {
-                    Event::Connected => self.seen.connected = true,
-                    Event::IceConnectionStateChange(IceConnectionState::Disconnected)
-                    | Event::Closed
-                        if self.seen.connected =>
-                    {
-                        self.seen.disconnected = true;
-                    }
-                    Event::ChannelOpen(id, _) => self.channel = Some(id),
-                    Event::ChannelData(_) => self.seen.messages += 1,
-                    Event::KeyframeRequest(_) => self.seen.keyframe_requests += 1,
-                    Event::MediaData(data) => {
-                        self.seen.frames += 1;
-                        if data.params.spec().codec == Codec::Vp8 {
-                            self.seen.video_frames += 1;
-                        }
-                        self.seen.last = data.data.to_vec();
-                    }
-                    _ => {}
-                },
-                Err(_) => {
-                    self.seen.disconnected = true;
-                    return Instant::now() + Duration::from_millis(50);
+                seen.last = data.data.to_vec();
+            }
+            _ => {}
+        })
+    }
+}
+
+/// Feeds `rtc` what comes first: a datagram on `socket`, or time at `wake`.
+pub(crate) async fn step(rtc: &mut Rtc, socket: &UdpSocket, wake: Instant, buf: &mut [u8]) {
+    let Ok(local) = socket.local_addr() else { return };
+    tokio::select! {
+        got = socket.recv_from(buf) => {
+            let Ok((n, source)) = got else { return };
+            let Ok(contents) = buf[..n].try_into() else { return };
+            let input = Input::Receive(Instant::now(), Receive {
+                proto: Protocol::Udp, source, destination: local, contents,
+            });
+            let _ = rtc.handle_input(input);
+        }
+        () = tokio::time::sleep_until(wake.into()) => {
+            let _ = rtc.handle_input(Input::Timeout(Instant::now()));
+        }
+    }
+}
+
+/// Sends what `rtc` has to send on `socket`, notes in `seen` what every client notes
+/// (connected, disconnected, keyframe requests) and hands other events to `on`; when it
+/// next needs time.
+pub(crate) fn drain(
+    rtc: &mut Rtc,
+    socket: &UdpSocket,
+    seen: &mut Seen,
+    mut on: impl FnMut(Event, &mut Seen),
+) -> Instant {
+    loop {
+        match rtc.poll_output() {
+            Ok(Output::Timeout(at)) => return at,
+            Ok(Output::Transmit(t)) => {
+                let _ = socket.try_send_to(&t.contents, t.destination);
+            }
+            Ok(Output::Event(event)) => match event {
+                Event::Connected => seen.connected = true,
+                Event::IceConnectionStateChange(IceConnectionState::Disconnected)
+                | Event::Closed
+                    if seen.connected =>
+                {
+                    seen.disconnected = true;
                 }
+                Event::KeyframeRequest(_) => seen.keyframe_requests += 1,
+                event => on(event, seen),
+            },
+            Err(_) => {
+                seen.disconnected = true;
+                return Instant::now() + Duration::from_millis(50);
             }
         }
     }

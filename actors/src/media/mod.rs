@@ -9,15 +9,21 @@
 //! - [`peer`]: one peer connection, guarded so that a panic inside it ends that peer only.
 //! - [`demux`]: which peer a datagram is for, by STUN username and then by source address.
 //! - [`outbox`]: the worker's socket, with a bounded queue for what it cannot send at once.
+//! - [`direct`], [`transport`]: transports without SDP (mediasoup's), their producers and
+//!   consumers, and how RTP moves from one to the others.
 //!
 //! The vocabulary is the SFU's, not a dialect's: a room (a key), a publisher's uplink (its
 //! offer answered), a viewer's downlink per watched publisher (the server's offer, answered by
 //! the viewer). Dialects map their signals onto it.
 
 mod demux;
+mod direct;
 mod outbox;
 mod peer;
+mod transport;
 mod worker;
+
+pub use direct::{Codec, CodecName, Dtls, DtlsRole, IceParameters, Kind, Stream, TransportParams};
 
 use std::{
     hash::BuildHasher,
@@ -69,6 +75,12 @@ pub enum MediaError {
     /// An answer came with no offer of the server's waiting for it.
     #[error("no offer of the server's is waiting for an answer")]
     NoOffer,
+    /// Parameters (DTLS, RTP) that the media plane cannot use.
+    #[error("{0}")]
+    BadParameters(String),
+    /// No transport of that key.
+    #[error("no such transport")]
+    NoTransport,
     /// The media plane is off on this node.
     #[error("the media plane is not enabled on this server")]
     Disabled,
@@ -91,6 +103,8 @@ enum Op {
     Leave { room: String, session: String },
     /// The room is over: every peer connection of it closes.
     Close { room: String },
+    /// Work on a transport driven without SDP ([`direct`]).
+    Transport { room: String, op: direct::TransportOp },
 }
 
 type Reply<T> = oneshot::Sender<Result<T, MediaError>>;
@@ -104,6 +118,8 @@ pub struct WorkerLoad {
     pub forwarded_frames: AtomicU64,
     /// Bytes of media forwarded to viewers.
     pub forwarded_bytes: AtomicU64,
+    /// RTP packets forwarded to consumers (transports without SDP).
+    pub forwarded_packets: AtomicU64,
     /// Data channel messages forwarded to viewers.
     pub forwarded_messages: AtomicU64,
     /// Datagrams no peer connection took (garbage, unknown ufrags, stale addresses).
@@ -283,3 +299,6 @@ fn next_id() -> u64 {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod direct_tests;

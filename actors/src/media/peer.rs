@@ -11,12 +11,14 @@ use std::{
 
 use super::{outbox::Outbox, MediaError, WorkerLoad};
 use str0m::{
+    change::DirectApi,
     change::{SdpAnswer, SdpOffer, SdpPendingOffer},
     channel::{ChannelData, ChannelId},
     config::CryptoProvider,
     media::{Direction, KeyframeRequest, MediaData, MediaKind, Mid},
     net::{Protocol, Receive},
-    Candidate, Event, IceConnectionState, IceCreds, Input, Output, Rtc, RtcError,
+    rtp::RtpPacket,
+    Candidate, Event, IceConnectionState, IceCreds, Input, Output, Rtc, RtcConfig, RtcError,
 };
 
 /// A peer connection's id, unique in the process.
@@ -40,6 +42,9 @@ pub(super) enum Role {
     /// A viewer's downlink of one uplink: which of its mids carries which of the uplink's, and
     /// the data channel that carries the uplink's messages, if it has one.
     Down { uplink: PeerId, mids: Vec<(Mid, Mid)>, channel: Option<ChannelId> },
+    /// A transport driven without SDP (a `mediasoup` transport): the producers it receives and
+    /// the consumers it sends.
+    Transport(Box<super::transport::Transport>),
 }
 
 /// Why a peer connection ended before it was closed.
@@ -64,6 +69,8 @@ pub(super) enum Happened {
     Added(Mid, MediaKind),
     /// Media arrived on the uplink.
     Media(MediaData),
+    /// An RTP packet arrived on a transport.
+    Rtp(RtpPacket),
     /// A message arrived on the uplink's data channel.
     Message(ChannelData),
     /// The downlink's viewer asks for a keyframe.
@@ -115,7 +122,7 @@ impl std::fmt::Debug for Peer {
 }
 
 impl Peer {
-    /// A new ICE-lite peer connection reached at `candidate`.
+    /// A new ICE-lite peer connection reached at `candidate`, negotiated with SDP.
     pub(super) fn new(
         room: &str,
         session: &str,
@@ -123,10 +130,23 @@ impl Peer {
         crypto: &Arc<CryptoProvider>,
         candidate: SocketAddr,
     ) -> Result<Self, MediaError> {
+        Self::with_config(room, session, role, Rtc::builder(), crypto, candidate)
+    }
+
+    /// [`Peer::new`], from `config` (a transport driven without SDP sets its codecs and RTP
+    /// mode there).
+    pub(super) fn with_config(
+        room: &str,
+        session: &str,
+        role: Role,
+        config: RtcConfig,
+        crypto: &Arc<CryptoProvider>,
+        candidate: SocketAddr,
+    ) -> Result<Self, MediaError> {
         let creds = IceCreds::new();
         let ufrag = creds.ufrag.clone();
         let now = Instant::now();
-        let mut rtc = Rtc::builder()
+        let mut rtc = config
             .set_ice_lite(true)
             .set_local_ice_credentials(creds)
             .set_crypto_provider(crypto.clone())
@@ -158,6 +178,11 @@ impl Peer {
                 Err("the peer connection panicked".to_owned())
             }
         }
+    }
+
+    /// Changes the connection without SDP; `None` if str0m panicked (the peer has failed).
+    pub(super) fn direct<T>(&mut self, f: impl FnOnce(&mut DirectApi<'_>) -> T) -> Option<T> {
+        self.guard(|rtc| Ok(f(&mut rtc.direct_api()))).ok()
     }
 
     /// Why it ended, if it has.
@@ -303,6 +328,7 @@ impl Peer {
                 out.push(Happened::Added(added.mid, added.kind));
             }
             Event::MediaData(data) => out.push(Happened::Media(data)),
+            Event::RtpPacket(packet) => out.push(Happened::Rtp(packet)),
             Event::ChannelData(data) => out.push(Happened::Message(data)),
             Event::KeyframeRequest(req) => out.push(Happened::Keyframe(req)),
             _ => {}

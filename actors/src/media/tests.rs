@@ -7,12 +7,17 @@ use switchboard_bench::rtc::RtcClient;
 use super::{MediaConfig, MediaError, MediaPlane};
 
 fn plane() -> MediaPlane {
+    plane_of(2)
+}
+
+/// A media plane on loopback with `workers` workers.
+pub(super) fn plane_of(workers: usize) -> MediaPlane {
     let config = MediaConfig {
         enabled: true,
         bind: IpAddr::from([127, 0, 0, 1]),
         announce: None,
         port: 0,
-        workers: 2,
+        workers,
     };
     MediaPlane::start(&config).expect("the workers start").expect("the plane is on")
 }

@@ -24,21 +24,39 @@ use super::{
 
 /// The peer connections of one room on this worker, by session.
 #[derive(Debug, Default)]
-struct Room {
+pub(super) struct Room {
     uplinks: HashMap<String, PeerId>,
     /// By (viewer, publisher).
     downlinks: HashMap<(String, String), PeerId>,
+    /// Transports without SDP, by key.
+    pub(super) transports: HashMap<String, PeerId>,
+    /// Producers and consumers, by key: their transport and SSRC.
+    pub(super) sources: HashMap<String, (PeerId, u32)>,
 }
 
-struct Worker {
-    outbox: Outbox,
+impl Room {
+    fn is_empty(&self) -> bool {
+        self.uplinks.is_empty() && self.downlinks.is_empty() && self.transports.is_empty()
+    }
+
+    fn peers(&self) -> impl Iterator<Item = PeerId> + '_ {
+        self.uplinks
+            .values()
+            .chain(self.downlinks.values())
+            .chain(self.transports.values())
+            .copied()
+    }
+}
+
+pub(super) struct Worker {
+    pub(super) outbox: Outbox,
     /// The announced address: the destination of every datagram clients send here.
-    local: SocketAddr,
-    crypto: Arc<CryptoProvider>,
-    peers: HashMap<PeerId, Peer>,
-    rooms: HashMap<String, Room>,
-    demux: Demux,
-    load: Arc<WorkerLoad>,
+    pub(super) local: SocketAddr,
+    pub(super) crypto: Arc<CryptoProvider>,
+    pub(super) peers: HashMap<PeerId, Peer>,
+    pub(super) rooms: HashMap<String, Room>,
+    pub(super) demux: Demux,
+    pub(super) load: Arc<WorkerLoad>,
     /// When each peer next needs time to pass, earliest first. An entry whose peer has moved
     /// its time (or is gone) is skipped when it comes up.
     timers: BinaryHeap<Reverse<(Instant, PeerId)>>,
@@ -114,6 +132,7 @@ impl Worker {
             }
         };
         let Some(peer) = self.peers.get_mut(&id) else { return };
+        super::transport::learn_client_ufrag(peer, data);
         if peer.receive(Instant::now(), source, self.local, data) {
             self.load.early_datagrams.fetch_add(1, Ordering::Relaxed);
         }
@@ -149,7 +168,7 @@ impl Worker {
 
     /// Polls peer `id` and acts on what happened: forwarding its media, passing keyframe
     /// requests to the uplink; a peer that failed is removed.
-    fn drive(&mut self, id: PeerId) {
+    pub(super) fn drive(&mut self, id: PeerId) {
         let mut happened = Vec::new();
         let Some(peer) = self.peers.get_mut(&id) else { return };
         peer.poll(&mut self.outbox, &self.load, &mut happened);
@@ -172,6 +191,7 @@ impl Worker {
     fn on_happened(&mut self, id: PeerId, event: Happened) {
         let Some(peer) = self.peers.get_mut(&id) else { return };
         match (event, &mut peer.role) {
+            (event, Role::Transport(_)) => self.on_transport_event(id, event),
             (Happened::Added(mid, kind), Role::Up { tracks, .. })
                 if !tracks.iter().any(|(m, _)| *m == mid) =>
             {
@@ -222,7 +242,7 @@ impl Worker {
                         .filter(|(m, k)| *k == MediaKind::Video && mids.iter().any(|(u, _)| u == m))
                         .map(|(m, _)| *m)
                         .collect(),
-                    Role::Down { .. } => Vec::new(),
+                    Role::Down { .. } | Role::Transport(_) => Vec::new(),
                 };
                 for mid in video {
                     let req = str0m::media::KeyframeRequest {
@@ -250,10 +270,10 @@ impl Worker {
                 let _ = reply.send(self.answer(&room, &viewer, &publisher, &answer));
             }
             Op::Leave { room, session } => self.leave(&room, &session),
+            Op::Transport { room, op } => self.on_transport_op(&room, op),
             Op::Close { room } => {
-                let ids: Vec<PeerId> = self.rooms.get(&room).map_or_else(Vec::new, |r| {
-                    r.uplinks.values().chain(r.downlinks.values()).copied().collect()
-                });
+                let ids: Vec<PeerId> =
+                    self.rooms.get(&room).map_or_else(Vec::new, |r| r.peers().collect());
                 for id in ids {
                     self.remove(id);
                 }
@@ -262,7 +282,7 @@ impl Worker {
         }
     }
 
-    fn add(&mut self, peer: Peer) -> PeerId {
+    pub(super) fn add(&mut self, peer: Peer) -> PeerId {
         let id = next_id();
         self.demux.name(id, &peer.ufrag);
         self.peers.insert(id, peer);
@@ -351,6 +371,11 @@ impl Worker {
                 .filter(|((v, p), _)| v == session || p == session)
                 .map(|(_, id)| *id),
         );
+        ids.extend(
+            r.transports
+                .values()
+                .filter(|id| self.peers.get(id).is_some_and(|p| p.session == session)),
+        );
         for id in ids {
             self.remove(id);
         }
@@ -374,7 +399,7 @@ impl Worker {
     }
 
     /// Closes and forgets peer `id`, and, for an uplink, its viewers' downlinks.
-    fn remove(&mut self, id: PeerId) {
+    pub(super) fn remove(&mut self, id: PeerId) {
         let Some(mut peer) = self.peers.remove(&id) else { return };
         peer.close();
         // What the close has to send (a DTLS close_notify) goes out now.
@@ -384,11 +409,14 @@ impl Worker {
         if let Some(room) = self.rooms.get_mut(&peer.room) {
             room.uplinks.retain(|_, p| *p != id);
             room.downlinks.retain(|_, p| *p != id);
-            if room.uplinks.is_empty() && room.downlinks.is_empty() {
+            room.transports.retain(|_, p| *p != id);
+            room.sources.retain(|_, (p, _)| *p != id);
+            if room.is_empty() {
                 self.rooms.remove(&peer.room);
             }
         }
         match peer.role {
+            Role::Transport(transport) => self.forget_transport(id, &transport),
             Role::Up { viewers, .. } => {
                 for viewer in viewers {
                     self.remove(viewer);

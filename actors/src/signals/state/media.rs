@@ -290,6 +290,11 @@ impl SignalRoom {
                         log::warn!("media: {action:?} of {peer} failed: {e}");
                         Refusal::MediaFailed
                     }
+                    // Transports without SDP are not the `signals` dialect's.
+                    e @ (MediaError::BadParameters(_) | MediaError::NoTransport) => {
+                        log::warn!("media: {action:?} of {peer} failed: {e}");
+                        Refusal::MediaFailed
+                    }
                 };
                 vec![(peer, Reply::Refused { action, refusal, req })]
             }
