@@ -141,8 +141,9 @@ fn start_node(
                     m2m_publishers: config.signals.m2m_publishers,
                     a2m_publishers: config.signals.a2m_publishers,
                 },
-                media,
+                media: media.clone(),
             },
+            mediasoup: switchboard_actors::mediasoup::media::MediasoupConfig { media },
         },
     );
     if let Some(cluster) = core.cluster() {

@@ -114,7 +114,7 @@ pub fn render_media(
 ) {
     use switchboard_actors::media::WorkerLoad;
     type Pick = fn(&WorkerLoad) -> &AtomicU64;
-    let series: [(&str, &str, &str, Pick); 10] = [
+    let series: [(&str, &str, &str, Pick); 11] = [
         ("switchboard_media_peer_connections", "gauge", "Peer connections open.", |w| &w.peers),
         (
             "switchboard_media_forwarded_frames_total",
@@ -127,6 +127,12 @@ pub fn render_media(
             "counter",
             "Media payload bytes forwarded to viewers.",
             |w| &w.forwarded_bytes,
+        ),
+        (
+            "switchboard_media_forwarded_packets_total",
+            "counter",
+            "RTP packets forwarded to mediasoup consumers.",
+            |w| &w.forwarded_packets,
         ),
         (
             "switchboard_media_forwarded_messages_total",

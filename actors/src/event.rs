@@ -68,6 +68,9 @@ pub enum Event {
     /// A `signals` reply (only `signals` sessions receive these; node-local for now).
     #[serde(skip)]
     Signals(crate::signals::state::Reply),
+    /// A `mediasoup` answer or notice (only `mediasoup` peers receive these).
+    #[serde(skip)]
+    Mediasoup(crate::mediasoup::Told),
     /// A toy dialect's event, in the room engine's own tests.
     #[cfg(test)]
     #[serde(skip)]

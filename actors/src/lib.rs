@@ -18,6 +18,7 @@
 //!   cluster machinery of rooms written once; each room dialect brings its rules.
 //! - [`rooms`]: the `rooms` dialect's rules (`Room`) and `RoomSocket`.
 //! - [`signals`]: the `signals` dialect's vocabulary, its room rules and its session actor.
+//! - [`mediasoup`]: the `mediasoup` dialect's vocabulary and its room rules.
 //! - [`media`]: the media plane, an embedded SFU (str0m): media workers with one UDP socket each.
 //! - [`node`]: [`Core`], the handles the edge is given.
 //!
@@ -43,6 +44,7 @@ pub mod event;
 pub mod ids;
 pub mod link;
 pub mod media;
+pub mod mediasoup;
 pub mod node;
 pub mod payload;
 pub mod rooms;

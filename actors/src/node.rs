@@ -9,6 +9,7 @@ use crate::{
     engine::Engine,
     ids::NodeId,
     link::ClientLink,
+    mediasoup::MediasoupRoom,
     rooms::Room,
     signals::state::SignalRoom,
 };
@@ -24,6 +25,8 @@ pub struct CoreConfig {
     pub cluster: Option<ClusterConfig>,
     /// `signals` rooms' publisher limits, and the media plane their `m2m`/`a2m` rooms use.
     pub signals: crate::signals::state::SignalsConfig,
+    /// `mediasoup` rooms' media plane (the node's one, as `signals` has it).
+    pub mediasoup: crate::mediasoup::media::MediasoupConfig,
     /// Where frames of topic `edge` go: the edge's own cross-node requests.
     pub edge: Option<actix::Recipient<crate::cluster::Inbox>>,
     /// How many shards each room engine has: one per worker thread that hosts them (see
@@ -43,6 +46,8 @@ pub struct Core {
     pub rooms: Engine<Room>,
     /// The `signals` dialect's room engine.
     pub signals: Engine<SignalRoom>,
+    /// The `mediasoup` dialect's room engine.
+    pub mediasoup: Engine<MediasoupRoom>,
     cluster: Option<(Cluster, Addr<BridgeActor>)>,
     config: CoreConfig,
 }
@@ -55,8 +60,10 @@ impl Core {
             let directory = DirectoryActor::new(node.clone(), config.directory.clone(), None);
             let rooms = Engine::new(node.clone(), None, (), config.shards);
             let signals = Engine::new(node.clone(), None, config.signals.clone(), config.shards);
+            let mediasoup =
+                Engine::new(node.clone(), None, config.mediasoup.clone(), config.shards);
             let directory = directory.start();
-            return Self { node, directory, rooms, signals, cluster: None, config };
+            return Self { node, directory, rooms, signals, mediasoup, cluster: None, config };
         };
         let member = node.incarnation();
         log::info!("node {node}: joins its cluster as {member}");
@@ -65,30 +72,39 @@ impl Core {
             DirectoryActor::new(member.clone(), config.directory.clone(), Some(cluster.clone()))
                 .start();
         let rooms = Engine::new(member.clone(), Some(cluster.clone()), (), config.shards);
-        let signals =
-            Engine::new(member, Some(cluster.clone()), config.signals.clone(), config.shards);
+        let signals = Engine::new(
+            member.clone(),
+            Some(cluster.clone()),
+            config.signals.clone(),
+            config.shards,
+        );
+        let mediasoup =
+            Engine::new(member, Some(cluster.clone()), config.mediasoup.clone(), config.shards);
         let mut routes = Routes::default()
             .topic(Topic::Cmd, directory.clone().recipient())
             .member(directory.clone().recipient())
             .topic_with(Topic::Rooms, rooms.inbox())
             .member_with(rooms.membership())
             .topic_with(Topic::Signals, signals.inbox())
-            .member_with(signals.membership());
+            .member_with(signals.membership())
+            .topic_with(Topic::Mediasoup, mediasoup.inbox())
+            .member_with(mediasoup.membership());
         if let Some(edge) = config.edge.clone() {
             routes = routes.topic(Topic::Edge, edge);
         }
         let bridge = bridge.start(routes);
         let cluster = Some((cluster, bridge));
-        Self { node, directory, rooms, signals, cluster, config }
+        Self { node, directory, rooms, signals, mediasoup, cluster, config }
     }
 
     /// Hosts the next shard of each room engine on the current thread's arbiter: each worker
     /// thread calls it once, so rooms spread over every worker. False once all are hosted.
     pub fn host_shard(&self) -> bool {
-        // Both engines have as many shards, so they run out together.
+        // The engines have as many shards each, so they run out together.
         let rooms = self.rooms.host_next();
         let signals = self.signals.host_next();
-        rooms || signals
+        let mediasoup = self.mediasoup.host_next();
+        rooms || signals || mediasoup
     }
 
     /// Hosts every shard not yet hosted on the current thread's arbiter (a node on one

@@ -150,7 +150,11 @@ async fn readyz(node: web::Data<NodeState>) -> HttpResponse {
 
 async fn metrics(node: web::Data<NodeState>) -> HttpResponse {
     let mut body = node.metrics.render();
-    let engines = [("rooms", node.core.rooms.load()), ("signals", node.core.signals.load())];
+    let engines = [
+        ("rooms", node.core.rooms.load()),
+        ("signals", node.core.signals.load()),
+        ("mediasoup", node.core.mediasoup.load()),
+    ];
     let help = "Rooms homed on this node, by dialect and shard.";
     per_shard(&mut body, "switchboard_rooms", help, &engines, |load| &load.rooms);
     let help = "Clients of this node in a room dialect, by dialect and shard.";

@@ -22,6 +22,8 @@ pub enum Topic {
     Rooms,
     /// The `signals` dialect's rooms.
     Signals,
+    /// The `mediasoup` dialect's rooms.
+    Mediasoup,
     /// The edge's own traffic (Engine.IO requests answered by the node holding the session).
     Edge,
 }
@@ -33,6 +35,7 @@ impl Topic {
             Topic::Cmd => "cmd",
             Topic::Rooms => "rooms",
             Topic::Signals => "signals",
+            Topic::Mediasoup => "mediasoup",
             Topic::Edge => "edge",
         }
     }
@@ -43,6 +46,7 @@ impl Topic {
             "cmd" => Some(Topic::Cmd),
             "rooms" => Some(Topic::Rooms),
             "signals" => Some(Topic::Signals),
+            "mediasoup" => Some(Topic::Mediasoup),
             "edge" => Some(Topic::Edge),
             _ => None,
         }

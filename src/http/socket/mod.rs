@@ -209,7 +209,11 @@ impl Socket {
                 let mut encoded = encoded.borrow_mut();
                 encoded.clear();
                 out.encode(&event, &mut encoded);
-                frame::text(&mut self.wbuf, &encoded);
+                // An event its dialect has no words for (a refusal of a notification, which
+                // nothing answers) sends nothing.
+                if !encoded.is_empty() {
+                    frame::text(&mut self.wbuf, &encoded);
+                }
                 if encoded.capacity() > READ_CHUNK {
                     // A large event's buffer is not kept.
                     *encoded = String::new();
