@@ -2,6 +2,7 @@
 
 mod body;
 mod eio;
+mod mediasoup;
 mod ratelimit;
 mod signals;
 mod socket;
@@ -124,6 +125,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/metrics", web::get().to(metrics))
         .route("/cmd", web::get().to(not_upgraded))
         .route("/signals", web::get().to(not_upgraded))
+        .route("/mediasoup", web::get().to(not_upgraded))
         .route("/socket.io/", web::get().to(eio::get))
         .route("/socket.io/", web::post().to(eio::post))
         .route("/socket.io/", web::method(actix_web::http::Method::OPTIONS).to(eio::preflight))

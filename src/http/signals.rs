@@ -82,7 +82,7 @@ pub(super) async fn accept(handshake: Handshake, node: Arc<NodeState>) {
     let keepalive = Duration::from_millis(settings.keepalive_ms);
     let ice = Arc::new(IceConfig { servers: settings.ice_servers.clone() });
     let core = node.core.clone();
-    ws::accept(handshake, node, frames, move |link| {
+    ws::accept(handshake, node, frames, None, move |link| {
         let actor = core.connect_signals(link, heartbeat, keepalive);
         Box::new(SignalsEndpoint { actor, ice }) as Box<dyn Endpoint>
     })

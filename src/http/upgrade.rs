@@ -17,7 +17,7 @@ use actix_http::{
 };
 use tokio::{io::AsyncWriteExt, net::TcpStream};
 
-use super::{eio, signals, socket::Socket, ws, NodeState};
+use super::{eio, mediasoup, signals, socket::Socket, ws, NodeState};
 use crate::protocol::cmd::Cmd;
 
 /// The stream as the dispatcher hands it over.
@@ -31,6 +31,7 @@ const ENDPOINTS: &[(&str, Endpoint)] = &[
     ("/cmd", |h, node| Box::pin(ws::accept_cmd(h, node, Arc::new(Cmd)))),
     ("/signals", |h, node| Box::pin(signals::accept(h, node))),
     ("/socket.io/", |h, node| Box::pin(eio::upgrade(h, node))),
+    ("/mediasoup", |h, node| Box::pin(mediasoup::accept(h, node))),
 ];
 
 /// A WebSocket handshake waiting for its endpoint's answer.
@@ -51,7 +52,6 @@ impl Handshake {
     }
 
     /// Whether the client offered subprotocol `protocol`.
-    #[allow(dead_code)] // The seam for subprotocol dialects (mediasoup's `protoo`).
     pub(super) fn offers(&self, protocol: &str) -> bool {
         self.protocols.iter().any(|p| p.eq_ignore_ascii_case(protocol))
     }

@@ -103,18 +103,20 @@ pub(super) async fn accept_cmd(
 ) {
     let max = node.config.limits.max_frame_bytes;
     let core = node.core.clone();
-    accept(handshake, node, FrameLimits { frame: max, message: max }, move |link| {
+    accept(handshake, node, FrameLimits { frame: max, message: max }, None, move |link| {
         Box::new(CmdEndpoint { actor: core.connect(link), dialect }) as Box<dyn Endpoint>
     })
     .await;
 }
 
-/// Accepts a WebSocket whose actor `start` creates for the client's link, or refuses it with
-/// 503 when the node is full or draining; resolves when the connection ends.
+/// Accepts a WebSocket (speaking subprotocol `protocol`, if given) whose actor `start`
+/// creates for the client's link, or refuses it with 503 when the node is full or draining;
+/// resolves when the connection ends.
 pub(super) async fn accept(
     handshake: Handshake,
     node: Arc<NodeState>,
     frames: FrameLimits,
+    protocol: Option<&str>,
     start: impl FnOnce(ClientLink) -> Box<dyn Endpoint>,
 ) {
     let limits = &node.config.limits;
@@ -122,7 +124,8 @@ pub(super) async fn accept(
         handshake.busy(&node).await;
         return;
     };
-    let Some(socket) = handshake.accept(frames.frame, frames.message).await else { return };
+    let accepted = handshake.accept_speaking(protocol, frames.frame, frames.message).await;
+    let Some(socket) = accepted else { return };
 
     let id = ConnId(node.next_conn.fetch_add(1, Ordering::Relaxed));
     node.metrics.connections_total.fetch_add(1, Ordering::Relaxed);

@@ -6,6 +6,7 @@
 
 pub mod cmd;
 pub mod json;
+pub mod mediasoup;
 pub mod protoo;
 pub mod rooms;
 pub mod signals;

@@ -11,6 +11,7 @@ mod cmd_flow;
 mod cmd_load;
 mod eio_spec;
 mod hostile;
+mod mediasoup;
 mod msrv;
 mod node;
 mod rooms;

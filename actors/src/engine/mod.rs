@@ -169,6 +169,11 @@ pub trait Rules: Unpin + Sized + 'static {
     /// otherwise the room ends for them ([`Rules::home_lost`]).
     const OUTLIVES_HOME: bool;
 
+    /// Whether joining a room that exists nowhere creates it (mediasoup's rooms): such a
+    /// command ([`Rules::creates`]) joins the room where it is homed, if it is anywhere in the
+    /// cluster; otherwise a creating command creates its room here or is refused.
+    const JOINING_CREATES: bool = false;
+
     /// The namespace of the dialect's room names among the cluster's claims.
     const NAMESPACE: &'static str;
     /// The topic of the dialect's frames between nodes.

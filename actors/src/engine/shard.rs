@@ -365,13 +365,10 @@ impl<R: Rules> Shard<R> {
             return;
         }
         let local = matches!(origin, Origin::Local(_));
-        if R::creates(&command) && local {
-            let addr = RoomActor::open(room.clone(), self.engine.clone());
-            self.rooms.insert(room.clone(), addr.clone());
-            let local = self.local_member(&member, &origin);
-            addr.do_send(Ask { member, command, origin, credit });
-            self.answer(local, room, Some(Home::Here(addr)), reply);
-            return;
+        let creates = R::creates(&command) && local;
+        // A room that joining creates is looked for in the cluster first: it may be elsewhere.
+        if creates && !(R::JOINING_CREATES && self.engine.cluster().is_some()) {
+            return self.create(member, command, origin, credit, reply);
         }
         let Some(cluster) = self.engine.cluster().cloned().filter(|_| local) else {
             let local = self.local_member(&member, &origin);
@@ -395,6 +392,7 @@ impl<R: Rules> Shard<R> {
                 Ok(_) if this.rooms.contains_key(&room) => {
                     this.route(member, command, origin, credit, reply, ctx);
                 }
+                Ok(_) if creates => this.create(member, command, origin, credit, reply),
                 Ok(_) => {
                     let local = Some(member.clone());
                     this.refuse(member, command, &origin, Absent::NoRoom);
@@ -411,6 +409,23 @@ impl<R: Rules> Shard<R> {
 }
 
 impl<R: Rules> Shard<R> {
+    /// Starts room `command`'s actor here (it claims the name first) and hands it `command`.
+    fn create(
+        &mut self,
+        member: R::Member,
+        command: R::Command,
+        origin: Origin,
+        credit: Credit,
+        reply: bool,
+    ) {
+        let room = R::room(&command).clone();
+        let addr = RoomActor::open(room.clone(), self.engine.clone());
+        self.rooms.insert(room.clone(), addr.clone());
+        let local = self.local_member(&member, &origin);
+        addr.do_send(Ask { member, command, origin, credit });
+        self.answer(local, room, Some(Home::Here(addr)), reply);
+    }
+
     /// `member` if `origin` is this node (its shard is told where its commands go).
     pub(super) fn local_member(&self, member: &R::Member, origin: &Origin) -> Option<R::Member> {
         matches!(origin, Origin::Local(_)).then(|| member.clone())

@@ -149,7 +149,9 @@ impl MediasoupRoom {
             })
             .collect();
         self.members.push(member);
-        answer(out, from, id, Ok(json!({ "peers": peers })));
+        // The draft's client learns the server's capabilities here (it has no `queryRoom`).
+        let capabilities = super::caps::room_capabilities();
+        answer(out, from, id, Ok(json!({ "rtpCapabilities": capabilities, "peers": peers })));
         if spy {
             return;
         }

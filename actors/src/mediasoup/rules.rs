@@ -29,6 +29,7 @@ impl Rules for MediasoupRoom {
     const NAMESPACE: &'static str = "mediasoup";
     const TOPIC: Topic = Topic::Mediasoup;
     const OUTLIVES_HOME: bool = false;
+    const JOINING_CREATES: bool = true;
 
     fn new(_: &MediasoupConfig) -> Self {
         Self::default()
@@ -119,8 +120,9 @@ impl Rules for MediasoupRoom {
 
     fn refuse(_: &RoomId, _: &PeerId, request: Request, why: Absent) -> Told {
         let refusal = match why {
-            Absent::NoRoom | Absent::Taken => Refusal::NotJoined,
-            Absent::Unavailable => Refusal::Unavailable,
+            Absent::NoRoom => Refusal::NotJoined,
+            // Two nodes created the room at once, and the other one's claim won: try again.
+            Absent::Taken | Absent::Unavailable => Refusal::Unavailable,
         };
         match request.id {
             Some(id) => Told::Answer { id, result: Err(refusal) },

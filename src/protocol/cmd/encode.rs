@@ -65,7 +65,9 @@ pub fn encode_into(event: &Event, out: &mut String) {
         }
         // Other dialects' events only ever go to their own sockets; should one reach a `cmd` client, it
         // reads as the generic internal error rather than a frame it cannot parse.
-        Event::Room(_) | Event::Signals(_) | Event::Mediasoup(_) => Obj::new(out, "error", 0).num("code", 9400).finish(),
+        Event::Room(_) | Event::Signals(_) | Event::Mediasoup(_) => {
+            Obj::new(out, "error", 0).num("code", 9400).finish()
+        }
     }
 }
 

@@ -4,6 +4,8 @@ pub mod client;
 pub mod cut;
 pub mod nginx;
 pub mod node;
+pub mod place;
+pub mod protoo;
 pub mod raw;
 pub mod redis;
 pub mod scratch;
@@ -12,6 +14,7 @@ pub mod sio;
 pub use client::Client;
 pub use nginx::Nginx;
 pub use node::Node;
+pub use place::Place;
 pub use redis::Redis;
 pub use scratch::Scratch;
 
