@@ -13,7 +13,7 @@ use std::{
 use serde_json::{json, Value};
 use switchboard_bench::rtc::RtcClient;
 
-use crate::support::{scratch::tool, Client, Nginx, Node, Redis};
+use crate::support::{browser_clients, scratch::tool, Client, KillOnDrop, Nginx, Node, Redis};
 
 const ARGS: [&str; 2] = ["--signals-heartbeat-timeout-ms", "60000"];
 
@@ -43,25 +43,10 @@ async fn rust_viewer(url: &str, ch: &str, room: &str) {
     assert!(heard, "the Rust viewer heard Chromium's tone: {rtc:?}");
 }
 
-/// A child process killed when dropped.
-struct KillOnDrop(std::process::Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// Runs the driver in channel `ch` with the pages' URL `url` (`apart`: on different nodes),
 /// a Rust viewer joining while the page publishes; the driver's figures.
 async fn drive(url: &str, apart: bool, ch: &str) -> Value {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/js");
-    assert!(
-        std::path::Path::new(dir).join("node_modules/playwright-core").is_dir()
-            && std::path::Path::new("/usr/bin/chromium").exists(),
-        "playwright-core or chromium is missing: run ./.ci/test (it installs both)"
-    );
+    let dir = browser_clients();
     let child = Command::new(tool("node"))
         .args(["media-browser.js", url, url, if apart { "1" } else { "0" }, ch])
         .current_dir(dir)

@@ -4,6 +4,8 @@
 //! path, on one node and on three behind nginx (each peer on another node than the room's
 //! home), and a node's death.
 
+mod browser;
+
 use std::{net::IpAddr, time::Duration};
 
 use serde_json::{json, Value};
