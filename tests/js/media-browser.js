@@ -11,7 +11,7 @@
 // (meanwhile the test watches the same publisher from its own client); then the publisher
 // leaves. Prints one JSON line of figures and exits 0, or prints why and exits 1.
 
-const { chromium } = require('playwright-core');
+const { withBrowser, nodeOf } = require('./pages');
 
 const [publisherUrl, viewerUrl, apart, channel] = process.argv.slice(2);
 const ROOM = `b${process.pid}`;
@@ -39,15 +39,6 @@ window.session = async (url, user, ch) => {
     },
   };
   window.s = s;
-  return true;
-};
-
-window.until = async (what, ms) => {
-  const deadline = Date.now() + ms;
-  while (!(await what())) {
-    if (Date.now() > deadline) return false;
-    await new Promise((ok) => setTimeout(ok, 20));
-  }
   return true;
 };
 
@@ -112,40 +103,11 @@ window.leave = () => window.s.send('leave', { s: 'LEAVE' });
 `;
 
 async function main() {
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--autoplay-policy=no-user-gesture-required'],
-  });
-  try {
-    const context = await browser.newContext();
-    const page = async () => {
-      const p = await context.newPage();
-      p.on('pageerror', (e) => console.error('page error:', e.message));
-      await p.setContent('<!doctype html><title>switchboard media test</title>');
-      await p.addScriptTag({ content: PAGE });
-      const cdp = await context.newCDPSession(p);
-      await cdp.send('Network.enable');
-      p.nodes = [];
-      cdp.on('Network.webSocketHandshakeResponseReceived', (e) => {
-        const headers = Object.fromEntries(
-          Object.entries(e.response.headers).map(([k, v]) => [k.toLowerCase(), v]));
-        p.nodes.push(headers['x-switchboard-node']);
-      });
-      return p;
-    };
+  await withBrowser('switchboard media test', async (newPage) => {
+    const page = () => newPage([PAGE]);
     // Connects page `p`'s session; the node that answered the handshake.
-    const connect = async (p, url, user) => {
-      const seen = p.nodes.length;
-      await p.evaluate(([url, user, ch]) => window.session(url, user, ch), [url, user, channel]);
-      // DevTools reports the handshake's headers on its own schedule.
-      for (let waited = 0; p.nodes.length === seen; waited += 10) {
-        if (waited > 5000) throw new Error('no handshake response seen');
-        await new Promise((ok) => setTimeout(ok, 10));
-      }
-      const node = p.nodes[p.nodes.length - 1];
-      if (!node) throw new Error('the handshake response names no node');
-      return node;
-    };
+    const connect = (p, url, user) => nodeOf(p,
+      () => p.evaluate(([url, user, ch]) => window.session(url, user, ch), [url, user, channel]));
 
     const pub = await page();
     const publisherNode = await connect(pub, publisherUrl, 'pub');
@@ -191,9 +153,7 @@ async function main() {
       uplinkConnectedMs: Math.round(uplink), downlinkConnectedMs: Math.round(downlink),
       endedAfterMs,
     }));
-  } finally {
-    await browser.close();
-  }
+  });
 }
 
 main().catch((e) => { console.error(e.stack || String(e)); process.exit(1); });

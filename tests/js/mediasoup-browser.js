@@ -11,9 +11,8 @@
 // (told apart by the x-switchboard-node header of their WebSocket handshakes); the consumer
 // reconnects until so. Prints one JSON line of figures and exits 0, or prints why and exits 1.
 
-const path = require('path');
-const { chromium } = require('playwright-core');
 const esbuild = require('esbuild');
+const { withBrowser, nodeOf } = require('./pages');
 
 const [producerBase, consumerBase, apart] = process.argv.slice(2);
 const ROOM = `ms${process.pid}`;
@@ -45,15 +44,6 @@ Object.setPrototypeOf(window.RTCPeerConnection, Native);
 
 // A mediasoup Room carried over a protoo Peer, as mediasoup-demo v2 carries it.
 const PAGE = `
-window.until = async (what, ms) => {
-  const deadline = Date.now() + ms;
-  while (!(await what())) {
-    if (Date.now() > deadline) return false;
-    await new Promise((ok) => setTimeout(ok, 20));
-  }
-  return true;
-};
-
 window.connect = async (url) => {
   const peer = new protooClient.Peer(new protooClient.WebSocketTransport(url));
   await new Promise((ok, fail) => {
@@ -120,41 +110,12 @@ window.received = async () => {
 `;
 
 async function main() {
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--autoplay-policy=no-user-gesture-required'],
-  });
-  try {
-    const context = await browser.newContext();
-    const page = async () => {
-      const p = await context.newPage();
-      p.on('pageerror', (e) => console.error('page error:', e.message));
-      await p.setContent('<!doctype html><title>switchboard mediasoup test</title>');
-      await p.addScriptTag({ content: RECORD_PCS });
-      await p.addScriptTag({ content: BUNDLE });
-      await p.addScriptTag({ content: PAGE });
-      const cdp = await context.newCDPSession(p);
-      await cdp.send('Network.enable');
-      p.nodes = [];
-      cdp.on('Network.webSocketHandshakeResponseReceived', (e) => {
-        const headers = Object.fromEntries(
-          Object.entries(e.response.headers).map(([k, v]) => [k.toLowerCase(), v]));
-        p.nodes.push(headers['x-switchboard-node']);
-      });
-      return p;
-    };
+  await withBrowser('switchboard mediasoup test', async (newPage) => {
+    const page = () => newPage([RECORD_PCS, BUNDLE, PAGE]);
     // Connects page `p` as peer `name`; the node that answered the handshake.
-    const connect = async (p, base, name) => {
-      const seen = p.nodes.length;
+    const connect = (p, base, name) => {
       const url = `${base}/mediasoup?roomId=${ROOM}&peerName=${name}`;
-      await p.evaluate((url) => window.connect(url), url);
-      for (let waited = 0; p.nodes.length === seen; waited += 10) {
-        if (waited > 5000) throw new Error('no handshake response seen');
-        await new Promise((ok) => setTimeout(ok, 10));
-      }
-      const node = p.nodes[p.nodes.length - 1];
-      if (!node) throw new Error('the handshake response names no node');
-      return node;
+      return nodeOf(p, () => p.evaluate((url) => window.connect(url), url));
     };
 
     const prod = await page();
@@ -197,9 +158,7 @@ async function main() {
     console.log(JSON.stringify({
       producerNode, consumerNode, handler: joined.handler, heard, producedMs,
     }));
-  } finally {
-    await browser.close();
-  }
+  });
 }
 
 main().catch((e) => { console.error(e.stack || String(e)); process.exit(1); });
