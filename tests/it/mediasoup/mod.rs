@@ -26,17 +26,21 @@ on_one_node_and_three!(every_request_is_served_or_refused_and_names_are_unique, 
 
 /// Peer `name` of room `room`, on another node than the last peer (in a cluster).
 async fn peer(place: &Place, room: &str, name: &str) -> ProtooPeer {
+    peer_avoiding(place, room, name, &[&place.last_node()]).await
+}
+
+/// Peer `name` of room `room`, on none of the nodes `avoid` (on one node, anywhere).
+async fn peer_avoiding(place: &Place, room: &str, name: &str, avoid: &[&str]) -> ProtooPeer {
     let url = place.ws(&format!("/mediasoup?roomId={room}&peerName={name}"));
-    let last = place.last_node();
     for _ in 0..32 {
         let peer = ProtooPeer::connect(&url).await.expect("accepted");
-        if place.nodes().len() == 1 || peer.node != last {
+        if place.nodes().len() == 1 || !avoid.contains(&peer.node.as_str()) {
             place.landed(&peer.node);
             return peer;
         }
         peer.close().await;
     }
-    panic!("nginx never balanced a peer away from {last}");
+    panic!("nginx never balanced a peer away from {avoid:?}");
 }
 
 /// DTLS parameters of `client` taking `role`.
@@ -269,19 +273,35 @@ async fn a_handshake_without_a_room_a_peer_or_protoo_is_refused() {
 }
 
 #[tokio::test]
-async fn a_peers_node_dies_and_the_others_hear_it_closed_within_five_seconds() {
+async fn a_peers_node_dies_and_the_others_hear_it_closed_within_five_seconds_and_the_homes_death_closes_the_room(
+) {
     let mut place = Place::three(&ARGS);
+    // alice creates the room: its home is her node. bob and carol are on the two others.
     let mut alice = peer(&place, "r3", "alice").await;
     let mut bob = peer(&place, "r3", "bob").await;
+    let mut carol = peer_avoiding(&place, "r3", "carol", &[&alice.node, &bob.node]).await;
     let join =
         |name: &str| json!({"method": "join", "peerName": name, "rtpCapabilities": {"codecs": []}});
     alice.request(join("alice")).await.unwrap();
     bob.request(join("bob")).await.unwrap();
+    carol.request(join("carol")).await.unwrap();
     assert_eq!(alice.notification("newPeer").await["name"], "bob");
+    assert_eq!(alice.notification("newPeer").await["name"], "carol");
+    assert_eq!(bob.notification("newPeer").await["name"], "carol");
     let started = std::time::Instant::now();
     let bob_node = bob.node.clone();
     place.kill9(&bob_node);
     assert_eq!(alice.notification("peerClosed").await["name"], "bob");
+    assert_eq!(carol.notification("peerClosed").await["name"], "bob");
     let took = started.elapsed();
     assert!(took < Duration::from_secs(5), "told in {took:?}");
+    // The room's home dies: its media were there, so the room is over for carol.
+    let started = std::time::Instant::now();
+    let alice_node = alice.node.clone();
+    place.kill9(&alice_node);
+    carol.notification("closed").await;
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(5), "told in {took:?}");
+    // She can join again: the room is made anew, on her node.
+    carol.request(join("carol")).await.expect("joined anew");
 }
