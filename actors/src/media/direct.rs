@@ -52,6 +52,23 @@ pub struct TransportParams {
     pub fingerprint: String,
 }
 
+/// A transport's end: resolves with why it ended (`closed` when its room closed it).
+#[derive(Debug)]
+pub struct Gone(pub(super) tokio::sync::oneshot::Receiver<String>);
+
+impl Gone {
+    /// A transport's end, and what tells it.
+    pub(crate) fn channel() -> (tokio::sync::oneshot::Sender<String>, Self) {
+        let (tell, told) = tokio::sync::oneshot::channel();
+        (tell, Self(told))
+    }
+
+    /// Why the transport ended, once it has.
+    pub async fn wait(self) -> String {
+        self.0.await.unwrap_or_else(|_| "the media worker stopped".to_owned())
+    }
+}
+
 /// A track's kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Kind {
@@ -108,7 +125,7 @@ pub(super) enum TransportOp {
         session: String,
         codecs: Vec<Codec>,
         dtls: Option<Dtls>,
-        reply: super::Reply<TransportParams>,
+        reply: super::Reply<(TransportParams, Gone)>,
     },
     /// Starts DTLS on transport `key` against the client's `dtls`.
     Connect { key: String, dtls: Dtls, reply: super::Reply<()> },
@@ -156,7 +173,7 @@ impl MediaPlane {
     }
 
     /// Creates transport `key` of `session` in `room`, receiving and sending `codecs`; with
-    /// the client's `dtls`, DTLS starts once ICE is up.
+    /// the client's `dtls`, DTLS starts once ICE is up. Its parameters, and its end.
     pub fn create_transport(
         &self,
         room: &str,
@@ -164,7 +181,7 @@ impl MediaPlane {
         key: &str,
         codecs: Vec<Codec>,
         dtls: Option<Dtls>,
-    ) -> impl Future<Output = Result<TransportParams, MediaError>> + 'static {
+    ) -> impl Future<Output = Result<(TransportParams, Gone), MediaError>> + 'static {
         let (key, session) = (key.to_owned(), session.to_owned());
         self.transport_op(room, move |reply| TransportOp::Create {
             key,

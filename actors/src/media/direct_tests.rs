@@ -33,8 +33,8 @@ fn dtls(client: &mut DirectClient, role: DtlsRole) -> Dtls {
 async fn connected(plane: &MediaPlane, session: &str, key: &str, send: bool) -> DirectClient {
     let mut client = DirectClient::toward(IpAddr::from([127, 0, 0, 1])).await.expect("a client");
     let given = send.then(|| dtls(&mut client, DtlsRole::Server));
-    let params =
-        plane.create_transport("r", session, key, codecs(), given).await.expect("a transport");
+    let made = plane.create_transport("r", session, key, codecs(), given).await;
+    let (params, _gone) = made.expect("a transport");
     let remote = Remote {
         ufrag: params.ice.ufrag,
         pwd: params.ice.pwd,
@@ -111,4 +111,31 @@ async fn bad_parameters_are_refused_and_change_nothing() {
     plane.close_transport("r", "s/1");
     let gone = plane.restart_transport("r", "s/1").await;
     assert_eq!(gone, Err(MediaError::NoTransport));
+}
+
+#[tokio::test]
+async fn a_transport_whose_dtls_fails_ends_and_says_why_and_a_closed_one_says_closed() {
+    let plane = plane();
+    let mut client = DirectClient::toward(IpAddr::from([127, 0, 0, 1])).await.expect("a client");
+    // The client's DTLS parameters name another certificate than the one it uses.
+    let mut other = DirectClient::toward(IpAddr::from([127, 0, 0, 1])).await.expect("a client");
+    let wrong = dtls(&mut other, DtlsRole::Server);
+    let made = plane.create_transport("r", "s", "s/1", codecs(), Some(wrong)).await;
+    let (params, gone) = made.expect("a transport");
+    let remote = Remote {
+        ufrag: params.ice.ufrag,
+        pwd: params.ice.pwd,
+        candidate: params.candidate,
+        fingerprint: params.fingerprint,
+    };
+    client.connect(&remote, false).expect("the client connects");
+    let why = tokio::select! {
+        why = gone.wait() => why,
+        _ = client.run_until(LIMIT, |_| false) => panic!("the transport never ended"),
+    };
+    assert!(why.starts_with("failed"), "{why}");
+    assert_eq!(plane.loads()[0].dtls_failures.load(std::sync::atomic::Ordering::Relaxed), 1);
+    let (_, gone) = plane.create_transport("r", "s", "s/2", codecs(), None).await.expect("made");
+    plane.close_transport("r", "s/2");
+    assert_eq!(gone.wait().await, "closed");
 }

@@ -23,7 +23,9 @@ mod peer;
 mod transport;
 mod worker;
 
-pub use direct::{Codec, CodecName, Dtls, DtlsRole, IceParameters, Kind, Stream, TransportParams};
+pub use direct::{
+    Codec, CodecName, Dtls, DtlsRole, Gone, IceParameters, Kind, Stream, TransportParams,
+};
 
 use std::{
     hash::BuildHasher,

@@ -7,6 +7,8 @@
 
 use std::time::Instant;
 
+use tokio::sync::oneshot;
+
 use str0m::{
     config::Fingerprint,
     format::{Codec as Str0mCodec, FormatParams},
@@ -18,9 +20,10 @@ use str0m::{
 
 use super::{
     direct::{
-        Codec, CodecName, Dtls, DtlsRole, IceParameters, Kind, Stream, TransportOp, TransportParams,
+        Codec, CodecName, Dtls, DtlsRole, Gone, IceParameters, Kind, Stream, TransportOp,
+        TransportParams,
     },
-    peer::{Happened, Peer, PeerId, Role},
+    peer::{Ended, Happened, Peer, PeerId, Role},
     worker::Worker,
     MediaError,
 };
@@ -28,6 +31,10 @@ use super::{
 /// What a transport carries.
 #[derive(Debug, Default)]
 pub(super) struct Transport {
+    /// Told why, once the transport is gone.
+    gone: Option<oneshot::Sender<String>>,
+    /// Why it ended, if the worker ended it (rather than its room closing it).
+    ended: Option<String>,
     /// The client's ICE ufrag, as its checks name it.
     client_ufrag: Option<String>,
     /// The next mid's number.
@@ -146,6 +153,18 @@ pub(super) fn learn_client_ufrag(peer: &mut Peer, data: &[u8]) {
     peer.direct(|api| api.set_remote_ice_credentials(IceCreds { ufrag, pass: String::new() }));
 }
 
+/// Peer `peer` ends for reason `why`: a transport keeps why, for whoever waits on it.
+pub(super) fn ended(peer: &mut Peer, why: &Ended) {
+    if let Some(transport) = transport_of(peer) {
+        transport.ended = Some(match why {
+            Ended::NoIce => "no ICE for 30 s".to_owned(),
+            Ended::Failed(e) => format!("failed: {e}"),
+            Ended::Panicked => "failed: the transport panicked".to_owned(),
+            Ended::Closed => "closed by its client".to_owned(),
+        });
+    }
+}
+
 fn transport_of(peer: &mut Peer) -> Option<&mut Transport> {
     match &mut peer.role {
         Role::Transport(transport) => Some(transport),
@@ -200,11 +219,13 @@ impl Worker {
         session: &str,
         codecs: &[Codec],
         dtls: Option<Dtls>,
-    ) -> Result<TransportParams, MediaError> {
+    ) -> Result<(TransportParams, Gone), MediaError> {
         if self.transport(room, key).is_ok() {
             return Err(MediaError::BadParameters(format!("transport {key} exists")));
         }
-        let role = Role::Transport(Box::default());
+        let (gone, goes) = Gone::channel();
+        let role =
+            Role::Transport(Box::new(Transport { gone: Some(gone), ..Transport::default() }));
         let (crypto, local) = (self.crypto.clone(), self.local);
         let mut peer = Peer::with_config(room, session, role, config(codecs), &crypto, local)?;
         let (fingerprint, creds) = peer
@@ -219,7 +240,7 @@ impl Worker {
         let fingerprint = fingerprint.to_string();
         let fingerprint = fingerprint.split_once(' ').map_or("", |(_, hex)| hex).to_owned();
         let ice = IceParameters { ufrag: creds.ufrag, pwd: creds.pass };
-        Ok(TransportParams { ice, candidate: local, fingerprint })
+        Ok((TransportParams { ice, candidate: local, fingerprint }, goes))
     }
 
     fn restart_transport(&mut self, room: &str, key: &str) -> Result<IceParameters, MediaError> {
@@ -382,7 +403,10 @@ impl Worker {
 
     /// Transport `id` is gone: its producers' consumers send nothing more, and its consumers
     /// leave their producers.
-    pub(super) fn forget_transport(&mut self, id: PeerId, transport: &Transport) {
+    pub(super) fn forget_transport(&mut self, id: PeerId, mut transport: Transport) {
+        if let Some(gone) = transport.gone.take() {
+            let _ = gone.send(transport.ended.take().unwrap_or_else(|| "closed".to_owned()));
+        }
         for produced in &transport.producers {
             for &(down, ssrc) in &produced.consumers {
                 self.drop_consumer(down, ssrc);

@@ -383,8 +383,9 @@ impl Worker {
 
     /// Peer `id` ended for reason `why`: it is counted and removed.
     fn end(&mut self, id: PeerId, why: Ended) {
-        if let Some(peer) = self.peers.get(&id) {
+        if let Some(peer) = self.peers.get_mut(&id) {
             log::info!("media: peer {}/{} ended: {why:?}", peer.room, peer.session);
+            super::transport::ended(peer, &why);
         }
         let counter = match why {
             Ended::NoIce => &self.load.ice_failures,
@@ -416,7 +417,7 @@ impl Worker {
             }
         }
         match peer.role {
-            Role::Transport(transport) => self.forget_transport(id, &transport),
+            Role::Transport(transport) => self.forget_transport(id, *transport),
             Role::Up { viewers, .. } => {
                 for viewer in viewers {
                     self.remove(viewer);

@@ -12,7 +12,7 @@ use super::{ConsumerInfo, DtlsParameters, MediasoupRoom, PeerId};
 use crate::{
     engine::Pending,
     ids::RoomId,
-    media::{Dtls, DtlsRole, IceParameters, MediaError, MediaPlane, Stream, TransportParams},
+    media::{Dtls, DtlsRole, Gone, IceParameters, MediaError, MediaPlane, Stream, TransportParams},
 };
 
 /// What every `mediasoup` room of a node is set up with.
@@ -97,6 +97,15 @@ pub enum Media {
         /// The request.
         reply: Option<Number>,
     },
+    /// Waits for transport `id` of `peer` to end.
+    Watch {
+        /// Its peer.
+        peer: PeerId,
+        /// The transport.
+        id: u64,
+        /// Its end.
+        gone: Gone,
+    },
     /// Pauses or resumes a producer or consumer (by key).
     Pause(String, bool),
     /// Closes a producer or consumer (by key).
@@ -118,8 +127,17 @@ pub enum MediaDone {
         id: u64,
         /// The request.
         reply: Option<Number>,
-        /// Its parameters, and the DTLS role the client gave.
-        result: Result<(TransportParams, Option<DtlsRole>), MediaError>,
+        /// Its parameters and its end, and the DTLS role the client gave.
+        result: Result<(TransportParams, Gone, Option<DtlsRole>), MediaError>,
+    },
+    /// Transport `id` of `peer` ended (its room closed it, or it failed).
+    TransportGone {
+        /// Its peer.
+        peer: PeerId,
+        /// The transport.
+        id: u64,
+        /// Why.
+        why: String,
     },
     /// Producer `id` of `peer` is received, or not.
     Produced {
@@ -264,7 +282,7 @@ pub(super) fn perform(
                 given.as_ref().map(dtls),
             );
             async move {
-                let result = made.await.map(|params| (params, role));
+                let result = made.await.map(|(params, gone)| (params, gone, role));
                 Some(MediaDone::Transport { peer, id, reply, result })
             }
             .boxed_local()
@@ -315,6 +333,10 @@ pub(super) fn perform(
             }
             .boxed_local()
         }
+        Media::Watch { peer, id, gone } => {
+            async move { Some(MediaDone::TransportGone { peer, id, why: gone.wait().await }) }
+                .boxed_local()
+        }
         Media::Pause(key, paused) => {
             plane.pause(&room, &key, paused);
             ready(None).boxed_local()
@@ -355,6 +377,7 @@ fn off(effect: Media) -> Option<MediaDone> {
             result: Err(MediaError::Disabled),
         }),
         Media::CloseTransport { .. }
+        | Media::Watch { .. }
         | Media::Pause(..)
         | Media::CloseSource(_)
         | Media::Leave(_)
@@ -362,9 +385,7 @@ fn off(effect: Media) -> Option<MediaDone> {
     }
 }
 
-/// The answer to a request `reply` with what it came to.
-pub(super) fn transport_answer(
-    result: Result<(TransportParams, Option<DtlsRole>), MediaError>,
-) -> Result<Value, MediaError> {
-    result.map(|(params, role)| transport_json(&params, role))
+/// The answer to `createTransport`, from the transport's parameters and the client's role.
+pub(super) fn transport_answer(params: &TransportParams, role: Option<DtlsRole>) -> Value {
+    transport_json(params, role)
 }

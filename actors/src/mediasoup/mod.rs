@@ -301,6 +301,20 @@ pub enum Notice {
         /// Its producer's `appData`.
         app_data: Value,
     },
+    /// `transportClosed`: the server closed one of the peer's transports (it failed).
+    TransportClosed {
+        /// The transport.
+        id: u64,
+        /// Its `appData`.
+        app_data: Value,
+    },
+    /// `producerClosed`: the server closed one of the peer's producers (its transport failed).
+    ProducerClosed {
+        /// The producer.
+        id: u64,
+        /// Its `appData`.
+        app_data: Value,
+    },
     /// `closed`: the room is gone (its home node died).
     RoomClosed,
     /// Nothing to tell (a notification the room could not take, which nothing answers).

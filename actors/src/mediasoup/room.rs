@@ -25,6 +25,7 @@ use crate::{
 pub(super) struct Transport {
     pub(super) id: u64,
     pub(super) direction: Direction,
+    pub(super) app_data: Value,
 }
 
 /// A producer of a peer; `ready` once the media plane receives it.
@@ -204,6 +205,7 @@ impl MediasoupRoom {
         id: u64,
         direction: Direction,
         dtls: Option<super::DtlsParameters>,
+        app_data: Value,
         out: &mut Out<Self>,
     ) {
         let Some(member) = self.member_mut(from) else {
@@ -212,7 +214,7 @@ impl MediasoupRoom {
         if member.transports.iter().any(|t| t.id == id) {
             return answer(out, from, reply.as_ref(), Err(Refusal::TransportExists(id)));
         }
-        member.transports.push(Transport { id, direction });
+        member.transports.push(Transport { id, direction, app_data });
         out.effect(Media::CreateTransport { peer: from.clone(), id, dtls, reply });
     }
 
@@ -247,6 +249,36 @@ impl MediasoupRoom {
         for producer in on_it {
             self.close_producer(from, producer, out);
         }
+    }
+
+    /// Transport `id` of `from` ended, for reason `why`: if the peer still has it (the media
+    /// plane failed it, rather than the peer or the room closing it), the peer is told, and
+    /// of each producer on it, which close with it.
+    pub(super) fn transport_gone(
+        &mut self,
+        from: &PeerId,
+        id: u64,
+        why: &str,
+        out: &mut Out<Self>,
+    ) {
+        let Some(member) = self.member(from) else { return };
+        let Some(transport) = member.transports.iter().find(|t| t.id == id) else { return };
+        log::info!("mediasoup: transport {id} of {from} ended: {why}");
+        let app_data = transport.app_data.clone();
+        let producers: Vec<(u64, Value)> = member
+            .producers
+            .iter()
+            .filter(|p| p.transport == id)
+            .map(|p| (p.id, p.app_data.clone()))
+            .collect();
+        out.push((from.clone(), Told::Notify(Notice::TransportClosed { id, app_data })));
+        for (producer, app_data) in producers {
+            out.push((
+                from.clone(),
+                Told::Notify(Notice::ProducerClosed { id: producer, app_data }),
+            ));
+        }
+        self.close_transport(from, id, out);
     }
 
     /// Closes producer `id` of `from`: each consumer of it closes, and its peer is told.

@@ -58,8 +58,8 @@ impl Rules for MediasoupRoom {
                 answer(out, from, reply.as_ref(), Ok(json!({})));
                 self.remove(from, out);
             }
-            Ask::CreateTransport { id, direction, dtls, .. } => {
-                self.create_transport(from, reply, id, direction, dtls, out);
+            Ask::CreateTransport { id, direction, dtls, app_data } => {
+                self.create_transport(from, reply, id, direction, dtls, app_data, out);
             }
             Ask::UpdateTransport { id, dtls } => match self.transport(from, id, None) {
                 Ok(_) => {

@@ -228,15 +228,20 @@ impl MediasoupRoom {
     /// Applies what a media effect came to.
     pub(super) fn media_done(&mut self, done: MediaDone, out: &mut Out<Self>) {
         match done {
-            MediaDone::Transport { peer, id, reply, result } => {
-                if result.is_err() {
+            MediaDone::Transport { peer, id, reply, result } => match result {
+                Ok((params, gone, role)) => {
+                    let answered = media::transport_answer(&params, role);
+                    answer(out, &peer, reply.as_ref(), Ok(answered));
+                    out.effect(Media::Watch { peer, id, gone });
+                }
+                Err(why) => {
                     if let Some(m) = self.member_mut(&peer) {
                         m.transports.retain(|t| t.id != id);
                     }
+                    answer(out, &peer, reply.as_ref(), Err(media_refusal(why)));
                 }
-                let result = media::transport_answer(result).map_err(media_refusal);
-                answer(out, &peer, reply.as_ref(), result);
-            }
+            },
+            MediaDone::TransportGone { peer, id, why } => self.transport_gone(&peer, id, &why, out),
             MediaDone::Produced { peer, id, reply, result } => match result {
                 Ok(()) => {
                     answer(out, &peer, reply.as_ref(), Ok(json!({})));

@@ -89,9 +89,12 @@ fn producing(room: &mut MediasoupRoom, from: &PeerId) -> Out<MediasoupRoom> {
     assert!(matches!(out.effects(), [Media::CreateTransport { id: 10, .. }]));
     let role = Some(crate::media::DtlsRole::Server);
     let reply = Some(Number::from(2));
-    let done =
-        MediaDone::Transport { peer: from.clone(), id: 10, reply, result: Ok((params(), role)) };
-    let created = answered(&resume(room, done), from).expect("a transport");
+    let (_tell, gone) = crate::media::Gone::channel();
+    let result = Ok((params(), gone, role));
+    let done = MediaDone::Transport { peer: from.clone(), id: 10, reply, result };
+    let out = resume(room, done);
+    assert!(matches!(out.effects(), [Media::Watch { id: 10, .. }]), "the transport is watched");
+    let created = answered(&out, from).expect("a transport");
     assert_eq!(created["iceParameters"]["iceLite"], true);
     assert_eq!(created["iceCandidates"][0]["port"], 40000);
     assert_eq!(created["dtlsParameters"]["role"], "client");
@@ -260,4 +263,28 @@ fn what_the_media_plane_refuses_is_answered_and_undone() {
         answered(&ask(&mut room, &alice, 4, produce), &alice),
         Err(Refusal::Unsupported(_))
     ));
+}
+
+#[test]
+fn a_transport_the_media_plane_ends_is_closed_with_its_producers_and_its_peer_is_told() {
+    let mut room = MediasoupRoom::default();
+    let (alice, bob) = (peer("alice", "n/1"), peer("bob", "n/2"));
+    join(&mut room, &alice, false);
+    join(&mut room, &bob, false);
+    producing(&mut room, &alice);
+    let why = "no ICE for 30 s".to_owned();
+    let out = resume(&mut room, MediaDone::TransportGone { peer: alice.clone(), id: 10, why });
+    let told = notices(&out, &alice);
+    assert!(
+        matches!(
+            &told[..],
+            [Notice::TransportClosed { id: 10, .. }, Notice::ProducerClosed { id: 20, .. }]
+        ),
+        "{told:?}"
+    );
+    assert!(matches!(&notices(&out, &bob)[..], [Notice::Consumer { change: Change::Closed, .. }]));
+    // A transport its peer closed first is not told of again.
+    let why = "closed".to_owned();
+    let out = resume(&mut room, MediaDone::TransportGone { peer: alice.clone(), id: 10, why });
+    assert!(out.is_empty() && out.effects().is_empty());
 }

@@ -79,6 +79,14 @@ fn notice_json(notice: &Notice, vocabulary: Vocabulary) -> Option<Value> {
             };
             (method, json!({"id": id, "peerName": &**peer_name, "appData": app_data}))
         }
+        Notice::TransportClosed { id, app_data } => {
+            ("transportClosed", json!({"id": id, "appData": app_data}))
+        }
+        // The draft has no word for it: its transportClosed says as much.
+        Notice::ProducerClosed { .. } if draft => return None,
+        Notice::ProducerClosed { id, app_data } => {
+            ("producerClosed", json!({"id": id, "appData": app_data}))
+        }
         Notice::RoomClosed => (named(draft, "closed", "roomClosed"), json!({"appData": null})),
         Notice::Ignored => return None,
     };

@@ -168,4 +168,14 @@ fn answers_refusals_and_notices_are_protoo_frames_in_the_peers_vocabulary() {
     out.clear();
     encode_into(&Told::Notify(Notice::Ignored), Vocabulary::Released, &mut out);
     assert!(out.is_empty());
+    // The draft has a transportClosed, and no word for a producer the server closed.
+    let producer = Told::Notify(Notice::ProducerClosed { id: 3, app_data: json!({}) });
+    encode_into(&producer, Vocabulary::Draft, &mut out);
+    assert!(out.is_empty());
+    encode_into(&producer, Vocabulary::Released, &mut out);
+    assert!(out.contains("\"producerClosed\""), "{out}");
+    out.clear();
+    let transport = Told::Notify(Notice::TransportClosed { id: 4, app_data: json!({}) });
+    encode_into(&transport, Vocabulary::Draft, &mut out);
+    assert!(out.contains("\"transportClosed\""), "{out}");
 }
