@@ -85,6 +85,7 @@ window.consume = async () => {
   const room = window.room;
   const transport = room.createTransport('recv', { media: 'in' });
   const take = (consumer) => {
+    window.consumer = consumer;
     consumer.on('close', () => window.events.push('consumer closed'));
     consumer.receive(transport).then(() => window.events.push('receiving'))
       .catch((e) => window.events.push('receive failed: ' + e));
@@ -97,6 +98,17 @@ window.consume = async () => {
   room.peers.forEach(watch);
   room.on('newpeer', watch);
 };
+
+// Turns the server's stats reports on for \`source\` (a producer or a consumer); the packet
+// count of the first report that counts any.
+window.reported = (source) => new Promise((ok, fail) => {
+  source.on('stats', (stats) => {
+    const packets = stats.length ? stats[0].packetCount : 0;
+    if (packets > 0) { source.disableStats(); ok(packets); }
+  });
+  source.enableStats(200);
+  setTimeout(() => fail(new Error('no stats report counted a packet')), 5000);
+});
 
 window.received = async () => {
   let packets = 0;
@@ -146,6 +158,10 @@ async function main() {
       throw new Error(`the consumer received ${heard} audio packets; events: ${JSON.stringify(events)}`);
     }
 
+    // The server's stats reports count what went through it, both ways.
+    const producerReported = await prod.evaluate(() => window.reported(window.producer));
+    const consumerReported = await cons.evaluate(() => window.reported(window.consumer));
+
     // The producer closes: the consumer's consumer closes. It leaves: the peer closes.
     await prod.evaluate(() => window.producer.close());
     const consumerClosed = await cons.evaluate(() =>
@@ -157,6 +173,7 @@ async function main() {
     if (!peerClosed) throw new Error('the producer\'s peer was not closed when it left');
     console.log(JSON.stringify({
       producerNode, consumerNode, handler: joined.handler, heard, producedMs,
+      producerReported, consumerReported,
     }));
   });
 }

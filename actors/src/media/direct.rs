@@ -115,6 +115,33 @@ pub struct Stream {
     pub rtx: Option<u32>,
 }
 
+/// What a transport, a producer or a consumer has done so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stats {
+    /// A transport.
+    Transport {
+        /// Bytes of the datagrams it received.
+        bytes_received: u64,
+        /// Bytes of the datagrams it sent.
+        bytes_sent: u64,
+        /// Whether ICE and DTLS are up.
+        connected: bool,
+    },
+    /// A producer (`received`) or a consumer (not): its stream's RTP packets and payload bytes.
+    Stream {
+        /// Its kind.
+        kind: Kind,
+        /// Its SSRC.
+        ssrc: u32,
+        /// Whether it is a producer's stream (received) or a consumer's (sent).
+        received: bool,
+        /// RTP packets.
+        packets: u64,
+        /// Their payload bytes.
+        bytes: u64,
+    },
+}
+
 /// What a transport is asked.
 #[derive(Debug)]
 pub(super) enum TransportOp {
@@ -152,6 +179,8 @@ pub(super) enum TransportOp {
         paused: bool,
         reply: super::Reply<()>,
     },
+    /// What transport, producer or consumer `key` has done so far.
+    Stats { key: String, reply: super::Reply<Stats> },
     /// Pauses or resumes producer or consumer `key`.
     Pause { key: String, paused: bool },
     /// Closes producer or consumer `key`.
@@ -261,6 +290,16 @@ impl MediaPlane {
             paused,
             reply,
         })
+    }
+
+    /// What transport, producer or consumer `key` has done so far.
+    pub fn stats(
+        &self,
+        room: &str,
+        key: &str,
+    ) -> impl Future<Output = Result<Stats, MediaError>> + 'static {
+        let key = key.to_owned();
+        self.transport_op(room, move |reply| TransportOp::Stats { key, reply })
     }
 
     /// Pauses (or resumes) producer or consumer `key`: a paused one forwards nothing.

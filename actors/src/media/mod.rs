@@ -20,11 +20,12 @@ mod demux;
 mod direct;
 mod outbox;
 mod peer;
+mod rtp;
 mod transport;
 mod worker;
 
 pub use direct::{
-    Codec, CodecName, Dtls, DtlsRole, Gone, IceParameters, Kind, Stream, TransportParams,
+    Codec, CodecName, Dtls, DtlsRole, Gone, IceParameters, Kind, Stats, Stream, TransportParams,
 };
 
 use std::{

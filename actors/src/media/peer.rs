@@ -102,6 +102,8 @@ pub(super) struct Peer {
     pub(super) scheduled: Option<Instant>,
     /// Since when it has had no working ICE (from its start, or a disconnection).
     pub(super) stalled: Option<Instant>,
+    /// Bytes of the datagrams it received and sent.
+    pub(super) bytes: (u64, u64),
     rtc: Rtc,
     /// The server's offer, until the viewer's answer is applied.
     pending: Option<SdpPendingOffer>,
@@ -162,6 +164,7 @@ impl Peer {
             next: now,
             scheduled: None,
             stalled: Some(now),
+            bytes: (0, 0),
             rtc,
             pending: None,
             early: Vec::new(),
@@ -272,6 +275,7 @@ impl Peer {
         local: SocketAddr,
         data: &[u8],
     ) -> bool {
+        self.bytes.0 += data.len() as u64;
         if self.pending.is_some() {
             if self.early.len() < EARLY_KEPT {
                 self.early.push((at, source, data.to_vec()));
@@ -303,7 +307,10 @@ impl Peer {
                     self.next = at;
                     return;
                 }
-                Ok(Output::Transmit(t)) => outbox.send(t.destination, &t.contents, load),
+                Ok(Output::Transmit(t)) => {
+                    self.bytes.1 += t.contents.len() as u64;
+                    outbox.send(t.destination, &t.contents, load);
+                }
                 Ok(Output::Event(event)) => self.on_event(event, out),
                 Err(e) => {
                     self.failed.get_or_insert(Ended::Failed(e));

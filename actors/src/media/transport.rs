@@ -3,9 +3,7 @@
 //! is one declared send stream on its receive transport. Each RTP packet of a producer is
 //! written to each of its consumers' streams, with the consumer's payload type; str0m gives it
 //! the consumer's SSRC, sequence and SRTP context, and answers the consumer's RTCP (NACKs from
-//! its resend cache, PLIs passed to the producer as keyframe requests).
-
-use std::time::Instant;
+//! its resend cache, PLIs passed to the producer as keyframe requests: [`super::rtp`]).
 
 use tokio::sync::oneshot;
 
@@ -13,17 +11,17 @@ use str0m::{
     config::Fingerprint,
     format::{Codec as Str0mCodec, FormatParams},
     ice::StunMessage,
-    media::{Frequency, KeyframeRequestKind, MediaKind, Mid, Pt},
-    rtp::{RtpPacket, RtpWrite, Ssrc},
+    media::{Frequency, MediaKind, Mid, Pt},
+    rtp::Ssrc,
     IceCreds, Rtc, RtcConfig,
 };
 
 use super::{
     direct::{
-        Codec, CodecName, Dtls, DtlsRole, Gone, IceParameters, Kind, Stream, TransportOp,
+        Codec, CodecName, Dtls, DtlsRole, Gone, IceParameters, Kind, Stats, Stream, TransportOp,
         TransportParams,
     },
-    peer::{Ended, Happened, Peer, PeerId, Role},
+    peer::{Ended, Peer, PeerId, Role},
     worker::Worker,
     MediaError,
 };
@@ -39,30 +37,35 @@ pub(super) struct Transport {
     client_ufrag: Option<String>,
     /// The next mid's number.
     next_mid: u32,
-    producers: Vec<Produced>,
-    consumers: Vec<Consuming>,
+    pub(super) producers: Vec<Produced>,
+    pub(super) consumers: Vec<Consuming>,
 }
 
 /// A producer: a stream this transport receives.
 #[derive(Debug)]
-struct Produced {
-    ssrc: Ssrc,
-    kind: MediaKind,
-    paused: bool,
+pub(super) struct Produced {
+    pub(super) ssrc: Ssrc,
+    pub(super) kind: MediaKind,
+    pub(super) paused: bool,
+    /// RTP packets received, and their payload bytes.
+    pub(super) counted: (u64, u64),
     /// Its consumers: their transport and SSRC.
-    consumers: Vec<(PeerId, Ssrc)>,
+    pub(super) consumers: Vec<(PeerId, Ssrc)>,
 }
 
 /// A consumer: a stream this transport sends, copied from a producer.
 #[derive(Debug)]
-struct Consuming {
-    mid: Mid,
-    ssrc: Ssrc,
+pub(super) struct Consuming {
+    pub(super) mid: Mid,
+    pub(super) ssrc: Ssrc,
+    pub(super) kind: MediaKind,
+    /// RTP packets sent, and their payload bytes.
+    pub(super) counted: (u64, u64),
     /// The producer: its transport and SSRC.
-    producer: (PeerId, Ssrc),
+    pub(super) producer: (PeerId, Ssrc),
     /// The producer's payload types and this consumer's.
-    pts: Vec<(Pt, Pt)>,
-    paused: bool,
+    pub(super) pts: Vec<(Pt, Pt)>,
+    pub(super) paused: bool,
 }
 
 impl Transport {
@@ -165,7 +168,7 @@ pub(super) fn ended(peer: &mut Peer, why: &Ended) {
     }
 }
 
-fn transport_of(peer: &mut Peer) -> Option<&mut Transport> {
+pub(super) fn transport_of(peer: &mut Peer) -> Option<&mut Transport> {
     match &mut peer.role {
         Role::Transport(transport) => Some(transport),
         _ => None,
@@ -201,6 +204,9 @@ impl Worker {
             TransportOp::Consume { transport, consumer, producer, stream, pts, paused, reply } => {
                 let made = self.consume(room, &transport, consumer, &producer, stream, pts, paused);
                 let _ = reply.send(made);
+            }
+            TransportOp::Stats { key, reply } => {
+                let _ = reply.send(self.stats(room, &key));
             }
             TransportOp::Pause { key, paused } => self.pause_source(room, &key, paused),
             TransportOp::CloseSource { key } => self.close_source(room, &key),
@@ -283,7 +289,7 @@ impl Worker {
             api.expect_stream_rx(ssrc, rtx, mid, None);
         })
         .ok_or_else(|| failed("producing"))?;
-        let produced = Produced { ssrc, kind, paused, consumers: Vec::new() };
+        let produced = Produced { ssrc, kind, paused, counted: (0, 0), consumers: Vec::new() };
         transport_of(peer).ok_or(MediaError::NoTransport)?.producers.push(produced);
         self.rooms.entry(room.to_owned()).or_default().sources.insert(producer, (id, stream.ssrc));
         Ok(())
@@ -312,13 +318,15 @@ impl Worker {
         let t = transport_of(peer).ok_or(MediaError::NoTransport)?;
         let mid = t.mid('c');
         let (ssrc, rtx) = (Ssrc::from(stream.ssrc), stream.rtx.map(Ssrc::from));
+        let kind = kind(stream.kind);
         peer.direct(|api| {
-            api.declare_media(mid, kind(stream.kind));
+            api.declare_media(mid, kind);
             api.declare_stream_tx(ssrc, rtx, mid, None);
         })
         .ok_or_else(|| failed("consuming"))?;
         let pts = pts.into_iter().map(|(from, to)| (Pt::from(from), Pt::from(to))).collect();
-        let consuming = Consuming { mid, ssrc, producer: (up, up_ssrc), pts, paused };
+        let producer = (up, up_ssrc);
+        let consuming = Consuming { mid, ssrc, kind, counted: (0, 0), producer, pts, paused };
         transport_of(peer).ok_or(MediaError::NoTransport)?.consumers.push(consuming);
         let produced = self
             .peers
@@ -331,20 +339,31 @@ impl Worker {
         Ok(())
     }
 
-    /// Asks producer `ssrc` on transport `up` for a keyframe, if it is video.
-    fn keyframe(&mut self, up: PeerId, ssrc: Ssrc) {
-        let Some(peer) = self.peers.get_mut(&up) else { return };
-        let video = transport_of(peer)
-            .and_then(|t| t.producers.iter().find(|p| p.ssrc == ssrc))
-            .is_some_and(|p| p.kind == MediaKind::Video);
-        if video {
-            peer.direct(|api| {
-                if let Some(rx) = api.stream_rx(&ssrc) {
-                    rx.request_keyframe(KeyframeRequestKind::Pli);
-                }
+    fn stats(&mut self, room: &str, key: &str) -> Result<Stats, MediaError> {
+        if let Ok(id) = self.transport(room, key) {
+            let peer = self.peers.get(&id).ok_or(MediaError::NoTransport)?;
+            let (bytes_received, bytes_sent) = peer.bytes;
+            return Ok(Stats::Transport {
+                bytes_received,
+                bytes_sent,
+                connected: peer.stalled.is_none(),
             });
-            self.drive(up);
         }
+        let &(id, ssrc) = self
+            .rooms
+            .get(room)
+            .and_then(|r| r.sources.get(key))
+            .ok_or(MediaError::NotPublishing)?;
+        let t = self.peers.get_mut(&id).and_then(transport_of).ok_or(MediaError::NoTransport)?;
+        let stream = |kind: MediaKind, received, (packets, bytes): (u64, u64)| {
+            let kind = if kind == MediaKind::Audio { Kind::Audio } else { Kind::Video };
+            Stats::Stream { kind, ssrc, received, packets, bytes }
+        };
+        if let Some(p) = t.producers.iter().find(|p| *p.ssrc == ssrc) {
+            return Ok(stream(p.kind, true, p.counted));
+        }
+        let c = t.consumers.iter().find(|c| *c.ssrc == ssrc).ok_or(MediaError::NotPublishing)?;
+        Ok(stream(c.kind, false, c.counted))
     }
 
     fn pause_source(&mut self, room: &str, key: &str, paused: bool) {
@@ -414,77 +433,6 @@ impl Worker {
         }
         for consuming in &transport.consumers {
             self.unlink(consuming.producer, (id, consuming.ssrc));
-        }
-    }
-
-    /// What happened on transport `id`.
-    pub(super) fn on_transport_event(&mut self, id: PeerId, event: Happened) {
-        match event {
-            Happened::Rtp(packet) => self.forward_rtp(id, &packet),
-            Happened::Keyframe(req) => {
-                let Some(t) = self.peers.get_mut(&id).and_then(transport_of) else { return };
-                if let Some(c) = t.consumers.iter().find(|c| c.mid == req.mid) {
-                    let (up, ssrc) = c.producer;
-                    self.keyframe(up, ssrc);
-                }
-            }
-            Happened::Connected => {
-                let Some(t) = self.peers.get_mut(&id).and_then(transport_of) else { return };
-                let producers: Vec<_> = t.consumers.iter().map(|c| c.producer).collect();
-                for (up, ssrc) in producers {
-                    self.keyframe(up, ssrc);
-                }
-            }
-            _ => {}
-        }
-    }
-
-    /// Writes `packet`, received on transport `id`, to each consumer of its producer.
-    fn forward_rtp(&mut self, id: PeerId, packet: &RtpPacket) {
-        let Some(t) = self.peers.get_mut(&id).and_then(transport_of) else { return };
-        let Some(produced) = t.producers.iter().find(|p| p.ssrc == packet.header.ssrc) else {
-            return;
-        };
-        if produced.paused {
-            return;
-        }
-        let consumers = produced.consumers.clone();
-        let now = Instant::now();
-        for (down, ssrc) in consumers {
-            let Some(peer) = self.peers.get_mut(&down) else { continue };
-            if peer.stalled.is_some() {
-                continue;
-            }
-            let Some(t) = transport_of(peer) else { continue };
-            let Some(c) = t.consumers.iter().find(|c| c.ssrc == ssrc) else { continue };
-            if c.paused {
-                continue;
-            }
-            let pt = packet.header.payload_type;
-            let Some(&(_, pt)) = c.pts.iter().find(|(from, _)| *from == pt) else { continue };
-            let write = RtpWrite::new(
-                pt,
-                packet.seq_no,
-                packet.header.timestamp,
-                now,
-                packet.payload.clone(),
-            )
-            .marker(packet.header.marker)
-            .nackable(true);
-            let written = peer.direct(|api| match api.stream_tx(&ssrc) {
-                Some(tx) => {
-                    tx.write_rtp(write);
-                    true
-                }
-                None => false,
-            });
-            if written == Some(true) {
-                let load = &self.load;
-                load.forwarded_packets.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let bytes = packet.payload.len() as u64;
-                load.forwarded_bytes.fetch_add(bytes, std::sync::atomic::Ordering::Relaxed);
-            }
-            self.drive(down);
         }
     }
 }

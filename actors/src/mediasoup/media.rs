@@ -106,6 +106,15 @@ pub enum Media {
         /// Its end.
         gone: Gone,
     },
+    /// Reports on `target` of `peer` after `interval` ms.
+    Stats {
+        /// Its peer.
+        peer: PeerId,
+        /// What to report on.
+        target: super::Target,
+        /// In how many milliseconds.
+        interval: u64,
+    },
     /// Pauses or resumes a producer or consumer (by key).
     Pause(String, bool),
     /// Closes a producer or consumer (by key).
@@ -129,6 +138,15 @@ pub enum MediaDone {
         reply: Option<Number>,
         /// Its parameters and its end, and the DTLS role the client gave.
         result: Result<(TransportParams, Gone, Option<DtlsRole>), MediaError>,
+    },
+    /// What `target` of `peer` has done so far.
+    Stats {
+        /// Its peer.
+        peer: PeerId,
+        /// The target.
+        target: super::Target,
+        /// Its figures.
+        result: Result<crate::media::Stats, MediaError>,
     },
     /// Transport `id` of `peer` ended (its room closed it, or it failed).
     TransportGone {
@@ -337,6 +355,20 @@ pub(super) fn perform(
             async move { Some(MediaDone::TransportGone { peer, id, why: gone.wait().await }) }
                 .boxed_local()
         }
+        Media::Stats { peer, target, interval } => {
+            let key = match target {
+                super::Target::Transport(id) => transport_key(&peer, id),
+                super::Target::Producer(id) => producer_key(&peer, id),
+                super::Target::Consumer(id) => consumer_key(id),
+            };
+            let plane = plane.clone();
+            async move {
+                tokio::time::sleep(std::time::Duration::from_millis(interval)).await;
+                let result = plane.stats(&room, &key).await;
+                Some(MediaDone::Stats { peer, target, result })
+            }
+            .boxed_local()
+        }
         Media::Pause(key, paused) => {
             plane.pause(&room, &key, paused);
             ready(None).boxed_local()
@@ -376,6 +408,9 @@ fn off(effect: Media) -> Option<MediaDone> {
             reply,
             result: Err(MediaError::Disabled),
         }),
+        Media::Stats { peer, target, .. } => {
+            Some(MediaDone::Stats { peer, target, result: Err(MediaError::Disabled) })
+        }
         Media::CloseTransport { .. }
         | Media::Watch { .. }
         | Media::Pause(..)

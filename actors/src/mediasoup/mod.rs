@@ -14,6 +14,7 @@ pub mod media;
 pub mod room;
 mod rules;
 mod sources;
+mod stats;
 #[cfg(test)]
 mod tests;
 
@@ -243,6 +244,14 @@ pub enum Ask {
         /// Paused or resumed.
         paused: bool,
     },
+    /// `enable…Stats` (with an interval) or `disable…Stats` (without): the server reports
+    /// what the target has done every interval.
+    Stats {
+        /// What to report on.
+        target: Target,
+        /// How often, in milliseconds; `None` stops the reports.
+        interval: Option<u64>,
+    },
     /// `setConsumerPreferredProfile`.
     SetConsumerProfile {
         /// The consumer.
@@ -250,6 +259,17 @@ pub enum Ask {
         /// The profile asked for.
         profile: String,
     },
+}
+
+/// What stats are about: a transport, a producer or a consumer of the peer's, by id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Target {
+    /// A transport.
+    Transport(u64),
+    /// A producer.
+    Producer(u64),
+    /// A consumer.
+    Consumer(u64),
 }
 
 /// A consumer of a peer, as announced (`newConsumer`, a peer's `consumers`).
@@ -314,6 +334,15 @@ pub enum Notice {
         id: u64,
         /// Its `appData`.
         app_data: Value,
+    },
+    /// `transportStats`/`producerStats`/`consumerStats`: what the target has done so far.
+    Stats {
+        /// The target.
+        target: Target,
+        /// A consumer's producer's peer.
+        peer_name: Option<Arc<str>>,
+        /// The figures, as mediasoup lists them.
+        stats: Value,
     },
     /// `closed`: the room is gone (its home node died).
     RoomClosed,

@@ -26,6 +26,8 @@ pub(super) struct Transport {
     pub(super) id: u64,
     pub(super) direction: Direction,
     pub(super) app_data: Value,
+    /// Its stats' interval (ms), while they are reported.
+    pub(super) stats: Option<u64>,
 }
 
 /// A producer of a peer; `ready` once the media plane receives it.
@@ -39,6 +41,8 @@ pub(super) struct Producer {
     pub(super) paused: bool,
     pub(super) app_data: Value,
     pub(super) ready: bool,
+    /// Its stats' interval (ms), while they are reported.
+    pub(super) stats: Option<u64>,
 }
 
 /// A consumer a peer has of another peer's producer.
@@ -54,6 +58,8 @@ pub(super) struct Consumer {
     pub(super) paused: bool,
     /// The receive transport it is enabled on.
     pub(super) enabled: Option<u64>,
+    /// Its stats' interval (ms), while they are reported.
+    pub(super) stats: Option<u64>,
 }
 
 /// A peer in the room.
@@ -214,7 +220,7 @@ impl MediasoupRoom {
         if member.transports.iter().any(|t| t.id == id) {
             return answer(out, from, reply.as_ref(), Err(Refusal::TransportExists(id)));
         }
-        member.transports.push(Transport { id, direction, app_data });
+        member.transports.push(Transport { id, direction, app_data, stats: None });
         out.effect(Media::CreateTransport { peer: from.clone(), id, dtls, reply });
     }
 
@@ -340,5 +346,6 @@ pub(super) fn consumer_for(
         pts,
         paused: false,
         enabled: None,
+        stats: None,
     })
 }

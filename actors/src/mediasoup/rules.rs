@@ -99,6 +99,9 @@ impl Rules for MediasoupRoom {
                 self.pause_consumer(from, reply.as_ref(), id, paused, out);
             }
             Ask::SetConsumerProfile { id, .. } => self.set_profile(from, reply.as_ref(), id, out),
+            Ask::Stats { target, interval } => {
+                self.enable_stats(from, reply.as_ref(), target, interval, out);
+            }
         }
     }
 

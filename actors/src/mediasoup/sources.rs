@@ -49,8 +49,17 @@ impl MediasoupRoom {
             Err(refusal) => return answer(out, from, reply.as_ref(), Err(refusal)),
         };
         let Some(member) = self.member_mut(from) else { return };
-        let producer =
-            Producer { id, kind, transport, rtp, stream, paused, app_data, ready: false };
+        let producer = Producer {
+            id,
+            kind,
+            transport,
+            rtp,
+            stream,
+            paused,
+            app_data,
+            ready: false,
+            stats: None,
+        };
         member.producers.push(producer);
         out.effect(Media::Produce { peer: from.clone(), id, transport, stream, paused, reply });
     }
@@ -242,6 +251,9 @@ impl MediasoupRoom {
                 }
             },
             MediaDone::TransportGone { peer, id, why } => self.transport_gone(&peer, id, &why, out),
+            MediaDone::Stats { peer, target, result } => {
+                self.stats_done(&peer, target, result, out)
+            }
             MediaDone::Produced { peer, id, reply, result } => match result {
                 Ok(()) => {
                     answer(out, &peer, reply.as_ref(), Ok(json!({})));

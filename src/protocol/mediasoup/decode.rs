@@ -7,7 +7,7 @@
 use serde_json::{Map, Number, Value};
 use switchboard_actors::{
     media::Kind,
-    mediasoup::{Ask, Direction, DtlsParameters, RtpParameters},
+    mediasoup::{Ask, Direction, DtlsParameters, RtpParameters, Target},
 };
 
 use crate::protocol::protoo::{self, Message};
@@ -87,13 +87,8 @@ fn mediasoup(data: Value, id: Option<Number>, peer: &str) -> Decoded {
                 serde_json::json!({"rtpCapabilities": caps, "mandatoryCodecPayloadTypes": []});
             Decoded::Answer(id, data.to_string())
         }
-        (Ok(Read::Stats), Some(id)) => {
-            Decoded::Refuse(id, 501, "this server does not report stats notifications".into())
-        }
         (Err((code, why)), Some(id)) => Decoded::Refuse(id, code, why),
-        (Ok(Read::QueryRoom | Read::Stats), None) => {
-            Decoded::Drop("a notification nothing follows")
-        }
+        (Ok(Read::QueryRoom), None) => Decoded::Drop("a notification nothing follows"),
         (Err(_), None) => Decoded::Drop("a notification that cannot be served"),
     }
 }
@@ -104,8 +99,6 @@ enum Read {
     Room(Ask, Option<Vocabulary>),
     /// `queryRoom`: the server's capabilities.
     QueryRoom,
-    /// `enable…Stats`/`disable…Stats`.
-    Stats,
 }
 
 fn read(fields: &Map<String, Value>, peer: &str) -> Result<Read, Bad> {
@@ -197,7 +190,24 @@ fn read(fields: &Map<String, Value>, peer: &str) -> Result<Read, Bad> {
         | "enableProducerStats"
         | "disableProducerStats"
         | "enableConsumerStats"
-        | "disableConsumerStats" => return Ok(Read::Stats),
+        | "disableConsumerStats" => {
+            let id = f.id("id")?;
+            let target = if method.contains("Transport") {
+                Target::Transport(id)
+            } else if method.contains("Producer") {
+                Target::Producer(id)
+            } else {
+                Target::Consumer(id)
+            };
+            let interval = match (method.starts_with("enable"), fields.get("interval")) {
+                (false, _) => None,
+                (true, None | Some(Value::Null)) => Some(1000),
+                (true, Some(ms)) => Some(ms.as_u64().ok_or_else(|| {
+                    bad(format!("{method}: interval must be a whole number of milliseconds"))
+                })?),
+            };
+            (Ask::Stats { target, interval }, None)
+        }
         other => return Err(bad(format!("unknown method \"{other}\""))),
     };
     Ok(Read::Room(ask, speaks))

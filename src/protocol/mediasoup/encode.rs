@@ -5,7 +5,7 @@
 
 use serde_json::{json, Value};
 use switchboard_actors::mediasoup::{
-    media::consumer_json, Change, ConsumerInfo, Notice, Refusal, Told,
+    media::consumer_json, Change, ConsumerInfo, Notice, Refusal, Target, Told,
 };
 
 use super::decode::Vocabulary;
@@ -86,6 +86,20 @@ fn notice_json(notice: &Notice, vocabulary: Vocabulary) -> Option<Value> {
         Notice::ProducerClosed { .. } if draft => return None,
         Notice::ProducerClosed { id, app_data } => {
             ("producerClosed", json!({"id": id, "appData": app_data}))
+        }
+        // The draft reports no stats.
+        Notice::Stats { .. } if draft => return None,
+        Notice::Stats { target, peer_name, stats } => {
+            let (method, id) = match target {
+                Target::Transport(id) => ("transportStats", id),
+                Target::Producer(id) => ("producerStats", id),
+                Target::Consumer(id) => ("consumerStats", id),
+            };
+            let mut data = json!({"id": id, "stats": stats});
+            if let Some(name) = peer_name {
+                data["peerName"] = json!(&**name);
+            }
+            (method, data)
         }
         Notice::RoomClosed => (named(draft, "closed", "roomClosed"), json!({"appData": null})),
         Notice::Ignored => return None,

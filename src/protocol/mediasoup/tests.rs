@@ -2,7 +2,7 @@
 //! notices named as the peer speaks.
 
 use serde_json::{json, Number, Value};
-use switchboard_actors::mediasoup::{Ask, Change, Direction, Notice, Refusal, Told};
+use switchboard_actors::mediasoup::{Ask, Change, Direction, Notice, Refusal, Target, Told};
 
 use super::{
     decode::{decode, Decoded, Vocabulary},
@@ -117,10 +117,14 @@ fn client_notifications_come_either_way_and_hostile_frames_are_refused_or_droppe
     assert_eq!(refused(decode(&request(json!([1, 2])), "a")).0, 400);
     let other = json!({"request": true, "id": 7, "method": "change-display-name", "data": {}});
     assert_eq!(refused(decode(&other.to_string(), "a")).0, 400);
-    assert_eq!(
-        refused(decode(&request(json!({"method": "enableTransportStats", "id": 1})), "a")).0,
-        501
-    );
+    let stats = request(json!({"method": "enableTransportStats", "id": 1, "interval": 500}));
+    let (_, ask, _) = room(decode(&stats, "a"));
+    assert!(matches!(ask, Ask::Stats { target: Target::Transport(1), interval: Some(500) }));
+    let stats = request(json!({"method": "disableConsumerStats", "id": 2}));
+    let (_, ask, _) = room(decode(&stats, "a"));
+    assert!(matches!(ask, Ask::Stats { target: Target::Consumer(2), interval: None }));
+    let stats = request(json!({"method": "enableProducerStats", "id": 2, "interval": "often"}));
+    assert_eq!(refused(decode(&stats, "a")).0, 400);
     for frame in [
         "",
         "nope",

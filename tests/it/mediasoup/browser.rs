@@ -1,8 +1,9 @@
 //! mediasoup-client 2.4.12 over protoo-client 3.0.3 (from npm) in headless Chromium (Debian's
 //! `chromium`, driven by playwright-core from `tests/js/mediasoup-browser.js`): a producer
 //! page's WebAudio tone reaches a consumer page through the media plane, on one node and on
-//! two clustered nodes behind nginx with the two pages on different nodes; closing the
-//! producer closes the consumer, and leaving closes the peer.
+//! two clustered nodes behind nginx with the two pages on different nodes; the server's stats
+//! reports reach the producer and the consumer; closing the producer closes the consumer, and
+//! leaving closes the peer.
 
 use std::process::{Command, Stdio};
 
@@ -29,6 +30,9 @@ fn drive(base: &str, apart: bool) -> Value {
     let figures: Value = serde_json::from_str(line).expect("one JSON line of figures");
     assert!(figures["heard"].as_u64() >= Some(50), "{figures}");
     assert_eq!(figures["handler"], "chrome", "{figures}");
+    // The server's stats reports, as mediasoup-client hands them to the app, counted packets.
+    assert!(figures["producerReported"].as_u64() > Some(0), "{figures}");
+    assert!(figures["consumerReported"].as_u64() > Some(0), "{figures}");
     figures
 }
 

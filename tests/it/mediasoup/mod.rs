@@ -227,10 +227,24 @@ async fn every_request_is_served_or_refused_and_names_are_unique(place: &Place) 
     let profile =
         json!({"method": "setConsumerPreferredProfile", "id": consumer["id"], "profile": "low"});
     assert_eq!(bob.request(profile).await.unwrap(), json!({}));
-    let stats = bob
-        .request(json!({"method": "enableConsumerStats", "id": consumer["id"], "interval": 1000}))
-        .await;
-    assert_eq!(stats.map_err(|e| e.0), Err(501), "stats are refused, not faked");
+    // Stats reports, every interval while on: the consumer's stream, alice's transport.
+    let on = json!({"method": "enableConsumerStats", "id": consumer["id"], "interval": 100});
+    bob.request(on).await.unwrap();
+    let report = bob.notification("consumerStats").await;
+    assert_eq!((&report["id"], &report["peerName"]), (&consumer["id"], &json!("alice")));
+    assert_eq!(report["stats"][0]["type"], "outbound-rtp", "{report}");
+    assert_eq!(report["stats"][0]["ssrc"], consumer["rtpParameters"]["encodings"][0]["ssrc"]);
+    bob.request(json!({"method": "disableConsumerStats", "id": consumer["id"]})).await.unwrap();
+    bob.forget("consumerStats");
+    let on = json!({"method": "enableTransportStats", "id": 11, "interval": 100});
+    alice.request(on).await.unwrap();
+    let report = alice.notification("transportStats").await;
+    assert_eq!((&report["id"], &report["stats"][0]["type"]), (&json!(11), &json!("transport")));
+    assert!(report["stats"][0]["bytesReceived"].is_u64(), "{report}");
+    alice.request(json!({"method": "disableTransportStats", "id": 11})).await.unwrap();
+    alice.forget("transportStats");
+    let missing = bob.request(json!({"method": "enableProducerStats", "id": 21})).await;
+    assert_eq!(missing.map_err(|e| e.0), Err(404), "stats of another peer's producer");
 
     // A closed producer's consumer is gone: bob is told, and enabling it is refused.
     alice.request(json!({"method": "closeProducer", "id": 21})).await.unwrap();

@@ -134,6 +134,12 @@ impl ProtooPeer {
         notice
     }
 
+    /// Forgets the notifications `method` received so far (reports that came before they
+    /// were turned off).
+    pub fn forget(&mut self, method: &str) {
+        self.notices.retain(|n| n["method"] != method);
+    }
+
     /// Asserts nothing arrives for a moment (what arrives is a failure).
     pub async fn expect_quiet(&mut self) {
         assert!(self.notices.is_empty(), "notifications pending: {:?}", self.notices);
