@@ -1,8 +1,10 @@
 // The real mediasoup-client 2.4.12 with the real protoo-client 3.0.3 (both from npm, bundled
 // for the page with esbuild) in headless Chromium (Debian's `chromium`, driven by
 // playwright-core) against switchboard's `mediasoup` dialect: a producer page sends a WebAudio
-// tone (no microphone needed) through the server's media plane; a consumer page consumes it
-// and counts the audio packets it receives (getStats of its RTCPeerConnection). Then the
+// tone (no microphone needed) and a canvas's video (no camera needed) on one transport
+// through the server's media plane; a consumer page consumes both, counts the audio packets
+// it receives and the video frames it decodes (getStats of its RTCPeerConnection), and both
+// pages get the server's stats reports of their producer and consumer. Then the
 // producer closes its producer (the consumer's consumer must close) and leaves the room (the
 // consumer's peer must close).
 //
@@ -78,6 +80,22 @@ window.produce = async () => {
   const producer = window.room.createProducer(out.stream.getAudioTracks()[0], {}, { source: 'tone' });
   await producer.send(transport);
   window.producer = producer;
+  // And video on the same transport: a canvas that changes every frame.
+  const canvas = document.createElement('canvas');
+  canvas.width = 320;
+  canvas.height = 240;
+  const draw = canvas.getContext('2d');
+  let n = 0;
+  setInterval(() => {
+    n += 1;
+    draw.fillStyle = 'hsl(' + (n * 7 % 360) + ', 80%, 50%)';
+    draw.fillRect(0, 0, 320, 240);
+    draw.fillStyle = 'white';
+    draw.fillText(String(n), 10 + n % 280, 120);
+  }, 40);
+  const video = window.room.createProducer(canvas.captureStream(25).getVideoTracks()[0], {}, { source: 'canvas' });
+  await video.send(transport);
+  window.video = video;
   return producer.id;
 };
 
@@ -110,14 +128,17 @@ window.reported = (source) => new Promise((ok, fail) => {
   setTimeout(() => fail(new Error('no stats report counted a packet')), 5000);
 });
 
-window.received = async () => {
-  let packets = 0;
+// Audio packets received; or, of \`kind\` 'video', video frames decoded.
+window.received = async (kind = 'audio') => {
+  let count = 0;
   for (const pc of window.pcs) {
     (await pc.getStats()).forEach((r) => {
-      if (r.type === 'inbound-rtp' && r.kind === 'audio') packets += r.packetsReceived;
+      if (r.type === 'inbound-rtp' && r.kind === kind) {
+        count += kind === 'audio' ? r.packetsReceived : (r.framesDecoded || 0);
+      }
     });
   }
-  return packets;
+  return count;
 };
 `;
 
@@ -158,6 +179,12 @@ async function main() {
       throw new Error(`the consumer received ${heard} audio packets; events: ${JSON.stringify(events)}`);
     }
 
+    const decoded = await cons.evaluate(async () => {
+      await window.until(async () => (await window.received('video')) >= 25, 15000);
+      return window.received('video');
+    });
+    if (decoded < 25) throw new Error(`the consumer decoded ${decoded} video frames`);
+
     // The server's stats reports count what went through it, both ways.
     const producerReported = await prod.evaluate(() => window.reported(window.producer));
     const consumerReported = await cons.evaluate(() => window.reported(window.consumer));
@@ -173,7 +200,7 @@ async function main() {
     if (!peerClosed) throw new Error('the producer\'s peer was not closed when it left');
     console.log(JSON.stringify({
       producerNode, consumerNode, handler: joined.handler, heard, producedMs,
-      producerReported, consumerReported,
+      producerReported, consumerReported, decoded,
     }));
   });
 }
