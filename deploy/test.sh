@@ -4,8 +4,9 @@
 # tests/js/deploy-check.js (every dialect; a cross-node message; `docker stop` of a node closes
 # its clients with 1001 while new clients are not stalled; nginx restarted while that node is
 # down starts and serves; the node restarted takes clients again), then media between two
-# Chromium pages on different nodes through the published UDP ports (tests/js/media-browser.js,
-# needs Debian's chromium), then tears everything down.
+# Chromium pages on different nodes through the published UDP ports (tests/js/media-browser.js
+# for `signals`, tests/js/mediasoup-browser.js for `mediasoup`; needs Debian's chromium), then
+# tears everything down.
 #
 #   deploy/test.sh
 #
@@ -35,9 +36,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if [ ! -d tests/js/node_modules/ws ] || [ ! -d tests/js/node_modules/playwright-core ]; then
-  (cd tests/js && npm ci --no-audit --no-fund)
-fi
+for module in ws playwright-core mediasoup-client protoo-client esbuild; do
+  if [ ! -d "tests/js/node_modules/$module" ]; then
+    (cd tests/js && npm ci --no-audit --no-fund)
+    break
+  fi
+done
 
 # The compose file asks for 65,536 open files per node; a daemon whose own hard limit is lower
 # cannot grant that, so ask for what it has (the node sizes its client limit to fit).
@@ -77,4 +81,8 @@ LB=127.0.0.1:8080 COMPOSE="$compose_json" node tests/js/deploy-check.js
 say "media: Chromium to Chromium across two nodes, media to the room's home over UDP"
 (cd tests/js && echo go | node media-browser.js ws://127.0.0.1:8080/signals \
   ws://127.0.0.1:8080/signals 1 m2m)
+# The mediasoup dialect the same way: mediasoup-client 2.x in Chromium produces a tone and a
+# canvas's video, and another page, served by another node, consumes and decodes them.
+say "mediasoup: mediasoup-client to mediasoup-client across two nodes"
+(cd tests/js && node mediasoup-browser.js ws://127.0.0.1:8080 ws://127.0.0.1:8080 1)
 say "passed"

@@ -46,7 +46,8 @@ fn mediasoup_client_in_chromium_produces_and_consumes_audio_and_video_through_on
 }
 
 #[test]
-fn mediasoup_client_in_chromium_produces_and_consumes_audio_and_video_across_two_nodes_behind_nginx() {
+fn mediasoup_client_in_chromium_produces_and_consumes_audio_and_video_across_two_nodes_behind_nginx(
+) {
     let redis = Redis::start();
     let nodes =
         [Node::clustered(&redis, "n1", &super::ARGS), Node::clustered(&redis, "n2", &super::ARGS)];

@@ -319,3 +319,21 @@ async fn a_peers_node_dies_and_the_others_hear_it_closed_within_five_seconds_and
     // She can join again: the room is made anew, on her node.
     carol.request(join("carol")).await.expect("joined anew");
 }
+
+#[tokio::test]
+async fn an_oversized_frame_closes_its_peer_with_1009_and_the_room_goes_on() {
+    let place = Place::one(&ARGS);
+    let mut alice = peer(&place, "r4", "alice").await;
+    let mut bob = peer(&place, "r4", "bob").await;
+    let join =
+        |name: &str| json!({"method": "join", "peerName": name, "rtpCapabilities": {"codecs": []}});
+    alice.request(join("alice")).await.unwrap();
+    bob.request(join("bob")).await.unwrap();
+    assert_eq!(alice.notification("newPeer").await["name"], "bob");
+    bob.send_text(&format!("{{\"request\":true,\"id\":1,\"method\":\"{}\"}}", "x".repeat(1 << 20)))
+        .await;
+    assert_eq!(bob.expect_close().await, 1009);
+    // bob is gone from the room; alice is served on.
+    assert_eq!(alice.notification("peerClosed").await["name"], "bob");
+    alice.request(json!({"method": "queryRoom"})).await.expect("served");
+}

@@ -150,6 +150,20 @@ impl ProtooPeer {
         }
     }
 
+    /// Waits for the server to close the connection; its close code.
+    pub async fn expect_close(&mut self) -> u16 {
+        loop {
+            let next =
+                tokio::time::timeout(PATIENCE, self.ws.next()).await.expect("closed in time");
+            match next {
+                Some(Ok(Message::Close(frame))) => return frame.map_or(1005, |f| f.code.into()),
+                Some(Ok(_)) => continue,
+                Some(Err(e)) => panic!("the connection failed before its close frame: {e}"),
+                None => panic!("the connection ended without a close frame"),
+            }
+        }
+    }
+
     /// Closes the connection.
     pub async fn close(mut self) {
         let _ = self.ws.close(None).await;
