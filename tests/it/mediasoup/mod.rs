@@ -147,6 +147,12 @@ async fn the_draft_vocabulary_carries_audio_between_two_rust_peers(place: &Place
     assert_eq!(bob.notification("senderResumed").await["id"], sender["id"]);
     alice.notify(json!({"method": "closeReceiver", "id": 2222, "appData": {}})).await;
     assert_eq!(bob.notification("senderClosed").await["peerName"], "alice");
+    // The draft's closeTransport is a notification: bob's transport is gone.
+    let restarted = bob.request(json!({"method": "restartTransport", "id": 3333})).await;
+    assert!(restarted.unwrap()["iceParameters"]["usernameFragment"].is_string());
+    bob.notify(json!({"method": "closeTransport", "id": 3333, "appData": {}})).await;
+    let gone = bob.request(json!({"method": "restartTransport", "id": 3333})).await;
+    assert_eq!(gone.map_err(|e| e.0), Err(404));
     alice.notify(json!({"method": "leave", "appData": {}})).await;
     assert_eq!(bob.notification("peerLeft").await["name"], "alice");
     bob.expect_quiet().await;
