@@ -5,7 +5,7 @@ use std::{net::IpAddr, time::Duration};
 
 use switchboard_bench::direct::{DirectClient, Remote, OPUS_PT};
 
-use super::{Codec, CodecName, Dtls, DtlsRole, Kind, MediaError, MediaPlane, Stream};
+use super::{Codec, CodecName, Dtls, DtlsRole, Kind, MediaError, MediaPlane, Stats, Stream};
 
 const LIMIT: Duration = Duration::from_secs(10);
 
@@ -83,8 +83,20 @@ async fn a_producers_rtp_reaches_its_consumer_and_stops_when_paused_or_closed() 
         _ = alice.run_until(LIMIT, |_| false) => false,
     };
     assert!(heard, "resumed");
-    // The producer closes: its consumer gets nothing more, and consuming it is refused.
+    // Both ends count what went through.
+    let Ok(Stats::Stream { packets, received: false, .. }) = plane.stats("r", "c1").await else {
+        panic!("the consumer's stats")
+    };
+    assert!(packets >= 30, "{packets} packets sent");
+    let Ok(Stats::Transport { bytes_received, connected: true, .. }) =
+        plane.stats("r", "alice/1").await
+    else {
+        panic!("the transport's stats")
+    };
+    assert!(bytes_received > 0);
+    // The producer closes: its consumer is gone with it, and consuming it is refused.
     plane.close_source("r", "alice/p1");
+    assert_eq!(plane.stats("r", "c1").await, Err(MediaError::NotPublishing));
     let consumer = Stream { kind: Kind::Audio, ssrc: 3333, rtx: None };
     let again = plane.consume("r", "bob/1", "c2", "alice/p1", consumer, vec![], false).await;
     assert_eq!(again, Err(MediaError::NotPublishing));

@@ -407,8 +407,13 @@ impl Worker {
 
     /// Consumer `ssrc` of transport `down` lost its producer: it sends nothing more.
     fn drop_consumer(&mut self, down: PeerId, ssrc: Ssrc) {
-        if let Some(t) = self.peers.get_mut(&down).and_then(transport_of) {
+        let Some(peer) = self.peers.get_mut(&down) else { return };
+        let room = peer.room.clone();
+        if let Some(t) = transport_of(peer) {
             t.consumers.retain(|c| c.ssrc != ssrc);
+        }
+        if let Some(r) = self.rooms.get_mut(&room) {
+            r.sources.retain(|_, source| *source != (down, *ssrc));
         }
     }
 
