@@ -343,3 +343,26 @@ async fn an_oversized_frame_closes_its_peer_with_1009_and_the_room_goes_on() {
     assert_eq!(alice.notification("peerClosed").await["name"], "bob");
     alice.request(json!({"method": "queryRoom"})).await.expect("served");
 }
+
+#[tokio::test]
+async fn a_peer_that_stops_answering_pings_is_gone_within_three_intervals() {
+    let node = crate::support::Node::with_args(&ARGS);
+    let url = node.ws("/mediasoup?roomId=r5&peerName=alice");
+    let mut alice = ProtooPeer::connect(&url).await.expect("accepted");
+    let join =
+        |name: &str| json!({"method": "join", "peerName": name, "rtpCapabilities": {"codecs": []}});
+    alice.request(join("alice")).await.unwrap();
+    // bob joins by hand over TCP, then never reads again: he answers no ping.
+    let path = "/mediasoup?roomId=r5&peerName=bob";
+    let mut bob = crate::support::raw::upgraded_speaking(&node, path, "protoo").await;
+    let request =
+        json!({"request": true, "id": 1, "method": "mediasoup-request", "data": join("bob")});
+    let frame = crate::support::raw::masked_text(request.to_string().as_bytes());
+    tokio::io::AsyncWriteExt::write_all(&mut bob, &frame).await.expect("sent");
+    assert_eq!(alice.notification("newPeer").await["name"], "bob");
+    // Pings every 10 s; two intervals unanswered and he is gone (the test waits for the event,
+    // up to three intervals).
+    let gone = alice.notification_within("peerClosed", Duration::from_secs(35)).await;
+    assert_eq!(gone["name"], "bob");
+    drop(bob);
+}

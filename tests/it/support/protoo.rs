@@ -67,8 +67,13 @@ impl ProtooPeer {
 
     /// The next protoo message, within [`PATIENCE`].
     async fn next(&mut self) -> Value {
+        self.next_within(PATIENCE).await
+    }
+
+    /// The next protoo message, within `limit` (pings are answered meanwhile).
+    async fn next_within(&mut self, limit: std::time::Duration) -> Value {
         loop {
-            let frame = tokio::time::timeout(PATIENCE, self.ws.next())
+            let frame = tokio::time::timeout(limit, self.ws.next())
                 .await
                 .expect("a frame in time")
                 .expect("the connection is open")
@@ -121,10 +126,15 @@ impl ProtooPeer {
 
     /// The next mediasoup notification, which must be `method`.
     pub async fn notification(&mut self, method: &str) -> Value {
+        self.notification_within(method, PATIENCE).await
+    }
+
+    /// [`ProtooPeer::notification`], waiting up to `limit`.
+    pub async fn notification_within(&mut self, method: &str, limit: std::time::Duration) -> Value {
         let notice = match self.notices.pop_front() {
             Some(notice) => notice,
             None => {
-                let message = self.next().await;
+                let message = self.next_within(limit).await;
                 self.keep(message);
                 self.notices.pop_front().expect("kept")
             }

@@ -11,11 +11,20 @@ use super::Node;
 /// A TCP connection to `node`'s `path` after a completed WebSocket handshake (Nagle off, so
 /// each write leaves as written).
 pub async fn upgraded(node: &Node, path: &str) -> TcpStream {
+    upgraded_with(node, path, "").await
+}
+
+/// [`upgraded`], offering subprotocol `protocol`.
+pub async fn upgraded_speaking(node: &Node, path: &str, protocol: &str) -> TcpStream {
+    upgraded_with(node, path, &format!("Sec-WebSocket-Protocol: {protocol}\r\n")).await
+}
+
+async fn upgraded_with(node: &Node, path: &str, headers: &str) -> TcpStream {
     let mut tcp = TcpStream::connect(node.addr).await.expect("connect");
     tcp.set_nodelay(true).expect("nodelay");
     let handshake = format!(
         "GET {path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n{headers}\r\n"
     );
     tcp.write_all(handshake.as_bytes()).await.expect("handshake");
     // The 101 response has no body; nothing else is sent before the client speaks.
