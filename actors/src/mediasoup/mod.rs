@@ -383,6 +383,8 @@ pub enum Refusal {
     ProducerExists(u64),
     /// No consumer of the peer has this id (or its producer is closed).
     NoConsumer(u64),
+    /// The peer has as many of these (`transports`, `producers`) as one peer may.
+    TooMany(String, usize),
     /// The parameters cannot be served, for this reason.
     Unsupported(String),
     /// The media plane failed, for this reason.

@@ -20,6 +20,13 @@ use crate::{
     media::{Kind, Stream},
 };
 
+/// Most transports one peer may have at once (mediasoup-client uses two: one each way); each
+/// is a peer connection on the media plane.
+pub(super) const MAX_TRANSPORTS: usize = 8;
+
+/// Most producers one peer may have at once (a camera, a microphone, screens).
+pub(super) const MAX_PRODUCERS: usize = 16;
+
 /// A transport of a peer.
 #[derive(Debug)]
 pub(super) struct Transport {
@@ -219,6 +226,10 @@ impl MediasoupRoom {
         };
         if member.transports.iter().any(|t| t.id == id) {
             return answer(out, from, reply.as_ref(), Err(Refusal::TransportExists(id)));
+        }
+        if member.transports.len() >= MAX_TRANSPORTS {
+            let refusal = Refusal::TooMany("transports".into(), MAX_TRANSPORTS);
+            return answer(out, from, reply.as_ref(), Err(refusal));
         }
         member.transports.push(Transport { id, direction, app_data, stats: None });
         out.effect(Media::CreateTransport { peer: from.clone(), id, dtls, reply });

@@ -42,6 +42,9 @@ impl MediasoupRoom {
             if member.producers.iter().any(|p| p.id == id) {
                 return Err(Refusal::ProducerExists(id));
             }
+            if member.producers.len() >= super::room::MAX_PRODUCERS {
+                return Err(Refusal::TooMany("producers".into(), super::room::MAX_PRODUCERS));
+            }
             caps::producer_stream(kind, &rtp).map_err(Refusal::Unsupported)
         });
         let stream = match checked {

@@ -288,3 +288,50 @@ fn a_transport_the_media_plane_ends_is_closed_with_its_producers_and_its_peer_is
     let out = resume(&mut room, MediaDone::TransportGone { peer: alice.clone(), id: 10, why });
     assert!(out.is_empty() && out.effects().is_empty());
 }
+
+#[test]
+fn a_peer_may_have_only_so_many_transports_and_producers() {
+    let mut room = MediasoupRoom::default();
+    let alice = peer("alice", "n/1");
+    join(&mut room, &alice, false);
+    for id in 1..=super::room::MAX_TRANSPORTS as u64 {
+        let create = Ask::CreateTransport {
+            id,
+            direction: Direction::Send,
+            dtls: None,
+            app_data: json!({}),
+        };
+        assert!(ask(&mut room, &alice, id, create).effects().len() == 1);
+    }
+    let create = Ask::CreateTransport {
+        id: 99,
+        direction: Direction::Send,
+        dtls: None,
+        app_data: json!({}),
+    };
+    let refused = answered(&ask(&mut room, &alice, 99, create), &alice);
+    assert_eq!(refused, Err(Refusal::TooMany("transports".into(), super::room::MAX_TRANSPORTS)));
+    for id in 1..=super::room::MAX_PRODUCERS as u64 {
+        let produce = Ask::CreateProducer {
+            id,
+            kind: Kind::Audio,
+            transport: 1,
+            rtp: opus(id as u32),
+            paused: false,
+            app_data: json!({}),
+        };
+        assert!(ask(&mut room, &alice, 100 + id, produce).effects().len() == 1);
+    }
+    let produce = Ask::CreateProducer {
+        id: 99,
+        kind: Kind::Audio,
+        transport: 1,
+        rtp: opus(99),
+        paused: false,
+        app_data: json!({}),
+    };
+    assert!(matches!(
+        answered(&ask(&mut room, &alice, 200, produce), &alice),
+        Err(Refusal::TooMany(..))
+    ));
+}

@@ -23,6 +23,7 @@ pub fn refusal(refusal: &Refusal) -> (u16, String) {
         Refusal::NoProducer(id) => (404, format!("no producer {id} of this peer's")),
         Refusal::ProducerExists(id) => (409, format!("producer {id} exists")),
         Refusal::NoConsumer(id) => (404, format!("no consumer {id} of this peer's")),
+        Refusal::TooMany(what, most) => (429, format!("a peer may have at most {most} {what}")),
         Refusal::Unsupported(why) => (400, why.clone()),
         Refusal::Media(why) => (500, why.clone()),
         Refusal::Unavailable => (503, "the room's node cannot be reached now; try again".into()),
