@@ -4,6 +4,7 @@
 //!
 //! # Layout
 //!
+//! - [`auth`]: access tokens (JWT): what a client's token grants.
 //! - [`config`]: defaults → TOML file → environment → flags, validated.
 //! - [`protocol`]: the dialect codecs (`cmd` today), pure functions with golden fixtures.
 //! - [`http`]: routes, health/readiness, metrics, and the WebSocket reader/writer per client.
@@ -11,6 +12,7 @@
 //! - [`probe`]: `--probe PATH`, the container health check.
 //! - [`capacity`]: how many clients the open-file limit holds.
 
+pub mod auth;
 pub mod capacity;
 pub mod config;
 pub mod http;

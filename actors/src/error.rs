@@ -46,6 +46,8 @@ pub enum ErrorKind {
     PeerNotOpen,
     /// The peer's connection is gone.
     PeerGone,
+    /// The client's access token does not grant this (another identity, another room).
+    Forbidden,
     /// A dependency (the cluster bus, say) is unreachable; retrying later may work.
     Unavailable,
     /// A bug or an unexpected internal failure; details are logged, never sent.
@@ -54,7 +56,7 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     /// Every kind, for table tests of each dialect's code mapping.
-    pub const ALL: [ErrorKind; 18] = [
+    pub const ALL: [ErrorKind; 19] = [
         ErrorKind::MalformedFrame,
         ErrorKind::TooDeep,
         ErrorKind::InvalidMessage,
@@ -71,6 +73,7 @@ impl ErrorKind {
         ErrorKind::DeliveryFailed,
         ErrorKind::PeerNotOpen,
         ErrorKind::PeerGone,
+        ErrorKind::Forbidden,
         ErrorKind::Unavailable,
         ErrorKind::Internal,
     ];

@@ -101,4 +101,7 @@ pub struct Flags {
     /// Media workers (0: one per core).
     #[arg(long, env = "SWITCHBOARD_MEDIA_WORKERS")]
     pub media_workers: Option<usize>,
+    /// The default tenant's HS256 secret for access tokens; set, every client needs one.
+    #[arg(long, env = "SWITCHBOARD_AUTH_SECRET", hide_env_values = true)]
+    pub auth_secret: Option<String>,
 }

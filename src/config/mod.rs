@@ -5,9 +5,11 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use serde::Deserialize;
 
+mod auth;
 mod flags;
 mod media;
 
+pub use auth::{AuthSection, Secret};
 pub use flags::Flags;
 pub use media::MediaSection;
 
@@ -32,6 +34,8 @@ pub struct Config {
     pub signals: SignalsSection,
     /// The media plane: the embedded SFU behind `signals` `m2m`/`a2m` rooms.
     pub media: MediaSection,
+    /// Access tokens; off unless a secret is set.
+    pub auth: AuthSection,
 }
 
 /// The `signals` dialect's settings.
@@ -154,6 +158,7 @@ impl Default for Config {
             cluster: ClusterSection::default(),
             signals: SignalsSection::default(),
             media: MediaSection::default(),
+            auth: AuthSection::default(),
         }
     }
 }
@@ -264,6 +269,9 @@ impl Config {
         }
         if flags.node_id.is_some() {
             config.node_id = flags.node_id;
+        }
+        if let Some(secret) = flags.auth_secret {
+            config.auth.secret = secret.into();
         }
         config.validate()?;
         Ok(config)
@@ -469,8 +477,15 @@ mod tests {
         assert_eq!(cluster.node_ttl, Duration::from_secs(4));
         assert_eq!(cluster.prefix, "switchboard");
         let shown = format!("{:?}", config.redacted());
-        assert!(!shown.contains("secret") && shown.contains("redis://u:***@r:6379/0"), "{shown}");
+        assert!(
+            !shown.contains("u:secret@") && shown.contains("redis://u:***@r:6379/0"),
+            "{shown}"
+        );
         assert!(Config::load(flags(&["--redis-url", "http://r"])).is_err());
+        let authed = Config::load(flags(&["--auth-secret", "s3cr3t-value"])).unwrap();
+        assert!(authed.auth().is_some() && Config::default().auth().is_none());
+        let shown = format!("{:?}", authed.redacted());
+        assert!(!shown.contains("s3cr3t-value") && shown.contains("<redacted>"), "{shown}");
         assert!(Config::load(flags(&["--heartbeat-interval-ms", "2000"])).is_err());
     }
 

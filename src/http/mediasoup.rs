@@ -131,10 +131,18 @@ pub(super) async fn accept(handshake: Handshake, node: Arc<NodeState>) {
         let why = "the WebSocket subprotocol must be protoo\n";
         return handshake.refuse(StatusCode::FORBIDDEN, "text/plain", why).await;
     }
+    // The token (if auth is on) must grant this peer name and room; one it refuses outright
+    // is 401, from `ws::accept`.
+    if let Ok(grant) = node.grant(handshake.query()) {
+        if !grant.may_be(&peer) || !grant.may_enter(&room) {
+            let why = "the access token does not grant this peerName or roomId\n";
+            return handshake.refuse(StatusCode::FORBIDDEN, "text/plain", why).await;
+        }
+    }
     let max = node.config.limits.max_frame_bytes;
     let frames = FrameLimits { frame: max, message: max };
     let engine = node.core.mediasoup.clone();
-    ws::accept(handshake, node, frames, Some("protoo"), move |link: ClientLink| {
+    ws::accept(handshake, node, frames, Some("protoo"), move |link: ClientLink, _| {
         let member = PeerId {
             name: peer.as_str().into(),
             conn: format!("{}/{}", engine.node(), link.conn()).into(),

@@ -45,6 +45,8 @@ pub struct NodeState {
     pub config: Config,
     /// The node's counters.
     pub metrics: Arc<Metrics>,
+    /// The access tokens' verifier, when auth is on.
+    pub auth: Option<crate::auth::Auth>,
     /// Set when the node stops accepting clients.
     pub draining: AtomicBool,
     /// Turns `true` when the node drains: every connection's writer closes with 1001.
@@ -60,6 +62,7 @@ impl NodeState {
     pub fn new(core: Core, config: Config, eio: actix::Addr<EioSessions>) -> Self {
         let (drain_tx, drain) = tokio::sync::watch::channel(false);
         Self {
+            auth: config.auth(),
             core,
             config,
             metrics: Arc::new(Metrics::default()),
@@ -93,6 +96,17 @@ impl NodeState {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         self.core.leave().await;
         log::info!("node {node}: drained");
+    }
+}
+
+impl NodeState {
+    /// What the token in `query` grants, or why the handshake is refused (everything, with
+    /// auth off).
+    pub(crate) fn grant(&self, query: &str) -> Result<crate::auth::Grant, crate::auth::Refused> {
+        match &self.auth {
+            None => Ok(crate::auth::Grant::default()),
+            Some(auth) => auth.verify(crate::auth::token_in(query).as_deref()),
+        }
     }
 }
 

@@ -8,7 +8,8 @@ use actix::Addr;
 use futures_util::future::LocalBoxFuture;
 use switchboard_actors::{
     signals::{
-        session::{Closed, Invalid, SignalInbound},
+        session::{Closed, SignalInbound},
+        state::{Refusal, Reply},
         SignalSessionActor,
     },
     CloseReason, Credit, Event,
@@ -19,17 +20,22 @@ use super::{
     ws::{self, Endpoint, FrameLimits},
     NodeState,
 };
-use crate::protocol::{
-    cmd::codes::close_code,
-    signals::{
-        decode::{decode, UNSUPPORTED_CHANNEL},
-        encode::{encode, IceConfig},
+use crate::{
+    auth::Grant,
+    protocol::{
+        cmd::codes::close_code,
+        signals::{
+            decode::{decode, UNSUPPORTED_CHANNEL},
+            encode::{encode, IceConfig},
+        },
     },
 };
 
 struct SignalsEndpoint {
     actor: Addr<SignalSessionActor>,
     ice: Arc<IceConfig>,
+    /// What the client's token grants: the userId it may be, the rooms it may enter.
+    grant: Grant,
 }
 
 impl Endpoint for SignalsEndpoint {
@@ -38,12 +44,23 @@ impl Endpoint for SignalsEndpoint {
     }
 
     fn text(&self, text: &str, credit: Credit) -> bool {
-        let inbound = decode(text).map_err(|r| Invalid {
-            unsupported: r.code == UNSUPPORTED_CHANNEL,
-            name: r.name,
-            req: r.req,
-            msg: r.msg,
-        });
+        let inbound = match decode(text) {
+            Err(r) => Err(Reply::Invalid {
+                unsupported: r.code == UNSUPPORTED_CHANNEL,
+                name: r.name,
+                req: r.req,
+                msg: r.msg,
+            }),
+            // Another user than the token's, or a room outside its grant: 4051.
+            Ok(signal)
+                if !self.grant.may_be(&signal.from.user)
+                    || !self.grant.may_enter(signal.rid.as_str()) =>
+            {
+                let (action, req) = (signal.action, signal.raw);
+                Err(Reply::Refused { action, refusal: Refusal::PermissionDenied, req })
+            }
+            Ok(signal) => Ok(signal),
+        };
         // The session applies its signals one at a time, in order.
         self.actor.connected() && {
             self.actor.do_send(SignalInbound(inbound, credit));
@@ -82,9 +99,9 @@ pub(super) async fn accept(handshake: Handshake, node: Arc<NodeState>) {
     let keepalive = Duration::from_millis(settings.keepalive_ms);
     let ice = Arc::new(IceConfig { servers: settings.ice_servers.clone() });
     let core = node.core.clone();
-    ws::accept(handshake, node, frames, None, move |link| {
+    ws::accept(handshake, node, frames, None, move |link, grant| {
         let actor = core.connect_signals(link, heartbeat, keepalive);
-        Box::new(SignalsEndpoint { actor, ice }) as Box<dyn Endpoint>
+        Box::new(SignalsEndpoint { actor, ice, grant }) as Box<dyn Endpoint>
     })
     .await;
 }

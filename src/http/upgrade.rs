@@ -78,6 +78,13 @@ impl Handshake {
         }
     }
 
+    /// Refuses a client whose access token was refused: 401, and why.
+    pub(super) async fn unauthorized(self, node: &NodeState, why: crate::auth::Refused) {
+        node.metrics.connections_refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let body = format!("{why}\n");
+        self.refuse(StatusCode::UNAUTHORIZED, "text/plain", &body).await;
+    }
+
     /// Refuses a client because the node is full or draining (counted as refused).
     pub(super) async fn busy(self, node: &NodeState) {
         node.metrics.connections_refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);

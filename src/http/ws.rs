@@ -16,7 +16,8 @@ use std::sync::{atomic::Ordering, Arc};
 use futures_util::future::LocalBoxFuture;
 use switchboard_actors::{
     connection::{ConnectionActor, Disconnected, Inbound, Pong},
-    link, ClientLink, CloseReason, ConnId, Credit, Event, LinkReceiver, Outbound,
+    link, ClientError, ClientLink, CloseReason, Command, CommandKind, ConnId, Credit, ErrorKind,
+    Event, LinkReceiver, Outbound,
 };
 
 use super::{
@@ -26,7 +27,7 @@ use super::{
     upgrade::Handshake,
     ClientSlot, NodeState,
 };
-use crate::protocol::Dialect;
+use crate::{auth::Grant, protocol::Dialect};
 
 /// The actor side of one WebSocket: what its reader and writer hand frames and news to, and
 /// how its events become frames. One per connection.
@@ -60,6 +61,8 @@ pub(super) struct FrameLimits {
 struct CmdEndpoint {
     actor: actix::Addr<ConnectionActor>,
     dialect: Arc<dyn Dialect>,
+    /// What the client's token grants: the sId it may register.
+    grant: Grant,
 }
 
 impl Endpoint for CmdEndpoint {
@@ -68,9 +71,16 @@ impl Endpoint for CmdEndpoint {
     }
 
     fn text(&self, text: &str, credit: Credit) -> bool {
+        let command = match self.dialect.decode(text) {
+            // Another sId than the token's: refused in order, by the actor, like a bad frame.
+            Ok(Command::Register { name, .. }) if !self.grant.may_be(name.as_str()) => {
+                Err(ClientError { kind: ErrorKind::Forbidden, op: Some(CommandKind::Register) })
+            }
+            decoded => decoded,
+        };
         // The actor answers a client's commands one at a time, in order.
         self.actor.connected() && {
-            self.actor.do_send(Inbound(self.dialect.decode(text), credit));
+            self.actor.do_send(Inbound(command, credit));
             true
         }
     }
@@ -103,22 +113,27 @@ pub(super) async fn accept_cmd(
 ) {
     let max = node.config.limits.max_frame_bytes;
     let core = node.core.clone();
-    accept(handshake, node, FrameLimits { frame: max, message: max }, None, move |link| {
-        Box::new(CmdEndpoint { actor: core.connect(link), dialect }) as Box<dyn Endpoint>
+    accept(handshake, node, FrameLimits { frame: max, message: max }, None, move |link, grant| {
+        Box::new(CmdEndpoint { actor: core.connect(link), dialect, grant }) as Box<dyn Endpoint>
     })
     .await;
 }
 
 /// Accepts a WebSocket (speaking subprotocol `protocol`, if given) whose actor `start`
-/// creates for the client's link, or refuses it with 503 when the node is full or draining;
-/// resolves when the connection ends.
+/// creates for the client's link and what its access token grants; refuses it with 401 when
+/// its token is refused (auth on), or 503 when the node is full or draining. Resolves when
+/// the connection ends.
 pub(super) async fn accept(
     handshake: Handshake,
     node: Arc<NodeState>,
     frames: FrameLimits,
     protocol: Option<&str>,
-    start: impl FnOnce(ClientLink) -> Box<dyn Endpoint>,
+    start: impl FnOnce(ClientLink, Grant) -> Box<dyn Endpoint>,
 ) {
+    let grant = match node.grant(handshake.query()) {
+        Ok(grant) => grant,
+        Err(why) => return handshake.unauthorized(&node, why).await,
+    };
     let limits = &node.config.limits;
     let Some(slot) = ClientSlot::take(&node) else {
         handshake.busy(&node).await;
@@ -130,7 +145,7 @@ pub(super) async fn accept(
     let id = ConnId(node.next_conn.fetch_add(1, Ordering::Relaxed));
     node.metrics.connections_total.fetch_add(1, Ordering::Relaxed);
     let (link, outbound) = link::bounded(id, node.config.backlog());
-    let endpoint = start(link.clone());
+    let endpoint = start(link.clone(), grant);
     log::debug!("{id}: {} client connected", endpoint.name());
     let rate = TokenBucket::new(limits.rate_per_sec, limits.rate_burst);
     let mut incoming = Reader { id, endpoint: &*endpoint, link, rate };

@@ -5,6 +5,7 @@
 
 mod support;
 
+mod auth;
 mod cluster;
 mod cmd_errors;
 mod cmd_flow;

@@ -2,6 +2,7 @@
 //
 // stdin: one JSON command per line
 //   {"op":"connect","client":"a","version":2|4,"url":"http://127.0.0.1:PORT","transports":["polling","websocket"]}
+//     optional: "query":{"token":…} (in the URL, either version), "auth":{"token":…} (v4's CONNECT)
 //   {"op":"emit","client":"a","event":"room-join","args":["r1"]}
 //   {"op":"burst","client":"a","room":"r1","target":"<id>","count":10000}   (signal-send seq 0..count-1)
 //   {"op":"raw","client":"a","packet":"42[\"kick\"]"}                       (engine-level send)
@@ -24,6 +25,8 @@ function connect(cmd) {
     reconnection: false,
     forceNew: true,
     timeout: 10000,
+    ...(cmd.query ? { query: cmd.query } : {}),
+    ...(cmd.auth ? { auth: cmd.auth } : {}),
   });
   const name = cmd.client;
   clients.set(name, socket);

@@ -19,25 +19,14 @@ use crate::{
     link::ClientLink,
 };
 
-/// A signal refused by the dialect's codec: what the client is told.
-#[derive(Debug, Clone)]
-pub struct Invalid {
-    /// 2002 rather than 2001.
-    pub unsupported: bool,
-    /// The signal's name, if known.
-    pub name: String,
-    /// The signal as sent.
-    pub req: String,
-    /// What was wrong.
-    pub msg: String,
-}
-
-/// A decoded frame from the client.
+/// A decoded frame from the client, or what the edge refused it with (the codec could not read
+/// it, or the client's access token does not allow it): told in order with the answers to the
+/// frames before it.
 ///
 /// Sender: the edge's reader, with `do_send`, in order. Handler: `SignalSessionActor`.
 #[derive(Debug, Message)]
 #[rtype(result = "()")]
-pub struct SignalInbound(pub Result<Signal, Invalid>, pub Credit);
+pub struct SignalInbound(pub Result<Signal, Reply>, pub Credit);
 
 /// The transport is gone. Sender: the edge. Handler: `SignalSessionActor`, which stops.
 #[derive(Debug, Message)]
@@ -115,10 +104,7 @@ impl Handler<SignalInbound> for SignalSessionActor {
         let SignalInbound(signal, credit) = msg;
         let signal = match signal {
             Ok(signal) => signal,
-            Err(Invalid { unsupported, name, req, msg }) => {
-                self.tell(Reply::Invalid { unsupported, name, req, msg });
-                return;
-            }
+            Err(refused) => return self.tell(refused),
         };
         let seat = match &self.seat {
             Some(seat) if *seat.member() != signal.from => {

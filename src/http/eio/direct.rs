@@ -15,13 +15,17 @@ use std::sync::{
 
 use actix::Addr;
 use bytestring::ByteString;
-use switchboard_actors::{rooms::RoomSocket, ClientLink, CloseReason, Credit};
+use switchboard_actors::{
+    rooms::{RoomCommand, RoomSocket},
+    ClientLink, CloseReason, Credit, ErrorKind,
+};
 
 use super::{
     messages::{Close, WsFrame, WsGone},
     session::EioSession,
 };
 use crate::{
+    auth::Grant,
     http::ratelimit::TokenBucket,
     protocol::rooms::{
         eio::{self, Kind},
@@ -33,13 +37,13 @@ use crate::{
 #[derive(Debug, Default)]
 pub(crate) struct Shared {
     /// The socket, and the link its events (and acknowledgements) go to.
-    socket: Mutex<Option<(RoomSocket, ClientLink)>>,
+    socket: Mutex<Option<(RoomSocket, ClientLink, Grant)>>,
     /// Packets handed to the session and not yet handled by it.
     pending: AtomicUsize,
 }
 
 impl Shared {
-    fn socket(&self) -> MutexGuard<'_, Option<(RoomSocket, ClientLink)>> {
+    fn socket(&self) -> MutexGuard<'_, Option<(RoomSocket, ClientLink, Grant)>> {
         // Nothing panics while holding the lock; a poisoned slot is still a slot.
         self.socket.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
@@ -49,9 +53,10 @@ impl Shared {
         self.socket().is_some()
     }
 
-    /// Connects the Socket.IO socket, whose client is reached through `link`.
-    pub(crate) fn connect(&self, socket: RoomSocket, link: ClientLink) {
-        *self.socket() = Some((socket, link));
+    /// Connects the Socket.IO socket, whose client is reached through `link` and may enter
+    /// the rooms `grant` names.
+    pub(crate) fn connect(&self, socket: RoomSocket, link: ClientLink, grant: Grant) {
+        *self.socket() = Some((socket, link, grant));
     }
 
     /// Disconnects the socket: it leaves its rooms, and nothing sent after this reaches them.
@@ -67,12 +72,19 @@ impl Shared {
     pub(crate) fn send(&self, data: &str, ack: Option<u64>, credit: Credit) -> bool {
         let Ok(decoded) = events::decode(data) else { return false };
         let slot = self.socket();
-        let Some((socket, link)) = slot.as_ref() else { return false };
+        let Some((socket, link, grant)) = slot.as_ref() else { return false };
         let credit = match ack {
             Some(id) => credit.with_receipt(link.clone(), acknowledgement(id)),
             None => credit,
         };
         match decoded {
+            // A room outside the access token's grant: an `error` event, like any refusal.
+            Ok(RoomCommand::Create(room) | RoomCommand::Join(room))
+                if !grant.may_enter(room.as_str()) =>
+            {
+                let message = events::refusal(ErrorKind::Forbidden);
+                let _ = link.frame(super::session::error_packet(message));
+            }
             Ok(command) => socket.send(command, credit),
             // Refused here, in order with what the socket was told before; the core never
             // sees it. (The acknowledgement follows, as the credit drops.)

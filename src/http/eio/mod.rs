@@ -96,6 +96,7 @@ fn new_session(
     version: Version,
     ws: Option<(ClientLink, Arc<direct::Shared>)>,
     pending_from: Option<std::net::IpAddr>,
+    grant: Result<crate::auth::Grant, crate::auth::Refused>,
 ) -> (String, Addr<EioSession>) {
     let registry = &node.eio;
     let random = switchboard_actors::SocketId::random();
@@ -106,8 +107,7 @@ fn new_session(
     };
     let conn = ConnId(node.next_conn.fetch_add(1, Ordering::Relaxed));
     node.metrics.connections_total.fetch_add(1, Ordering::Relaxed);
-    let session =
-        EioSession::new(sid.clone(), conn, version, slot, registry.clone(), timing(node), ws);
+    let session = EioSession::new(sid.clone(), conn, version, slot, timing(node), ws, grant);
     let addr = session.start();
     registry.do_send(Insert { sid: sid.clone(), addr: addr.clone(), pending_from });
     (sid, addr)
@@ -151,6 +151,10 @@ pub(super) async fn get(
     };
     match (q.transport.as_deref(), q.sid) {
         (Some("polling"), None) => {
+            let grant = match admitted(&node, version, req.query_string()) {
+                Ok(grant) => grant,
+                Err(why) => return Ok(HttpResponse::Unauthorized().body(format!("{why}\n"))),
+            };
             let Some(slot) = ClientSlot::take(&node) else {
                 node.metrics.connections_refused.fetch_add(1, Ordering::Relaxed);
                 return Ok(HttpResponse::ServiceUnavailable().body("node full or draining\n"));
@@ -161,7 +165,7 @@ pub(super) async fn get(
                 let busy = "too many handshakes from this address\n";
                 return Ok(HttpResponse::TooManyRequests().body(busy));
             }
-            let (_, addr) = new_session(&node, slot, version, None, Some(source));
+            let (_, addr) = new_session(&node, slot, version, None, Some(source), grant);
             let payload = addr.send(Handshake).await.unwrap_or_default();
             Ok(text(&req, payload))
         }
@@ -283,6 +287,14 @@ pub(super) async fn upgrade(handshake: Upgrade, node: Arc<NodeState>) {
         },
         None => None,
     };
+    // A new session's token: refused now unless a v4 client may bring it in its CONNECT.
+    let grant = match existing {
+        Some(_) => Ok(crate::auth::Grant::default()),
+        None => match admitted(&node, version, handshake.query()) {
+            Ok(grant) => grant,
+            Err(why) => return handshake.unauthorized(&node, why).await,
+        },
+    };
     let session = match existing {
         Some(addr) => Ok(addr),
         // A new session's place is taken now, before anything can race it past the limit.
@@ -291,7 +303,24 @@ pub(super) async fn upgrade(handshake: Upgrade, node: Arc<NodeState>) {
             None => return handshake.busy(&node).await,
         },
     };
-    websocket(handshake, node, version, session).await;
+    websocket(handshake, node, version, session, grant).await;
+}
+
+/// What a new session's handshake (its `query`) is granted: `Err` refuses the handshake. A v3
+/// client (socket.io 2.x) must bring its token in the URL; a v4 one may bring it in its
+/// CONNECT, so a missing one is decided there.
+fn admitted(
+    node: &NodeState,
+    version: Version,
+    query: &str,
+) -> Result<Result<crate::auth::Grant, crate::auth::Refused>, crate::auth::Refused> {
+    match node.grant(query) {
+        Ok(grant) => Ok(Ok(grant)),
+        Err(crate::auth::Refused::Missing) if version == Version::V4 => {
+            Ok(Err(crate::auth::Refused::Missing))
+        }
+        Err(why) => Err(why),
+    }
 }
 
 /// An Engine.IO error as the answer to a WebSocket handshake.
@@ -393,6 +422,7 @@ async fn websocket(
     node: Arc<NodeState>,
     version: Version,
     session: Result<Addr<EioSession>, ClientSlot>,
+    grant: Result<crate::auth::Grant, crate::auth::Refused>,
 ) {
     let max = node.config.limits.max_frame_bytes;
     // As deep as the client's event queue: a client that falls further behind is too slow.
@@ -416,7 +446,8 @@ async fn websocket(
         }
         Err(slot) => {
             let shared = Arc::new(direct::Shared::default());
-            let addr = new_session(&node, slot, version, Some((tx, shared.clone())), None).1;
+            let ws = Some((tx, shared.clone()));
+            let addr = new_session(&node, slot, version, ws, None, grant).1;
             let limits = &node.config.limits;
             let rate =
                 crate::http::ratelimit::TokenBucket::new(limits.rate_per_sec, limits.rate_burst);

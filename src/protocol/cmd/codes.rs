@@ -12,6 +12,8 @@
 //!   the 9300 check could (so 9300 is never sent);
 //! - cross-node failures (the cluster bus unreachable) and internal errors get **9400**
 //!   "socket send fail": the message was not delivered;
+//! - registering an sId other than the access token's `sub` gets **9102**, as if the name were
+//!   another client's;
 //! - a frame nested deeper than [`MAX_DEPTH`](super::decode::MAX_DEPTH) levels gets **9003**
 //!   "nested too deeply" (the reference's parser took any depth; payloads otherwise pass byte
 //!   for byte, so this is the one payload a peer never sees).
@@ -27,7 +29,8 @@ pub fn error_code(error: ClientError) -> u16 {
         ErrorKind::UnknownCommand | ErrorKind::InvalidCallState => 9002,
         ErrorKind::NotRegistered => 9100,
         ErrorKind::AlreadyRegistered => 9101,
-        ErrorKind::NameTaken => 9102,
+        // The token's identity is another sId: as if the name were another client's.
+        ErrorKind::NameTaken | ErrorKind::Forbidden => 9102,
         ErrorKind::SelfTarget => 9200,
         ErrorKind::PeerNotFound if error.op == Some(CommandKind::Notify) => 9301,
         ErrorKind::PeerNotFound => 9201,

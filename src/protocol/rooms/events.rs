@@ -190,6 +190,7 @@ pub fn refusal(kind: ErrorKind) -> &'static str {
         ErrorKind::Busy | ErrorKind::PeerBusy | ErrorKind::InvalidCallState => "not now",
         ErrorKind::DeliveryFailed => "could not deliver, try again",
         ErrorKind::Internal => "internal error",
+        ErrorKind::Forbidden => "not permitted by the access token",
     }
 }
 

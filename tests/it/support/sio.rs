@@ -84,11 +84,32 @@ impl SioDriver {
         url: &str,
         transports: Transports,
     ) -> String {
-        self.command(json!({"op": "connect", "client": name, "version": version, "url": url,
-            "transports": transports.json()}));
+        let connected = self.connect_with(name, version, url, transports, json!({}));
+        connected.unwrap_or_else(|e| panic!("{name} failed: {e}"))
+    }
+
+    /// [`SioDriver::connect`] with more options (`query`, `auth`); the socket id, or the
+    /// client's connect error.
+    pub fn connect_with(
+        &mut self,
+        name: &str,
+        version: u8,
+        url: &str,
+        transports: Transports,
+        options: Value,
+    ) -> Result<String, String> {
+        let mut command = json!({"op": "connect", "client": name, "version": version, "url": url,
+            "transports": transports.json()});
+        if let (Some(command), Some(options)) = (command.as_object_mut(), options.as_object()) {
+            command.extend(options.clone());
+        }
+        self.command(command);
         let line =
             self.expect_line(name, |l| l.get("connected").is_some() || l.get("error").is_some());
-        line["connected"].as_str().unwrap_or_else(|| panic!("{name} failed: {line}")).to_owned()
+        match line["connected"].as_str() {
+            Some(id) => Ok(id.to_owned()),
+            None => Err(line["error"].as_str().unwrap_or_default().to_owned()),
+        }
     }
 
     /// Client `name` emits `event` with `args`.

@@ -28,7 +28,6 @@ use actix::{
 };
 use switchboard_actors::{
     link, rooms::RoomEvent, ClientLink, CloseReason, ConnId, Credit, Event, LinkReceiver, Outbound,
-    SocketId,
 };
 use tokio::sync::oneshot;
 
@@ -38,6 +37,7 @@ use super::{
     registry::{Confirmed, EioRegistry, Remove},
 };
 use crate::{
+    auth::Grant,
     http::{ratelimit::TokenBucket, ClientSlot, NodeState},
     protocol::rooms::{
         eio::{self, Kind, Version},
@@ -77,6 +77,9 @@ pub(crate) struct EioSession {
     /// `handshakes`).
     pending: bool,
     upgrade_check: Option<actix::SpawnHandle>,
+    /// What the access token of the handshake grants, or why it was refused (a v4 client may
+    /// bring its token in its CONNECT instead).
+    grant: Result<Grant, crate::auth::Refused>,
 }
 
 /// How often a parked long-poll is released while an upgrade is in progress.
@@ -103,17 +106,19 @@ impl std::fmt::Debug for EioSession {
 
 impl EioSession {
     /// A new session `sid` speaking `version`, opened by `conn`; `ws`: the queue of the
-    /// WebSocket that is its transport from the start, and what the session shares with it.
+    /// WebSocket that is its transport from the start, and what the session shares with it;
+    /// `grant`: what its handshake's access token grants (or why it grants nothing yet).
     pub(crate) fn new(
         sid: String,
         conn: ConnId,
         version: Version,
         slot: ClientSlot,
-        registry: Addr<EioRegistry>,
         timing: Timing,
         ws: Option<(ClientLink, Arc<Shared>)>,
+        grant: Result<Grant, crate::auth::Refused>,
     ) -> Self {
         let node = slot.0.clone();
+        let registry = node.eio.clone();
         let limits = &node.config.limits;
         let pending = ws.is_none();
         let (link, outbound, ws, shared) = match ws {
@@ -146,6 +151,7 @@ impl EioSession {
             closing: false,
             pending,
             upgrade_check: None,
+            grant,
         }
     }
 
@@ -220,28 +226,6 @@ impl EioSession {
         let mut packet = String::with_capacity(2 + events::encoded_len(event));
         encode_event(event, &mut packet);
         self.send(packet, ctx);
-    }
-
-    /// Starts the Socket.IO socket of the default namespace and acknowledges it.
-    fn connect_socket(&mut self, ctx: &mut Context<Self>) {
-        if self.shared.connected() {
-            return;
-        }
-        let id = match self.version {
-            // socket.io 2.x: the socket id of the default namespace is the engine sid.
-            Version::V3 => SocketId::new(&self.sid),
-            Version::V4 => SocketId::random(),
-        };
-        let ack = match self.version {
-            Version::V3 => sio::encode(sio::Kind::Connect, ""),
-            Version::V4 => sio::encode(
-                sio::Kind::Connect,
-                &serde_json::json!({ "sid": id.as_str() }).to_string(),
-            ),
-        };
-        let socket = self.node.core.connect_room_socket(id, self.link.clone());
-        self.shared.connect(socket, self.link.clone());
-        self.send_message(ack, ctx);
     }
 
     /// Handles one Engine.IO packet; `credit` goes with the command it carries, if any;
@@ -332,7 +316,7 @@ impl EioSession {
             return;
         }
         match packet.kind {
-            sio::Kind::Connect => self.connect_socket(ctx),
+            sio::Kind::Connect => self.connect_socket(packet.data, ctx),
             // The socket leaves the namespace (and its rooms); the Engine.IO session stays
             // open, as socket.io keeps it, for the client to connect again or close.
             sio::Kind::Disconnect => self.shared.disconnect(),
@@ -394,6 +378,7 @@ impl EioSession {
     }
 }
 
+mod connect;
 mod liveness;
 mod polling;
 mod websocket;
@@ -433,7 +418,7 @@ impl Actor for EioSession {
         }
         if self.version == Version::V3 {
             // socket.io 2.x connects the default namespace without asking.
-            self.connect_socket(ctx);
+            self.connect_socket("", ctx);
         }
         // A draining node closes its sessions so their clients reconnect elsewhere.
         let mut drain = self.node.drain.clone();
