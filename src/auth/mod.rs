@@ -7,6 +7,10 @@
 //! Claims: `sub` (the identity: a `cmd` sId, a `signals` userId, a `mediasoup` peerName;
 //! required), `exp` (required) and `nbf`, `rooms` (the room names it may create and join;
 //! absent: any), `tenant` (read, not used yet).
+//!
+//! [`turn`]: the TURN credentials the node mints for its clients.
+
+pub mod turn;
 
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;

@@ -1,4 +1,5 @@
-//! The access tokens' section of the configuration: off unless a secret is set.
+//! The access tokens' and TURN credentials' sections of the configuration: each off unless its
+//! secret is set.
 
 use serde::Deserialize;
 
@@ -45,5 +46,38 @@ impl Config {
     /// The node's token verifier; `None` when auth is off.
     pub fn auth(&self) -> Option<crate::auth::Auth> {
         (!self.auth.secret.is_empty()).then(|| crate::auth::Auth::hs256(self.auth.secret.expose()))
+    }
+}
+
+/// TURN credentials the node mints (draft-uberti-behave-turn-rest).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TurnSection {
+    /// The secret shared with the TURN servers (coturn's `static-auth-secret`); empty: off.
+    pub secret: Secret,
+    /// The TURN servers' URLs (`turn:host:3478`, `turns:…`).
+    pub urls: Vec<String>,
+    /// How long minted credentials stay valid, in seconds.
+    pub ttl_s: u64,
+}
+
+impl Default for TurnSection {
+    fn default() -> Self {
+        Self { secret: Secret::default(), urls: Vec::new(), ttl_s: 86_400 }
+    }
+}
+
+impl TurnSection {
+    /// Whether the node mints TURN credentials.
+    pub fn enabled(&self) -> bool {
+        !self.secret.is_empty() && !self.urls.is_empty()
+    }
+
+    /// Credentials for `identity`, valid from now; `None` when TURN is off.
+    pub fn mint(&self, identity: &str) -> Option<crate::auth::turn::TurnCredentials> {
+        let now = crate::auth::turn::unix_now();
+        self.enabled().then(|| {
+            crate::auth::turn::mint(self.secret.expose(), identity, self.ttl_s, now, &self.urls)
+        })
     }
 }

@@ -104,4 +104,13 @@ pub struct Flags {
     /// The default tenant's HS256 secret for access tokens; set, every client needs one.
     #[arg(long, env = "SWITCHBOARD_AUTH_SECRET", hide_env_values = true)]
     pub auth_secret: Option<String>,
+    /// The secret shared with the TURN servers, to mint clients' TURN credentials.
+    #[arg(long, env = "SWITCHBOARD_TURN_SECRET", hide_env_values = true)]
+    pub turn_secret: Option<String>,
+    /// The TURN servers' URLs, comma-separated (turn:host:3478,…).
+    #[arg(long, env = "SWITCHBOARD_TURN_URLS", value_delimiter = ',')]
+    pub turn_urls: Option<Vec<String>>,
+    /// How long minted TURN credentials stay valid, in seconds.
+    #[arg(long, env = "SWITCHBOARD_TURN_TTL_S")]
+    pub turn_ttl_s: Option<u64>,
 }

@@ -9,7 +9,7 @@ mod auth;
 mod flags;
 mod media;
 
-pub use auth::{AuthSection, Secret};
+pub use auth::{AuthSection, Secret, TurnSection};
 pub use flags::Flags;
 pub use media::MediaSection;
 
@@ -36,6 +36,8 @@ pub struct Config {
     pub media: MediaSection,
     /// Access tokens; off unless a secret is set.
     pub auth: AuthSection,
+    /// TURN credentials for clients; off unless a secret and URLs are set.
+    pub turn: TurnSection,
 }
 
 /// The `signals` dialect's settings.
@@ -159,6 +161,7 @@ impl Default for Config {
             signals: SignalsSection::default(),
             media: MediaSection::default(),
             auth: AuthSection::default(),
+            turn: TurnSection::default(),
         }
     }
 }
@@ -273,6 +276,15 @@ impl Config {
         if let Some(secret) = flags.auth_secret {
             config.auth.secret = secret.into();
         }
+        if let Some(secret) = flags.turn_secret {
+            config.turn.secret = secret.into();
+        }
+        if let Some(urls) = flags.turn_urls {
+            config.turn.urls = urls;
+        }
+        if let Some(ttl) = flags.turn_ttl_s {
+            config.turn.ttl_s = ttl;
+        }
         config.validate()?;
         Ok(config)
     }
@@ -294,6 +306,7 @@ impl Config {
             "timing.roster_interval_ms must be at most 10000",
         )?;
         check(self.workers <= 256, "workers must be at most 256")?;
+        check(self.turn.ttl_s >= 60, "turn.ttl_s must be at least 60")?;
         check(self.media.workers <= 256, "media.workers must be at most 256")?;
         check(
             usize::from(self.media.port) + self.media_workers() <= 65_536,
@@ -430,71 +443,4 @@ impl Config {
 }
 
 #[cfg(test)]
-mod tests {
-    use clap::Parser;
-
-    use super::*;
-
-    fn flags(args: &[&str]) -> Flags {
-        Flags::try_parse_from(std::iter::once("switchboard").chain(args.iter().copied())).unwrap()
-    }
-
-    #[test]
-    fn flags_override_the_file_which_overrides_defaults() {
-        let dir = std::env::temp_dir().join(format!("sb-config-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let file = dir.join("c.toml");
-        std::fs::write(&file, "workers = 3\n[limits]\nmax_clients = 5\noutbound_queue = 64\n")
-            .unwrap();
-        let path = file.to_str().unwrap();
-        let config = Config::load(flags(&["--config", path, "--max-clients", "7"])).unwrap();
-        assert_eq!(config.workers, 3);
-        assert_eq!(config.limits.max_clients, 7);
-        assert_eq!(config.limits.outbound_queue, 64);
-        assert_eq!(config.limits.max_frame_bytes, Limits::default().max_frame_bytes);
-        std::fs::remove_dir_all(dir).unwrap();
-    }
-
-    #[test]
-    fn the_example_config_parses_to_the_defaults() {
-        let example: Config =
-            toml::from_str(include_str!("../../deploy/config.example.toml")).unwrap();
-        example.validate().unwrap();
-        assert_eq!(format!("{example:?}"), format!("{:?}", Config::default()));
-    }
-
-    #[test]
-    fn cluster_settings_and_redaction() {
-        assert!(Config::default().cluster().is_none());
-        let config = Config::load(flags(&[
-            "--redis-url",
-            "redis://u:secret@r:6379/0",
-            "--node-ttl-ms",
-            "4000",
-        ]))
-        .unwrap();
-        let cluster = config.cluster().unwrap();
-        assert_eq!(cluster.node_ttl, Duration::from_secs(4));
-        assert_eq!(cluster.prefix, "switchboard");
-        let shown = format!("{:?}", config.redacted());
-        assert!(
-            !shown.contains("u:secret@") && shown.contains("redis://u:***@r:6379/0"),
-            "{shown}"
-        );
-        assert!(Config::load(flags(&["--redis-url", "http://r"])).is_err());
-        let authed = Config::load(flags(&["--auth-secret", "s3cr3t-value"])).unwrap();
-        assert!(authed.auth().is_some() && Config::default().auth().is_none());
-        let shown = format!("{:?}", authed.redacted());
-        assert!(!shown.contains("s3cr3t-value") && shown.contains("<redacted>"), "{shown}");
-        assert!(Config::load(flags(&["--heartbeat-interval-ms", "2000"])).is_err());
-    }
-
-    #[test]
-    fn unknown_keys_and_bad_values_are_refused() {
-        assert!(toml::from_str::<Config>("listne = \"0.0.0.0:1\"").is_err());
-        assert!(toml::from_str::<Config>("[limits]\nmax_frames = 1").is_err());
-        assert!(Config::load(flags(&["--ping-interval-ms", "5"])).is_err());
-        assert!(Config::load(flags(&["--outbound-queue", "2"])).is_err());
-        assert!(Config::load(flags(&[])).is_ok());
-    }
-}
+mod tests;

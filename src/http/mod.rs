@@ -137,6 +137,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(healthz))
         .route("/readyz", web::get().to(readyz))
         .route("/metrics", web::get().to(metrics))
+        .route("/turn", web::get().to(turn))
         .route("/cmd", web::get().to(not_upgraded))
         .route("/signals", web::get().to(not_upgraded))
         .route("/mediasoup", web::get().to(not_upgraded))
@@ -148,6 +149,40 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 async fn healthz() -> HttpResponse {
     HttpResponse::Ok().content_type("text/plain").body("ok\n")
+}
+
+/// `GET /turn`: TURN credentials for the bearer of an access token (`Authorization: Bearer
+/// <token>`), minted for its `sub`; with auth off, for anyone (as the `signals` JOIN ack hands
+/// them out). 404 when TURN is off, 401 for a refused token.
+async fn turn(req: actix_web::HttpRequest, node: web::Data<NodeState>) -> HttpResponse {
+    if !node.config.turn.enabled() {
+        return HttpResponse::NotFound()
+            .content_type("text/plain")
+            .body("TURN is not configured\n");
+    }
+    let bearer = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let identity = match &node.auth {
+        None => "anonymous".to_owned(),
+        Some(auth) => match auth.verify(bearer) {
+            Ok(grant) => grant.sub.unwrap_or_default(),
+            Err(why) => {
+                return HttpResponse::Unauthorized()
+                    .insert_header(("WWW-Authenticate", "Bearer"))
+                    .content_type("text/plain")
+                    .body(format!("{why}\n"))
+            }
+        },
+    };
+    match node.config.turn.mint(&identity) {
+        Some(credentials) => {
+            HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(credentials)
+        }
+        None => HttpResponse::NotFound().body("TURN is not configured\n"),
+    }
 }
 
 async fn readyz(node: web::Data<NodeState>) -> HttpResponse {

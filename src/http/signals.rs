@@ -36,6 +36,10 @@ struct SignalsEndpoint {
     ice: Arc<IceConfig>,
     /// What the client's token grants: the userId it may be, the rooms it may enter.
     grant: Grant,
+    /// How TURN credentials are minted, if they are: for the session's user, in its JOIN acks.
+    turn: Arc<crate::config::TurnSection>,
+    /// The session's user, once a signal named it.
+    user: std::cell::RefCell<Option<Arc<str>>>,
 }
 
 impl Endpoint for SignalsEndpoint {
@@ -59,7 +63,10 @@ impl Endpoint for SignalsEndpoint {
                 let (action, req) = (signal.action, signal.raw);
                 Err(Reply::Refused { action, refusal: Refusal::PermissionDenied, req })
             }
-            Ok(signal) => Ok(signal),
+            Ok(signal) => {
+                self.user.borrow_mut().get_or_insert_with(|| signal.from.user.clone());
+                Ok(signal)
+            }
         };
         // The session applies its signals one at a time, in order.
         self.actor.connected() && {
@@ -79,6 +86,12 @@ impl Endpoint for SignalsEndpoint {
 
     fn encode_into(&self, event: &Event, into: &mut String) {
         match event {
+            Event::Signals(reply @ Reply::Joined { .. }) if self.turn.enabled() => {
+                let user = self.user.borrow().clone().unwrap_or_else(|| "anonymous".into());
+                let ice =
+                    IceConfig { servers: self.ice.servers.clone(), turn: self.turn.mint(&user) };
+                into.push_str(&encode(reply, &ice));
+            }
             Event::Signals(reply) => into.push_str(&encode(reply, &self.ice)),
             // Only `signals` replies are ever pushed to a `signals` session.
             _ => into.push_str(r#"{"c":500,"s":"","b":{"req":null,"msg":"internal"}}"#),
@@ -97,11 +110,13 @@ pub(super) async fn accept(handshake: Handshake, node: Arc<NodeState>) {
         FrameLimits { frame: settings.max_frame_bytes, message: settings.max_message_bytes };
     let heartbeat = Duration::from_millis(settings.heartbeat_timeout_ms);
     let keepalive = Duration::from_millis(settings.keepalive_ms);
-    let ice = Arc::new(IceConfig { servers: settings.ice_servers.clone() });
+    let ice = Arc::new(IceConfig { servers: settings.ice_servers.clone(), turn: None });
+    let turn = Arc::new(node.config.turn.clone());
     let core = node.core.clone();
     ws::accept(handshake, node, frames, None, move |link, grant| {
         let actor = core.connect_signals(link, heartbeat, keepalive);
-        Box::new(SignalsEndpoint { actor, ice, grant }) as Box<dyn Endpoint>
+        let user = std::cell::RefCell::new(None);
+        Box::new(SignalsEndpoint { actor, ice, grant, turn, user }) as Box<dyn Endpoint>
     })
     .await;
 }

@@ -18,3 +18,4 @@ mod node;
 mod rooms;
 mod rooms_raw;
 mod signals;
+mod turn;

@@ -14,6 +14,8 @@ use super::{ack, codes};
 pub struct IceConfig {
     /// STUN/TURN URLs.
     pub servers: Vec<String>,
+    /// TURN credentials minted for the session, if the node mints them (`icfg.turn`).
+    pub turn: Option<crate::auth::turn::TurnCredentials>,
 }
 
 /// Encodes one reply as a text frame.
@@ -37,7 +39,10 @@ pub fn encode(reply: &Reply, ice: &IceConfig) -> String {
                 "rid": rid.as_str(),
                 "pt": pt,
                 "eg": eg.as_ref().map_or(Value::Null, raw_value),
-                "icfg": { "is": ice.servers },
+                "icfg": match &ice.turn {
+                    None => serde_json::json!({ "is": ice.servers }),
+                    Some(turn) => serde_json::json!({ "is": ice.servers, "turn": turn }),
+                },
             });
             ack::ok("JOIN", &body.to_string())
         }
@@ -127,7 +132,7 @@ mod tests {
 
     #[test]
     fn replies_encode_as_the_seed_shows() {
-        let ice = IceConfig { servers: vec!["stun:stun.example.org:3478".into()] };
+        let ice = IceConfig { servers: vec!["stun:stun.example.org:3478".into()], turn: None };
         let publisher = Listed {
             peer: Peer { user: "u1".into(), session: "s1".into() },
             ss: raw(
