@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use str0m::{
     media::{KeyframeRequestKind, MediaKind},
-    rtp::{RtpPacket, RtpWrite, Ssrc},
+    rtp::{RtpPacket, RtpWrite, SeqNo, Ssrc},
 };
 
 use super::{
@@ -80,11 +80,12 @@ impl Worker {
             }
             let pt = packet.header.payload_type;
             let Some(&(_, pt)) = c.pts.iter().find(|(from, _)| *from == pt) else { continue };
+            let Some(seq) = rebased(&mut c.seq_base, *packet.seq_no) else { continue };
             c.counted.0 += 1;
             c.counted.1 += packet.payload.len() as u64;
             let write = RtpWrite::new(
                 pt,
-                packet.seq_no,
+                SeqNo::from(seq),
                 packet.header.timestamp,
                 now,
                 packet.payload.clone(),
@@ -106,5 +107,28 @@ impl Worker {
             }
             self.drive(down);
         }
+    }
+}
+
+/// The sequence number of a consumer's packet whose producer's (extended) one is `seq`, the
+/// consumer's first being 1 (`base` is set by it); `None` for a packet older than the
+/// consumer's first. A consumer that starts after its producer has sent 65,536 packets (20
+/// minutes of audio, a minute of video) would otherwise begin with a rollover count its
+/// receiver cannot know, and every packet would fail its SRTP check there.
+pub(super) fn rebased(base: &mut Option<u64>, seq: u64) -> Option<u64> {
+    let base = *base.get_or_insert(seq.saturating_sub(1));
+    seq.checked_sub(base).filter(|s| *s > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_consumer_numbers_its_packets_from_one_whenever_it_starts() {
+        let mut base = None;
+        assert_eq!(super::rebased(&mut base, 200_000), Some(1), "past three rollovers");
+        assert_eq!(super::rebased(&mut base, 200_001), Some(2));
+        assert_eq!(super::rebased(&mut base, 200_005), Some(6), "a gap stays a gap");
+        assert_eq!(super::rebased(&mut base, 199_990), None, "older than the first");
+        assert_eq!(super::rebased(&mut None, 0), None);
     }
 }

@@ -61,6 +61,9 @@ pub(super) struct Consuming {
     pub(super) kind: MediaKind,
     /// RTP packets sent, and their payload bytes.
     pub(super) counted: (u64, u64),
+    /// The producer's (extended) sequence number just before this consumer's first packet:
+    /// the consumer numbers its packets from 1 (see [`super::rtp::rebased`]).
+    pub(super) seq_base: Option<u64>,
     /// The producer: its transport and SSRC.
     pub(super) producer: (PeerId, Ssrc),
     /// The producer's payload types and this consumer's.
@@ -326,7 +329,8 @@ impl Worker {
         .ok_or_else(|| failed("consuming"))?;
         let pts = pts.into_iter().map(|(from, to)| (Pt::from(from), Pt::from(to))).collect();
         let producer = (up, up_ssrc);
-        let consuming = Consuming { mid, ssrc, kind, counted: (0, 0), producer, pts, paused };
+        let consuming =
+            Consuming { mid, ssrc, kind, counted: (0, 0), seq_base: None, producer, pts, paused };
         transport_of(peer).ok_or(MediaError::NoTransport)?.consumers.push(consuming);
         let produced = self
             .peers
