@@ -5,7 +5,9 @@ use std::{net::IpAddr, time::Duration};
 
 use switchboard_bench::direct::{DirectClient, Remote, OPUS_PT};
 
-use super::{Codec, CodecName, Dtls, DtlsRole, Kind, MediaError, MediaPlane, Stats, Stream};
+use super::{
+    Codec, CodecName, Dtls, DtlsRole, Kind, MediaError, MediaPlane, Stats, Stream, TransportParams,
+};
 
 const LIMIT: Duration = Duration::from_secs(10);
 
@@ -23,6 +25,16 @@ fn codecs() -> Vec<Codec> {
     }]
 }
 
+/// What a client is told of a new transport.
+fn remote(params: TransportParams) -> Remote {
+    Remote {
+        ufrag: params.ice.ufrag,
+        pwd: params.ice.pwd,
+        candidate: params.candidate,
+        fingerprint: params.fingerprint,
+    }
+}
+
 fn dtls(client: &mut DirectClient, role: DtlsRole) -> Dtls {
     Dtls { role, algorithm: "sha-256".into(), fingerprint: client.fingerprint() }
 }
@@ -35,13 +47,7 @@ async fn connected(plane: &MediaPlane, session: &str, key: &str, send: bool) -> 
     let given = send.then(|| dtls(&mut client, DtlsRole::Server));
     let made = plane.create_transport("r", session, key, codecs(), given).await;
     let (params, _gone) = made.expect("a transport");
-    let remote = Remote {
-        ufrag: params.ice.ufrag,
-        pwd: params.ice.pwd,
-        candidate: params.candidate,
-        fingerprint: params.fingerprint,
-    };
-    client.connect(&remote, !send).expect("the client connects");
+    client.connect(&remote(params), !send).expect("the client connects");
     if !send {
         let later = dtls(&mut client, DtlsRole::Client);
         plane.connect_transport("r", key, later).await.expect("DTLS starts");
@@ -134,13 +140,7 @@ async fn a_transport_whose_dtls_fails_ends_and_says_why_and_a_closed_one_says_cl
     let wrong = dtls(&mut other, DtlsRole::Server);
     let made = plane.create_transport("r", "s", "s/1", codecs(), Some(wrong)).await;
     let (params, gone) = made.expect("a transport");
-    let remote = Remote {
-        ufrag: params.ice.ufrag,
-        pwd: params.ice.pwd,
-        candidate: params.candidate,
-        fingerprint: params.fingerprint,
-    };
-    client.connect(&remote, false).expect("the client connects");
+    client.connect(&remote(params), false).expect("the client connects");
     let why = tokio::select! {
         why = gone.wait() => why,
         _ = client.run_until(LIMIT, |_| false) => panic!("the transport never ended"),

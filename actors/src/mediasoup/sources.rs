@@ -1,4 +1,5 @@
 //! Producers and consumers of a `mediasoup` room, and what the media plane's answers come to.
+//! Every request here is of a peer that has joined (the rules refuse others first).
 
 use serde_json::{json, Number, Value};
 
@@ -126,9 +127,7 @@ impl MediasoupRoom {
         let Some(producer) =
             self.member_mut(from).and_then(|m| m.producers.iter_mut().find(|p| p.id == id))
         else {
-            let refusal =
-                if self.has_peer(from) { Refusal::NoProducer(id) } else { Refusal::NotJoined };
-            return answer(out, from, reply, Err(refusal));
+            return answer(out, from, reply, Err(Refusal::NoProducer(id)));
         };
         let changed = producer.paused != paused;
         producer.paused = paused;
@@ -209,10 +208,8 @@ impl MediasoupRoom {
         paused: bool,
         out: &mut Out<Self>,
     ) {
-        let joined = self.has_peer(from);
         let Some(consumer) = self.consumer_mut(from, id) else {
-            let refusal = if joined { Refusal::NoConsumer(id) } else { Refusal::NotJoined };
-            return answer(out, from, reply, Err(refusal));
+            return answer(out, from, reply, Err(Refusal::NoConsumer(id)));
         };
         consumer.paused = paused;
         out.effect(Media::Pause(media::consumer_key(id), paused));
@@ -228,11 +225,9 @@ impl MediasoupRoom {
         id: u64,
         out: &mut Out<Self>,
     ) {
-        let joined = self.has_peer(from);
         let result = match self.consumer_mut(from, id) {
             Some(_) => Ok(json!({})),
-            None if joined => Err(Refusal::NoConsumer(id)),
-            None => Err(Refusal::NotJoined),
+            None => Err(Refusal::NoConsumer(id)),
         };
         answer(out, from, reply, result);
     }
