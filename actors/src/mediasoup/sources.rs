@@ -98,19 +98,16 @@ impl MediasoupRoom {
         rtp: RtpParameters,
         out: &mut Out<Self>,
     ) {
-        let result = match self.member_mut(from) {
-            None => Err(Refusal::NotJoined),
-            Some(m) => match m.producers.iter_mut().find(|p| p.id == id) {
-                None => Err(Refusal::NoProducer(id)),
-                Some(p) => match caps::producer_stream(p.kind, &rtp) {
-                    Ok(stream) if stream == p.stream => {
-                        p.rtp = rtp;
-                        Ok(json!({}))
-                    }
-                    Ok(_) => Err(Refusal::Unsupported("a producer's SSRCs cannot change".into())),
-                    Err(why) => Err(Refusal::Unsupported(why)),
-                },
-            },
+        let Some(p) = self.producer_mut(from, id) else {
+            return answer(out, from, reply, Err(Refusal::NoProducer(id)));
+        };
+        let result = match caps::producer_stream(p.kind, &rtp) {
+            Ok(stream) if stream == p.stream => {
+                p.rtp = rtp;
+                Ok(json!({}))
+            }
+            Ok(_) => Err(Refusal::Unsupported("a producer's SSRCs cannot change".into())),
+            Err(why) => Err(Refusal::Unsupported(why)),
         };
         answer(out, from, reply, result);
     }
@@ -124,9 +121,7 @@ impl MediasoupRoom {
         paused: bool,
         out: &mut Out<Self>,
     ) {
-        let Some(producer) =
-            self.member_mut(from).and_then(|m| m.producers.iter_mut().find(|p| p.id == id))
-        else {
+        let Some(producer) = self.producer_mut(from, id) else {
             return answer(out, from, reply, Err(Refusal::NoProducer(id)));
         };
         let changed = producer.paused != paused;
@@ -193,6 +188,10 @@ impl MediasoupRoom {
         }
         let peer = from.clone();
         out.effect(Media::Consume { peer, id, transport, of, stream, pts, paused, reply });
+    }
+
+    fn producer_mut(&mut self, from: &PeerId, id: u64) -> Option<&mut Producer> {
+        self.member_mut(from)?.producers.iter_mut().find(|p| p.id == id)
     }
 
     fn consumer_mut(&mut self, from: &PeerId, id: u64) -> Option<&mut super::room::Consumer> {
