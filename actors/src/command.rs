@@ -3,7 +3,7 @@
 //! Dialects decode frames into commands; the core never sees a frame.
 
 use crate::{
-    ids::{CallId, ClientName},
+    ids::{CallId, ClientName, Tenant},
     payload::Payload,
 };
 
@@ -44,6 +44,17 @@ impl Command {
             Command::OpenCall { .. } => CommandKind::OpenCall,
             Command::Signal { signal, .. } => signal.kind(),
             Command::Notify { .. } => CommandKind::Notify,
+        }
+    }
+
+    /// The same command with every name it holds in `tenant`'s namespace (a client names only
+    /// its own tenant's clients).
+    pub fn in_tenant(self, tenant: &Tenant) -> Self {
+        match self {
+            Command::Register { name } => Command::Register { name: name.in_tenant(tenant) },
+            Command::OpenCall { callee } => Command::OpenCall { callee: callee.in_tenant(tenant) },
+            Command::Notify { to, kind } => Command::Notify { to: to.in_tenant(tenant), kind },
+            signal @ Command::Signal { .. } => signal,
         }
     }
 }

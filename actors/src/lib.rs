@@ -4,7 +4,8 @@
 //!
 //! # Layout
 //!
-//! - [`ids`]: newtype ids (`ConnId`, `ClientName`, `CallId`, `NodeId`, `RoomId`).
+//! - [`ids`]: newtype ids (`ConnId`, `ClientName`, `CallId`, `NodeId`, `RoomId`), and the
+//!   `Tenant` that namespaces client names and rooms.
 //! - [`command`], [`event`]: what clients ask ([`Command`]) and are told ([`Event`]).
 //! - [`payload`]: opaque JSON payloads (SDP, ICE) relayed byte for byte.
 //! - [`error`]: [`ErrorKind`] (every failure a client can be told of) and [`CloseReason`].
@@ -54,7 +55,7 @@ pub use command::{CallSignal, Command, CommandKind};
 pub use credit::{Credit, Credits};
 pub use error::{ClientError, CloseReason, ErrorKind};
 pub use event::{Event, Phase, Presence, Roster, RosterEntry};
-pub use ids::{CallId, ClientName, ConnId, NodeId, RoomId, SocketId};
+pub use ids::{CallId, ClientName, ConnId, Named, NodeId, RoomId, SocketId, Tenant};
 pub use link::{Backlog, ClientLink, LinkReceiver, Outbound, PushError};
 pub use node::{Core, CoreConfig};
 pub use payload::Payload;

@@ -1,7 +1,13 @@
-//! The access tokens' and TURN credentials' sections of the configuration: each off unless its
-//! secret is set.
+//! The access tokens', tenants' and TURN credentials' sections of the configuration: tokens
+//! are off unless some tenant (the default one included) has a key, TURN unless its secret is
+//! set.
+
+use std::{collections::BTreeMap, path::PathBuf};
 
 use serde::Deserialize;
+use switchboard_actors::Tenant;
+
+use crate::auth::{Auth, TenantKeys};
 
 use super::Config;
 
@@ -34,18 +40,65 @@ impl std::fmt::Debug for Secret {
     }
 }
 
-/// Access tokens (JWT).
+/// Access tokens (JWT): the default tenant's keys.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AuthSection {
     /// The default tenant's HS256 secret; with one set, every client needs a token.
     pub secret: Secret,
+    /// The default tenant's public keys (RS/PS/ES/EdDSA), a JWKS document; with one set, every
+    /// client needs a token.
+    pub jwks_file: Option<PathBuf>,
 }
 
+/// One tenant (`[tenants.NAME]`): its keys, its limits on each node, its webhook.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TenantSection {
+    /// Its HS256 secret.
+    pub secret: Secret,
+    /// Its public keys, a JWKS document.
+    pub jwks_file: Option<PathBuf>,
+    /// Most of its clients connected to one node at once; 0: no limit but the node's.
+    pub max_clients: usize,
+    /// Most messages per second its clients together may send to one node; 0: no limit.
+    pub max_messages_per_s: u32,
+}
+
+impl TenantSection {
+    fn keys(secret: &Secret, jwks_file: Option<&PathBuf>) -> Result<TenantKeys, String> {
+        let keys = TenantKeys::default().with_secret(secret.expose());
+        let Some(path) = jwks_file else { return Ok(keys) };
+        let jwks = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        keys.with_jwks(&jwks).map_err(|e| format!("{}: {e}", path.display()))
+    }
+}
+
+/// The tenants by name.
+pub type Tenants = BTreeMap<String, TenantSection>;
+
 impl Config {
-    /// The node's token verifier; `None` when auth is off.
-    pub fn auth(&self) -> Option<crate::auth::Auth> {
-        (!self.auth.secret.is_empty()).then(|| crate::auth::Auth::hs256(self.auth.secret.expose()))
+    /// The node's token verifier; `None` when auth is off (no tenant has a key). An error says
+    /// which tenant's keys cannot be used.
+    pub fn auth(&self) -> Result<Option<Auth>, String> {
+        let mut all = std::collections::HashMap::new();
+        let default = TenantSection::keys(&self.auth.secret, self.auth.jwks_file.as_ref())
+            .map_err(|e| format!("auth.jwks_file: {e}"))?;
+        if !default.is_empty() {
+            all.insert(Tenant::default(), default);
+        }
+        for (name, section) in &self.tenants {
+            let tenant = Tenant::new(name)
+                .ok_or_else(|| format!("tenants.{name}: names are 1 to 64 of A-Z a-z 0-9 _ - ."))?;
+            let keys = TenantSection::keys(&section.secret, section.jwks_file.as_ref())
+                .map_err(|e| format!("tenants.{name}: {e}"))?;
+            if keys.is_empty() {
+                return Err(format!("tenants.{name}: needs a secret or a jwks_file"));
+            }
+            all.insert(tenant, keys);
+        }
+        Ok((!all.is_empty()).then(|| Auth::new(all)))
     }
 }
 

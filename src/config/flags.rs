@@ -104,6 +104,10 @@ pub struct Flags {
     /// The default tenant's HS256 secret for access tokens; set, every client needs one.
     #[arg(long, env = "SWITCHBOARD_AUTH_SECRET", hide_env_values = true)]
     pub auth_secret: Option<String>,
+    /// The default tenant's public keys for access tokens, a JWKS file; set, every client
+    /// needs a token.
+    #[arg(long, env = "SWITCHBOARD_AUTH_JWKS_FILE")]
+    pub auth_jwks_file: Option<std::path::PathBuf>,
     /// The secret shared with the TURN servers, to mint clients' TURN credentials.
     #[arg(long, env = "SWITCHBOARD_TURN_SECRET", hide_env_values = true)]
     pub turn_secret: Option<String>,

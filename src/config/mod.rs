@@ -9,7 +9,7 @@ mod auth;
 mod flags;
 mod media;
 
-pub use auth::{AuthSection, Secret, TurnSection};
+pub use auth::{AuthSection, Secret, TenantSection, Tenants, TurnSection};
 pub use flags::Flags;
 pub use media::MediaSection;
 
@@ -34,8 +34,10 @@ pub struct Config {
     pub signals: SignalsSection,
     /// The media plane: the embedded SFU behind `signals` `m2m`/`a2m` rooms.
     pub media: MediaSection,
-    /// Access tokens; off unless a secret is set.
+    /// Access tokens: the default tenant's keys; off unless some tenant has a key.
     pub auth: AuthSection,
+    /// The tenants sharing the cluster, by name (`[tenants.acme]`).
+    pub tenants: Tenants,
     /// TURN credentials for clients; off unless a secret and URLs are set.
     pub turn: TurnSection,
 }
@@ -161,6 +163,7 @@ impl Default for Config {
             signals: SignalsSection::default(),
             media: MediaSection::default(),
             auth: AuthSection::default(),
+            tenants: Tenants::default(),
             turn: TurnSection::default(),
         }
     }
@@ -276,6 +279,9 @@ impl Config {
         if let Some(secret) = flags.auth_secret {
             config.auth.secret = secret.into();
         }
+        if flags.auth_jwks_file.is_some() {
+            config.auth.jwks_file = flags.auth_jwks_file;
+        }
         if let Some(secret) = flags.turn_secret {
             config.turn.secret = secret.into();
         }
@@ -363,6 +369,7 @@ impl Config {
             }),
             "node_id must be 1 to 64 characters of A-Z, a-z, 0-9, '-' and '_'",
         )?;
+        self.auth().map_err(ConfigError::Invalid)?;
         Ok(())
     }
 

@@ -43,7 +43,7 @@ fn cluster_settings_and_redaction() {
     assert!(!shown.contains("u:secret@") && shown.contains("redis://u:***@r:6379/0"), "{shown}");
     assert!(Config::load(flags(&["--redis-url", "http://r"])).is_err());
     let authed = Config::load(flags(&["--auth-secret", "s3cr3t-value"])).unwrap();
-    assert!(authed.auth().is_some() && Config::default().auth().is_none());
+    assert!(matches!(authed.auth(), Ok(Some(_))) && matches!(Config::default().auth(), Ok(None)));
     let shown = format!("{:?}", authed.redacted());
     assert!(!shown.contains("s3cr3t-value") && shown.contains("<redacted>"), "{shown}");
     assert!(Config::load(flags(&["--heartbeat-interval-ms", "2000"])).is_err());
@@ -56,4 +56,25 @@ fn unknown_keys_and_bad_values_are_refused() {
     assert!(Config::load(flags(&["--ping-interval-ms", "5"])).is_err());
     assert!(Config::load(flags(&["--outbound-queue", "2"])).is_err());
     assert!(Config::load(flags(&[])).is_ok());
+}
+
+#[test]
+fn tenants_need_valid_names_and_usable_keys() {
+    let parse = |text: &str| toml::from_str::<Config>(text).expect("parses");
+    let ok =
+        parse("[tenants.acme]\nsecret = \"a\"\nmax_clients = 10\n[tenants.beta]\nsecret = \"b\"");
+    assert!(ok.validate().is_ok() && matches!(ok.auth(), Ok(Some(_))));
+    assert_eq!(ok.tenants["acme"].max_clients, 10);
+    let shown = format!("{:?}", ok.redacted());
+    assert!(!shown.contains("\"a\"") && shown.contains("<redacted>"), "{shown}");
+    for bad in [
+        "[tenants.\"a:b\"]\nsecret = \"a\"",
+        "[tenants.keyless]\nmax_clients = 1",
+        "[tenants.acme]\njwks_file = \"/nonexistent/jwks.json\"",
+        "[auth]\njwks_file = \"Cargo.toml\"",
+    ] {
+        let err = parse(bad).validate().expect_err(bad).to_string();
+        assert!(err.contains("tenants.") || err.contains("auth.jwks_file"), "{err}");
+    }
+    assert!(toml::from_str::<Config>("[tenants.acme]\nsecrets = \"a\"").is_err());
 }

@@ -142,7 +142,7 @@ pub(super) async fn accept(handshake: Handshake, node: Arc<NodeState>) {
     let max = node.config.limits.max_frame_bytes;
     let frames = FrameLimits { frame: max, message: max };
     let engine = node.core.mediasoup.clone();
-    ws::accept(handshake, node, frames, Some("protoo"), move |link: ClientLink, _| {
+    ws::accept(handshake, node, frames, Some("protoo"), move |link: ClientLink, grant| {
         let member = PeerId {
             name: peer.as_str().into(),
             conn: format!("{}/{}", engine.node(), link.conn()).into(),
@@ -151,7 +151,8 @@ pub(super) async fn accept(handshake: Handshake, node: Arc<NodeState>) {
         keepalive(link.clone(), heard.clone());
         Box::new(MediasoupEndpoint {
             seat: engine.seat(member, link.clone()),
-            room: RoomId::new(&room),
+            // The room of that name in the peer's tenant's namespace.
+            room: RoomId::new(&room).in_tenant(&grant.tenant),
             link,
             vocabulary: Cell::new(Vocabulary::Released),
             heard,

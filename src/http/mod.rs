@@ -3,6 +3,7 @@
 mod body;
 mod eio;
 mod mediasoup;
+pub(crate) mod quota;
 mod ratelimit;
 mod signals;
 mod socket;
@@ -47,6 +48,8 @@ pub struct NodeState {
     pub metrics: Arc<Metrics>,
     /// The access tokens' verifier, when auth is on.
     pub auth: Option<crate::auth::Auth>,
+    /// The tenants' limits on this node.
+    pub(crate) quotas: quota::Quotas,
     /// Set when the node stops accepting clients.
     pub draining: AtomicBool,
     /// Turns `true` when the node drains: every connection's writer closes with 1001.
@@ -62,7 +65,8 @@ impl NodeState {
     pub fn new(core: Core, config: Config, eio: actix::Addr<EioSessions>) -> Self {
         let (drain_tx, drain) = tokio::sync::watch::channel(false);
         Self {
-            auth: config.auth(),
+            auth: config.auth().expect("the tokens' keys were checked when the config was loaded"),
+            quotas: quota::Quotas::new(&config),
             core,
             config,
             metrics: Arc::new(Metrics::default()),

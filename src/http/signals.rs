@@ -56,17 +56,18 @@ impl Endpoint for SignalsEndpoint {
                 msg: r.msg,
             }),
             // Another user than the token's, or a room outside its grant: 4051.
-            Ok(signal)
-                if !self.grant.may_be(&signal.from.user)
-                    || !self.grant.may_enter(signal.rid.as_str()) =>
-            {
-                let (action, req) = (signal.action, signal.raw);
-                Err(Reply::Refused { action, refusal: Refusal::PermissionDenied, req })
-            }
-            Ok(signal) => {
-                self.user.borrow_mut().get_or_insert_with(|| signal.from.user.clone());
-                Ok(signal)
-            }
+            Ok(mut signal) => match self.grant.room(signal.rid.clone()) {
+                Some(rid) if self.grant.may_be(&signal.from.user) => {
+                    // The room of that name in the client's tenant's namespace.
+                    signal.rid = rid;
+                    self.user.borrow_mut().get_or_insert_with(|| signal.from.user.clone());
+                    Ok(signal)
+                }
+                _ => {
+                    let (action, req) = (signal.action, signal.raw);
+                    Err(Reply::Refused { action, refusal: Refusal::PermissionDenied, req })
+                }
+            },
         };
         // The session applies its signals one at a time, in order.
         self.actor.connected() && {

@@ -85,6 +85,12 @@ impl Handshake {
         self.refuse(StatusCode::UNAUTHORIZED, "text/plain", &body).await;
     }
 
+    /// Refuses a client over its tenant's limit: 429, and which.
+    pub(super) async fn too_many(self, node: &NodeState, why: &str) {
+        node.metrics.connections_refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.refuse(StatusCode::TOO_MANY_REQUESTS, "text/plain", &format!("{why}\n")).await;
+    }
+
     /// Refuses a client because the node is full or draining (counted as refused).
     pub(super) async fn busy(self, node: &NodeState) {
         node.metrics.connections_refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);

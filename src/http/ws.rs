@@ -22,6 +22,7 @@ use switchboard_actors::{
 
 use super::{
     credits,
+    quota::Seat,
     ratelimit::TokenBucket,
     socket::{Ended, Incoming, Out, Outgoing},
     upgrade::Handshake,
@@ -76,7 +77,7 @@ impl Endpoint for CmdEndpoint {
             Ok(Command::Register { name, .. }) if !self.grant.may_be(name.as_str()) => {
                 Err(ClientError { kind: ErrorKind::Forbidden, op: Some(CommandKind::Register) })
             }
-            decoded => decoded,
+            decoded => decoded.map(|command| command.in_tenant(&self.grant.tenant)),
         };
         // The actor answers a client's commands one at a time, in order.
         self.actor.connected() && {
@@ -134,6 +135,10 @@ pub(super) async fn accept(
         Ok(grant) => grant,
         Err(why) => return handshake.unauthorized(&node, why).await,
     };
+    let seat = match node.quotas.seat(&grant.tenant) {
+        Ok(seat) => seat,
+        Err(full) => return handshake.too_many(&node, &full.to_string()).await,
+    };
     let limits = &node.config.limits;
     let Some(slot) = ClientSlot::take(&node) else {
         handshake.busy(&node).await;
@@ -148,7 +153,7 @@ pub(super) async fn accept(
     let endpoint = start(link.clone(), grant);
     log::debug!("{id}: {} client connected", endpoint.name());
     let rate = TokenBucket::new(limits.rate_per_sec, limits.rate_burst);
-    let mut incoming = Reader { id, endpoint: &*endpoint, link, rate };
+    let mut incoming = Reader { id, endpoint: &*endpoint, link, rate, seat };
     let mut outgoing = Writer {
         queue: outbound,
         endpoint: &*endpoint,
@@ -171,11 +176,13 @@ struct Reader<'a> {
     endpoint: &'a dyn Endpoint,
     link: ClientLink,
     rate: TokenBucket,
+    /// The client's place in its tenant's quota, and its share of the tenant's rate.
+    seat: Seat,
 }
 
 impl Incoming for Reader<'_> {
     fn text(&mut self, text: &str, credit: Credit) -> bool {
-        if !self.rate.allow() {
+        if !self.rate.allow() || !self.seat.allow_message() {
             self.refused(CloseReason::RateLimited);
             return false;
         }

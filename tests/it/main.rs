@@ -18,4 +18,5 @@ mod node;
 mod rooms;
 mod rooms_raw;
 mod signals;
+mod tenants;
 mod turn;

@@ -41,7 +41,7 @@ pub use bridge::{BridgeActor, Leave, Routes};
 pub use frame::{Dropped, Frame, Topic};
 pub use liveness::{Change, Liveness, Pace};
 
-use crate::ids::NodeId;
+use crate::ids::{Named, NodeId};
 use keys::Keys;
 
 /// Most frames queued for publishing before publishes fail as unavailable.
@@ -263,13 +263,19 @@ impl Cluster {
         }
     }
 
-    fn field(namespace: &str, name: &str) -> String {
-        format!("{namespace}:{name}")
+    /// The claims hash's field of `name` in `namespace`: `namespace:name` in the default
+    /// tenant, `namespace@tenant:name` in another (a tenant's name has no `:`, so no name of
+    /// one tenant spells another's).
+    fn field(namespace: &str, name: &(impl Named + ?Sized)) -> String {
+        match name.tenant().name() {
+            None => format!("{namespace}:{}", name.as_str()),
+            Some(tenant) => format!("{namespace}@{tenant}:{}", name.as_str()),
+        }
     }
 
     /// Claims `name` in `namespace` for this node, cluster-wide. Returns the claim's
     /// cluster-wide sequence number (claims are listed in that order).
-    pub async fn claim(&self, namespace: &str, name: &str) -> Result<u64, ClusterError> {
+    pub async fn claim(&self, namespace: &str, name: &impl Named) -> Result<u64, ClusterError> {
         #[cfg(test)]
         if let Some(bus) = &self.memory {
             return bus.claim(&self.inner.node, Self::field(namespace, name));
@@ -284,7 +290,12 @@ impl Cluster {
 
     /// Releases this node's claim `seq` of `name` in `namespace` (a newer claim of the same
     /// name is left alone).
-    pub async fn release(&self, namespace: &str, name: &str, seq: u64) -> Result<(), ClusterError> {
+    pub async fn release(
+        &self,
+        namespace: &str,
+        name: &impl Named,
+        seq: u64,
+    ) -> Result<(), ClusterError> {
         #[cfg(test)]
         if let Some(bus) = &self.memory {
             return bus.release(&self.inner.node, &Self::field(namespace, name), seq);
@@ -298,11 +309,14 @@ impl Cluster {
 
     /// Releases claim `seq` as [`Cluster::release`] does; while Redis cannot be reached, keeps
     /// trying in the background (every second, for 30 s) and resolves at once.
-    pub async fn release_or_retry(&self, namespace: &str, name: &str, seq: u64) {
+    pub async fn release_or_retry<N>(&self, namespace: &str, name: &N, seq: u64)
+    where
+        N: Named + Clone + Send + Sync + 'static,
+    {
         if self.release(namespace, name, seq).await.is_ok() {
             return;
         }
-        let (cluster, namespace, name) = (self.clone(), namespace.to_owned(), name.to_owned());
+        let (cluster, namespace, name) = (self.clone(), namespace.to_owned(), name.clone());
         tokio::spawn(async move {
             for _ in 0..30 {
                 tokio::time::sleep(Duration::from_secs(1)).await;
@@ -317,7 +331,7 @@ impl Cluster {
     pub async fn lookup(
         &self,
         namespace: &str,
-        name: &str,
+        name: &impl Named,
     ) -> Result<Option<NodeId>, ClusterError> {
         #[cfg(test)]
         if let Some(bus) = &self.memory {
@@ -332,22 +346,6 @@ impl Cluster {
                 .as_deref()
                 .and_then(|c| c.rsplit_once('|'))
                 .map(|(node, _)| NodeId::new(node))),
-            _ => Err(ClusterError::Unavailable),
-        }
-    }
-
-    /// The names in `namespace` this node holds according to Redis.
-    pub async fn owned(&self, namespace: &str) -> Result<Vec<String>, ClusterError> {
-        let mut conn = self.conn()?;
-        let mut cmd = redis::cmd("SMEMBERS");
-        cmd.arg(self.inner.keys.owned(&self.inner.node));
-        let members = cmd.query_async::<Vec<String>>(&mut conn);
-        let prefix = format!("{namespace}:");
-        match tokio::time::timeout(OP_TIMEOUT, members).await {
-            Ok(Ok(all)) => Ok(all
-                .into_iter()
-                .filter_map(|f| f.strip_prefix(&prefix).map(str::to_owned))
-                .collect()),
             _ => Err(ClusterError::Unavailable),
         }
     }

@@ -37,7 +37,7 @@ use crate::{
     connection::messages::{CallMembership, CallRef},
     error::ErrorKind,
     event::{Event, Phase, Presence, Roster, RosterEntry},
-    ids::{CallId, ClientName, ConnId, NodeId},
+    ids::{CallId, ClientName, ConnId, NodeId, Tenant},
     link::ClientLink,
 };
 
@@ -178,10 +178,17 @@ impl DirectoryActor {
                 .filter(|(name, _)| self.registry.get(name).is_none())
                 .map(|(name, r)| (r.seq, name.clone(), r.presence)),
         );
-        all.sort_unstable_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
-        let entries = all.into_iter().map(|(_, name, presence)| RosterEntry { name, presence });
-        let roster = Arc::new(Roster::new(entries.collect()));
-        for (_, client) in self.registry.clients().filter(|(_, c)| c.call.is_none()) {
+        // One roster per tenant: a client sees its own tenant's names only.
+        all.sort_unstable_by(|a, b| (a.1.tenant(), a.0, &a.1).cmp(&(b.1.tenant(), b.0, &b.1)));
+        let mut rosters: HashMap<Tenant, Arc<Roster>> = HashMap::new();
+        for tenant in all.chunk_by(|a, b| a.1.tenant() == b.1.tenant()) {
+            let entries = tenant
+                .iter()
+                .map(|(_, name, presence)| RosterEntry { name: name.clone(), presence: *presence });
+            rosters.insert(tenant[0].1.tenant().clone(), Arc::new(Roster::new(entries.collect())));
+        }
+        for (name, client) in self.registry.clients().filter(|(_, c)| c.call.is_none()) {
+            let Some(roster) = rosters.get(name.tenant()) else { continue };
             // A full queue closes that client; the others are unaffected.
             let _ = client.handle.link.push(Event::Roster(roster.clone()));
         }
@@ -273,7 +280,7 @@ impl DirectoryActor {
         ctx.spawn(
             async move {
                 for _ in 0..60 {
-                    match cluster.release(NAMESPACE, name.as_str(), seq).await {
+                    match cluster.release(NAMESPACE, &name, seq).await {
                         Ok(()) => return,
                         Err(_) => tokio::time::sleep(Duration::from_secs(1)).await,
                     }

@@ -34,7 +34,7 @@ impl Handler<Register> for DirectoryActor {
         };
         self.claiming.insert(name.clone(), Claim { conn, abandoned: false });
         let claimed = name.clone();
-        let claim = async move { cluster.claim(NAMESPACE, claimed.as_str()).await };
+        let claim = async move { cluster.claim(NAMESPACE, &claimed).await };
         Box::pin(claim.into_actor(self).map(move |claim, this, ctx| {
             let abandoned = this.claiming.remove(&name).is_none_or(|c| c.abandoned);
             match claim {
@@ -106,7 +106,7 @@ impl Handler<OpenCall> for DirectoryActor {
             return ready(Err(ErrorKind::PeerNotFound));
         };
         let name = callee.clone();
-        let lookup = async move { cluster.lookup(NAMESPACE, name.as_str()).await };
+        let lookup = async move { cluster.lookup(NAMESPACE, &name).await };
         Box::pin(lookup.into_actor(self).then(move |owner, this, _| match owner {
             Ok(Some(node)) if node != this.node => this.invite(caller, callee, node),
             Ok(_) => ready(Err(ErrorKind::PeerNotFound)),
@@ -135,7 +135,7 @@ impl Handler<Notify> for DirectoryActor {
             return ready(Err(ErrorKind::PeerNotFound));
         };
         let name = msg.to.clone();
-        let lookup = async move { cluster.lookup(NAMESPACE, name.as_str()).await };
+        let lookup = async move { cluster.lookup(NAMESPACE, &name).await };
         Box::pin(lookup.into_actor(self).map(move |owner, this, _| match owner {
             Ok(Some(node)) if node != this.node => this.notify_remote(&node, msg),
             Ok(_) => Err(ErrorKind::PeerNotFound),

@@ -200,7 +200,7 @@ impl DirectoryActor {
         let claims = async move {
             let mut results = Vec::with_capacity(names.len());
             for name in names {
-                let claim = cluster.claim(NAMESPACE, name.as_str()).await;
+                let claim = cluster.claim(NAMESPACE, &name).await;
                 results.push((name, claim));
             }
             results

@@ -185,7 +185,7 @@ impl<R: Rules> Shard<R> {
             return self.tell_rehomed(&room, members, None);
         };
         let name = room.clone();
-        let lookup = async move { cluster.lookup(R::NAMESPACE, name.as_str()).await };
+        let lookup = async move { cluster.lookup(R::NAMESPACE, &name).await };
         let found = actix::fut::wrap_future::<_, Self>(lookup);
         ctx.spawn(actix::ActorFutureExt::map(found, move |home, this, _| {
             let node = match home {

@@ -377,7 +377,7 @@ impl<R: Rules> Shard<R> {
             return;
         };
         let name = room.clone();
-        let lookup = async move { cluster.lookup(R::NAMESPACE, name.as_str()).await };
+        let lookup = async move { cluster.lookup(R::NAMESPACE, &name).await };
         ctx.spawn(lookup.into_actor(self).map(move |home, this, ctx| {
             let Origin::Local(link) = &origin else { return };
             match home {

@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 pub type RoomSocket = crate::engine::Seat<Room>;
 
 use crate::{
-    ids::{RoomId, SocketId},
+    ids::{RoomId, SocketId, Tenant},
     payload::Payload,
 };
 
@@ -44,6 +44,28 @@ pub enum RoomCommand {
         /// Opaque (an RTC description or candidate).
         data: Payload,
     },
+}
+
+impl RoomCommand {
+    /// The room it names.
+    pub fn room(&self) -> &RoomId {
+        match self {
+            RoomCommand::Create(room) | RoomCommand::Join(room) | RoomCommand::Leave(room) => room,
+            RoomCommand::Signal { room, .. } => room,
+        }
+    }
+
+    /// The same command for the room of that name in `tenant`'s namespace.
+    pub fn in_tenant(self, tenant: &Tenant) -> Self {
+        match self {
+            RoomCommand::Create(room) => RoomCommand::Create(room.in_tenant(tenant)),
+            RoomCommand::Join(room) => RoomCommand::Join(room.in_tenant(tenant)),
+            RoomCommand::Leave(room) => RoomCommand::Leave(room.in_tenant(tenant)),
+            RoomCommand::Signal { room, target, data } => {
+                RoomCommand::Signal { room: room.in_tenant(tenant), target, data }
+            }
+        }
+    }
 }
 
 /// What a `rooms` client is told. Each variant is one Socket.IO event of §3.3.

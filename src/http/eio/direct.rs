@@ -26,24 +26,37 @@ use super::{
 };
 use crate::{
     auth::Grant,
-    http::ratelimit::TokenBucket,
+    http::{quota::Seat, ratelimit::TokenBucket},
     protocol::rooms::{
         eio::{self, Kind},
         events, sio,
     },
 };
 
+/// A connected Socket.IO socket.
+#[derive(Debug)]
+pub(crate) struct Connected {
+    /// The socket, as the room engine knows it.
+    pub(crate) socket: RoomSocket,
+    /// The link its events (and acknowledgements) go to.
+    pub(crate) link: ClientLink,
+    /// What its access token grants: its tenant, the rooms it may enter.
+    pub(crate) grant: Grant,
+    /// Its place in its tenant's quota.
+    pub(crate) seat: Seat,
+}
+
 /// The session's room socket, and what its WebSocket's task needs to use it directly.
 #[derive(Debug, Default)]
 pub(crate) struct Shared {
-    /// The socket, and the link its events (and acknowledgements) go to.
-    socket: Mutex<Option<(RoomSocket, ClientLink, Grant)>>,
+    /// The socket, once connected.
+    socket: Mutex<Option<Connected>>,
     /// Packets handed to the session and not yet handled by it.
     pending: AtomicUsize,
 }
 
 impl Shared {
-    fn socket(&self) -> MutexGuard<'_, Option<(RoomSocket, ClientLink, Grant)>> {
+    fn socket(&self) -> MutexGuard<'_, Option<Connected>> {
         // Nothing panics while holding the lock; a poisoned slot is still a slot.
         self.socket.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
@@ -53,10 +66,9 @@ impl Shared {
         self.socket().is_some()
     }
 
-    /// Connects the Socket.IO socket, whose client is reached through `link` and may enter
-    /// the rooms `grant` names.
-    pub(crate) fn connect(&self, socket: RoomSocket, link: ClientLink, grant: Grant) {
-        *self.socket() = Some((socket, link, grant));
+    /// Connects the Socket.IO socket.
+    pub(crate) fn connect(&self, connected: Connected) {
+        *self.socket() = Some(connected);
     }
 
     /// Disconnects the socket: it leaves its rooms, and nothing sent after this reaches them.
@@ -72,7 +84,14 @@ impl Shared {
     pub(crate) fn send(&self, data: &str, ack: Option<u64>, credit: Credit) -> bool {
         let Ok(decoded) = events::decode(data) else { return false };
         let slot = self.socket();
-        let Some((socket, link, grant)) = slot.as_ref() else { return false };
+        let Some(Connected { socket, link, grant, seat }) = slot.as_ref() else { return false };
+        if !seat.allow_message() {
+            // The tenant's clients together send faster than its quota: closed as any client
+            // over its own rate is.
+            log::info!("eio: tenant {} over its message rate, closing", grant.tenant);
+            link.close(CloseReason::RateLimited);
+            return true;
+        }
         let credit = match ack {
             Some(id) => credit.with_receipt(link.clone(), acknowledgement(id)),
             None => credit,
@@ -85,7 +104,8 @@ impl Shared {
                 let message = events::refusal(ErrorKind::Forbidden);
                 let _ = link.frame(super::session::error_packet(message));
             }
-            Ok(command) => socket.send(command, credit),
+            // Rooms are named in the namespace of the client's tenant.
+            Ok(command) => socket.send(command.in_tenant(&grant.tenant), credit),
             // Refused here, in order with what the socket was told before; the core never
             // sees it. (The acknowledgement follows, as the credit drops.)
             Err(message) => {

@@ -185,7 +185,7 @@ impl<R: Rules> RoomActor<R> {
             if let Some((seq, cluster)) = release {
                 let name = self.name.clone();
                 let release =
-                    async move { cluster.release_or_retry(R::NAMESPACE, name.as_str(), seq).await };
+                    async move { cluster.release_or_retry(R::NAMESPACE, &name, seq).await };
                 ctx.wait(release.into_actor(self).map(move |(), this, _| {
                     this.deliver(out, sender);
                     this.vacate();
@@ -294,7 +294,7 @@ impl<R: Rules> Actor for RoomActor<R> {
             return;
         };
         let name = self.name.clone();
-        let claim = async move { cluster.claim(R::NAMESPACE, name.as_str()).await };
+        let claim = async move { cluster.claim(R::NAMESPACE, &name).await };
         ctx.wait(claim.into_actor(self).map(|claim, this, _| match claim {
             Ok(seq) => {
                 this.claim = Some(seq);
@@ -411,7 +411,7 @@ impl<R: Rules> RoomActor<R> {
             return self.reclaimed(false);
         }
         let name = self.name.clone();
-        let claim = async move { cluster.claim(R::NAMESPACE, name.as_str()).await };
+        let claim = async move { cluster.claim(R::NAMESPACE, &name).await };
         ctx.spawn(claim.into_actor(self).map(|claim, this, ctx| match claim {
             Ok(seq) => {
                 this.claim = Some(seq);

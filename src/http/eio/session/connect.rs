@@ -4,6 +4,7 @@ use actix::Context;
 use switchboard_actors::SocketId;
 
 use super::EioSession;
+use crate::http::eio::direct::Connected;
 use crate::protocol::rooms::{eio::Version, sio};
 
 impl EioSession {
@@ -19,13 +20,19 @@ impl EioSession {
         if let (Some(auth), Some(token), Version::V4) = (&self.node.auth, token, self.version) {
             self.grant = auth.verify(Some(token));
         }
-        let grant = match &self.grant {
-            Ok(grant) => grant.clone(),
+        let admitted = match &self.grant {
+            Ok(grant) => match self.node.quotas.seat(&grant.tenant) {
+                Ok(seat) => Ok((grant.clone(), seat)),
+                Err(full) => Err(full.to_string()),
+            },
+            Err(why) => Err(why.to_string()),
+        };
+        let (grant, seat) = match admitted {
+            Ok(admitted) => admitted,
             Err(why) => {
-                let message = serde_json::json!({ "message": why.to_string() }).to_string();
                 let refusal = match self.version {
-                    Version::V3 => serde_json::json!(why.to_string()).to_string(),
-                    Version::V4 => message,
+                    Version::V3 => serde_json::json!(why).to_string(),
+                    Version::V4 => serde_json::json!({ "message": why }).to_string(),
                 };
                 return self.send_message(sio::encode(sio::Kind::Error, &refusal), ctx);
             }
@@ -43,7 +50,8 @@ impl EioSession {
             ),
         };
         let socket = self.node.core.connect_room_socket(id, self.link.clone());
-        self.shared.connect(socket, self.link.clone(), grant);
+        let link = self.link.clone();
+        self.shared.connect(Connected { socket, link, grant, seat });
         self.send_message(ack, ctx);
     }
 }

@@ -1,0 +1,219 @@
+//! Tenants: each tenant's tokens are checked with its own keys (acme's an HS256 secret, beta's
+//! an ES256 public key from a JWKS file), and put its clients in its own namespace: the same
+//! `cmd` sId, `signals` room, `mediasoup` room and peerName, or `rooms` room in two tenants
+//! never meet, on one node and across three. Each tenant's limits refuse its own clients only.
+
+use std::path::PathBuf;
+
+use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
+use serde_json::{json, Value};
+
+use crate::{
+    signals::{data, recv_skipping_lists, signal},
+    support::{
+        client::{open_session, state_of, Ended},
+        protoo::ProtooPeer,
+        scratch::Scratch,
+        Client, Node, Place,
+    },
+};
+
+const ACME_SECRET: &str = "acme-secret";
+
+fn now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+/// A token of tenant acme for `sub` (HS256, acme's secret).
+fn acme(sub: &str) -> String {
+    let claims = json!({"sub": sub, "exp": now() + 60, "tenant": "acme"});
+    let key = EncodingKey::from_secret(ACME_SECRET.as_bytes());
+    encode(&Header::default(), &claims, &key).expect("minted")
+}
+
+/// A token of tenant beta for `sub` (ES256, the private half of the JWKS's key `ec-1`).
+fn beta(sub: &str) -> String {
+    let claims = json!({"sub": sub, "exp": now() + 60, "tenant": "beta"});
+    let key = EncodingKey::from_ec_pem(include_bytes!("../../src/auth/testdata/ec.pem"))
+        .expect("the test key");
+    let mut header = Header::new(Algorithm::ES256);
+    header.kid = Some("ec-1".into());
+    encode(&header, &claims, &key).expect("minted")
+}
+
+/// A config file naming tenants acme and beta, with `extra` lines (limits) for acme.
+fn config(dir: &Scratch, acme_extra: &str) -> PathBuf {
+    let jwks = concat!(env!("CARGO_MANIFEST_DIR"), "/src/auth/testdata/jwks.json");
+    let text = format!(
+        "[tenants.acme]\nsecret = \"{ACME_SECRET}\"\n{acme_extra}\n\
+         [tenants.beta]\njwks_file = \"{jwks}\"\n"
+    );
+    let path = dir.path().join("tenants.toml");
+    std::fs::write(&path, text).expect("config written");
+    path
+}
+
+#[tokio::test]
+async fn two_tenants_same_names_never_meet_on_one_node() {
+    let dir = Scratch::new("tenants");
+    let path = config(&dir, "");
+    let place = Place::one(&["--config", path.to_str().expect("utf-8")]);
+    same_names_never_meet(&place, &[0, 0]).await;
+}
+
+#[tokio::test]
+async fn two_tenants_same_names_never_meet_across_three_nodes() {
+    let dir = Scratch::new("tenants");
+    let path = config(&dir, "");
+    let place = Place::three(&["--config", path.to_str().expect("utf-8")]);
+    same_names_never_meet(&place, &[0, 2]).await;
+}
+
+/// The two tenants' clients connect to nodes `at[0]` (acme) and `at[1]` (beta).
+async fn same_names_never_meet(place: &Place, at: &[usize; 2]) {
+    let nodes = place.nodes();
+    let url = |i: usize, path: &str, token: &str| nodes[at[i]].ws(&format!("{path}?token={token}"));
+
+    // cmd: both tenants' alice register; each roster lists its own tenant only, and acme's
+    // bob calling "alice" reaches acme's.
+    let mut acme_alice = Client::register_url(&url(0, "/cmd", &acme("alice")), "alice").await;
+    let mut beta_alice = Client::register_url(&url(1, "/cmd", &beta("alice")), "alice").await;
+    let mut acme_bob = Client::register_url(&url(0, "/cmd", &acme("bob")), "bob").await;
+    acme_alice.clu_until(|l| l.len() == 2 && state_of(l, "bob").is_some()).await;
+    let session = open_session(&mut acme_bob, &mut acme_alice).await;
+    assert_eq!(session.len(), 8);
+    beta_alice.expect_nothing_but_clu_pending().await;
+    let roster = beta_alice.clu_until(|_| true).await;
+    assert_eq!(roster.len(), 1, "beta sees only its own: {roster:?}");
+    assert_eq!(roster[0]["sId"], "alice");
+
+    // signals: acme creates r1; beta finds no r1 (4001) and creates its own.
+    let mut acme_user = Client::connect_url(&url(0, "/signals", &acme("u"))).await;
+    let mut beta_user = Client::connect_url(&url(1, "/signals", &beta("u"))).await;
+    let creating = json!({"op": {"roomCreating": true}});
+    signal(&mut acme_user, "join", data("JOIN", "u", "u1", creating.clone())).await;
+    assert_eq!(recv_skipping_lists(&mut acme_user).await["c"], 200);
+    signal(&mut beta_user, "join", data("JOIN", "u", "u1", json!({}))).await;
+    assert_eq!(recv_skipping_lists(&mut beta_user).await["c"], 4001, "acme's r1 is not beta's");
+    signal(&mut beta_user, "join", data("JOIN", "u", "u1", creating)).await;
+    assert_eq!(recv_skipping_lists(&mut beta_user).await["c"], 200, "beta's own r1");
+
+    // mediasoup: the same peerName in the same roomId, once per tenant: no 409, and neither
+    // sees the other.
+    let join = json!({"method": "join", "peerName": "p", "rtpCapabilities": {"codecs": []}});
+    let mut peers = Vec::new();
+    for (i, token) in [acme("p"), beta("p")].iter().enumerate() {
+        let mut peer =
+            ProtooPeer::connect(&url(i, "/mediasoup", &format!("{token}&roomId=m&peerName=p")))
+                .await
+                .expect("admitted");
+        let joined = peer.request(join.clone()).await.expect("joined");
+        assert_eq!(joined["peers"], json!([]), "{joined}");
+        peers.push(peer);
+    }
+}
+
+#[test]
+fn two_tenants_same_socket_io_rooms_stay_apart_across_nodes() {
+    use crate::support::sio::{SioDriver, Transports};
+    let dir = Scratch::new("tenants");
+    let path = config(&dir, "");
+    let place = Place::three(&["--config", path.to_str().expect("utf-8")]);
+    let mut driver = SioDriver::start();
+    let clients = [
+        ("acme-owner", 4, 0, acme("o")),
+        ("acme-guest", 2, 1, acme("g")),
+        ("beta-owner", 4, 2, beta("o")),
+    ];
+    for (name, version, node, token) in &clients {
+        let options = json!({"query": {"token": token}});
+        let url = place.nodes()[*node].http();
+        driver.connect_with(name, *version, &url, Transports::Default, options).expect("admitted");
+    }
+    driver.emit("acme-owner", "room-create", json!(["r1"]));
+    assert_eq!(driver.expect("acme-owner", "room-created"), json!(["r1"]));
+    // beta's r1 does not exist yet, then is beta's own.
+    driver.emit("beta-owner", "room-join", json!(["r1"]));
+    assert_eq!(driver.expect("beta-owner", "room-not-exists"), json!(["r1"]));
+    driver.emit("beta-owner", "room-create", json!(["r1"]));
+    assert_eq!(driver.expect("beta-owner", "room-created"), json!(["r1"]));
+    // acme's guest joins acme's r1: acme's owner is told, beta's is not.
+    driver.emit("acme-guest", "room-join", json!(["r1"]));
+    let joined: Value = driver.expect("acme-guest", "room-joined");
+    assert_eq!(joined[2].as_array().map(Vec::len), Some(1), "{joined}");
+    driver.expect("acme-owner", "client-joined");
+    driver.emit("beta-owner", "room-leave", json!(["r1"]));
+    driver.expect("beta-owner", "room-left");
+    driver.emit("acme-guest", "room-leave", json!(["r1"]));
+    driver.expect("acme-guest", "room-left");
+    assert_eq!(driver.expect("acme-owner", "client-left")[0], "r1", "only acme's guest");
+}
+
+#[tokio::test]
+async fn a_tenant_over_its_clients_or_rate_is_refused_and_others_are_not() {
+    let dir = Scratch::new("tenants");
+    let path = config(&dir, "max_clients = 2\nmax_messages_per_s = 20");
+    let node = Node::with_args(&["--config", path.to_str().expect("utf-8")]);
+    let cmd = |token: String| node.ws(&format!("/cmd?token={token}"));
+    let mut first = Client::register_url(&cmd(acme("a1")), "a1").await;
+    let _second = Client::register_url(&cmd(acme("a2")), "a2").await;
+    match tokio_tungstenite::connect_async(cmd(acme("a3"))).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status().as_u16(), 429);
+            let body = String::from_utf8_lossy(response.body().as_deref().unwrap_or_default());
+            assert!(body.contains("tenant acme has its 2 clients"), "{body}");
+        }
+        other => panic!("a third acme client: {:?}", other.map(|_| "admitted")),
+    }
+    // beta has no limit.
+    let mut betas = Vec::new();
+    for i in 0..3 {
+        betas.push(Client::register_url(&cmd(beta(&format!("b{i}"))), &format!("b{i}")).await);
+    }
+    // acme's clients together past 20 messages a second: the sender is closed (1008); beta's
+    // clients go on.
+    for _ in 0..60 {
+        if first.try_send_text(r#"{"cmd":"no-such-cmd"}"#).await.is_err() {
+            break;
+        }
+    }
+    let ended = first.expect_end().await;
+    assert!(matches!(ended, Ended::Close(1008)), "{ended:?}");
+    betas[0].expect_nothing_but_clu_pending().await;
+    // Its seat is free again, once the node has seen it go.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while tokio_tungstenite::connect_async(cmd(acme("a3"))).await.is_err() {
+        assert!(tokio::time::Instant::now() < deadline, "the closed client's seat stays taken");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_token_signed_with_another_tenants_key_or_naming_no_tenant_is_refused() {
+    let dir = Scratch::new("tenants");
+    let path = config(&dir, "");
+    let node = Node::with_args(&["--config", path.to_str().expect("utf-8")]);
+    let claims = |tenant: Option<&str>| {
+        let mut claims = json!({"sub": "x", "exp": now() + 60});
+        if let Some(tenant) = tenant {
+            claims["tenant"] = json!(tenant);
+        }
+        claims
+    };
+    let key = EncodingKey::from_secret(ACME_SECRET.as_bytes());
+    for (why, claims, status) in [
+        ("beta's claim, acme's key", claims(Some("beta")), 401),
+        ("no tenant: the default has no key here", claims(None), 401),
+        ("an unknown tenant", claims(Some("gamma")), 401),
+        ("acme's", claims(Some("acme")), 101),
+    ] {
+        let token = encode(&Header::default(), &claims, &key).expect("minted");
+        let got =
+            match tokio_tungstenite::connect_async(node.ws(&format!("/cmd?token={token}"))).await {
+                Ok(_) => 101,
+                Err(tokio_tungstenite::tungstenite::Error::Http(r)) => r.status().as_u16(),
+                Err(e) => panic!("{why}: {e}"),
+            };
+        assert_eq!(got, status, "{why}");
+    }
+}
