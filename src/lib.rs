@@ -70,7 +70,11 @@ pub async fn run(mut config: Config, listener: TcpListener) -> std::io::Result<(
             let state = app_state
                 .get_or_init(|| {
                     let media = media.clone();
-                    web::Data::new(start_node(node.clone(), &config, capacity, workers, media))
+                    let state = start_node(node.clone(), &config, capacity, workers, media);
+                    let state = web::Data::new(state);
+                    let weak = std::sync::Arc::downgrade(&state.clone().into_inner());
+                    state.admin.do_send(http::admin::desk::UseNode(weak));
+                    state
                 })
                 .clone();
             // Each worker hosts one shard of every room engine: rooms spread over all of them.
@@ -130,6 +134,7 @@ fn start_node(
     media: Option<switchboard_actors::media::MediaPlane>,
 ) -> http::NodeState {
     let eio = actix::Actor::start(http::EioSessions::new(config.limits.pending_per_address));
+    let admin = actix::Actor::start(http::admin::desk::AdminDesk::default());
     let core = Core::start(
         node,
         CoreConfig {
@@ -137,6 +142,7 @@ fn start_node(
             directory: DirectoryConfig { roster_interval: config.roster_interval() },
             cluster: config.cluster(),
             edge: Some(eio.clone().recipient()),
+            admin: Some(admin.clone().recipient()),
             shards: workers,
             signals: switchboard_actors::signals::state::SignalsConfig {
                 limits: switchboard_actors::signals::state::Limits {
@@ -151,7 +157,7 @@ fn start_node(
     if let Some(cluster) = core.cluster() {
         eio.do_send(http::UseCluster(cluster.clone()));
     }
-    let state = http::NodeState::new(core, config.clone(), eio);
+    let state = http::NodeState::new(core, config.clone(), eio, admin);
     state
         .metrics
         .max_clients

@@ -29,6 +29,8 @@ pub struct CoreConfig {
     pub mediasoup: crate::mediasoup::media::MediasoupConfig,
     /// Where frames of topic `edge` go: the edge's own cross-node requests.
     pub edge: Option<actix::Recipient<crate::cluster::Inbox>>,
+    /// Where frames of topic `admin` go: operators' requests and other nodes' answers.
+    pub admin: Option<actix::Recipient<crate::cluster::Inbox>>,
     /// How many shards each room engine has: one per worker thread that hosts them (see
     /// [`Core::host_shard`]). Zero counts as one.
     pub shards: usize,
@@ -91,6 +93,9 @@ impl Core {
             .member_with(mediasoup.membership());
         if let Some(edge) = config.edge.clone() {
             routes = routes.topic(Topic::Edge, edge);
+        }
+        if let Some(admin) = config.admin.clone() {
+            routes = routes.topic(Topic::Admin, admin);
         }
         let bridge = bridge.start(routes);
         let cluster = Some((cluster, bridge));

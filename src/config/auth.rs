@@ -51,6 +51,14 @@ pub struct AuthSection {
     pub jwks_file: Option<PathBuf>,
 }
 
+/// The admin API (`/admin/`), off unless its token is set.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AdminSection {
+    /// The operators' bearer token.
+    pub token: Secret,
+}
+
 /// One tenant (`[tenants.NAME]`): its keys, its limits on each node, its webhook.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]

@@ -108,6 +108,9 @@ pub struct Flags {
     /// needs a token.
     #[arg(long, env = "SWITCHBOARD_AUTH_JWKS_FILE")]
     pub auth_jwks_file: Option<std::path::PathBuf>,
+    /// The operators' bearer token for the admin API (`/admin/`); unset, the API is off.
+    #[arg(long, env = "SWITCHBOARD_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
     /// The secret shared with the TURN servers, to mint clients' TURN credentials.
     #[arg(long, env = "SWITCHBOARD_TURN_SECRET", hide_env_values = true)]
     pub turn_secret: Option<String>,

@@ -9,7 +9,7 @@ mod auth;
 mod flags;
 mod media;
 
-pub use auth::{AuthSection, Secret, TenantSection, Tenants, TurnSection};
+pub use auth::{AdminSection, AuthSection, Secret, TenantSection, Tenants, TurnSection};
 pub use flags::Flags;
 pub use media::MediaSection;
 
@@ -38,6 +38,8 @@ pub struct Config {
     pub auth: AuthSection,
     /// The tenants sharing the cluster, by name (`[tenants.acme]`).
     pub tenants: Tenants,
+    /// The admin API; off unless its token is set.
+    pub admin: AdminSection,
     /// TURN credentials for clients; off unless a secret and URLs are set.
     pub turn: TurnSection,
 }
@@ -164,6 +166,7 @@ impl Default for Config {
             media: MediaSection::default(),
             auth: AuthSection::default(),
             tenants: Tenants::default(),
+            admin: AdminSection::default(),
             turn: TurnSection::default(),
         }
     }
@@ -278,6 +281,9 @@ impl Config {
         }
         if let Some(secret) = flags.auth_secret {
             config.auth.secret = secret.into();
+        }
+        if let Some(token) = flags.admin_token {
+            config.admin.token = token.into();
         }
         if flags.auth_jwks_file.is_some() {
             config.auth.jwks_file = flags.auth_jwks_file;

@@ -22,6 +22,7 @@ use switchboard_actors::{
 };
 
 use super::{
+    quota::ClientKind,
     upgrade::Handshake,
     ws::{self, Endpoint, FrameLimits},
     NodeState,
@@ -142,22 +143,30 @@ pub(super) async fn accept(handshake: Handshake, node: Arc<NodeState>) {
     let max = node.config.limits.max_frame_bytes;
     let frames = FrameLimits { frame: max, message: max };
     let engine = node.core.mediasoup.clone();
-    ws::accept(handshake, node, frames, Some("protoo"), move |link: ClientLink, grant| {
-        let member = PeerId {
-            name: peer.as_str().into(),
-            conn: format!("{}/{}", engine.node(), link.conn()).into(),
-        };
-        let heard = Rc::new(Cell::new(Instant::now()));
-        keepalive(link.clone(), heard.clone());
-        Box::new(MediasoupEndpoint {
-            seat: engine.seat(member, link.clone()),
-            // The room of that name in the peer's tenant's namespace.
-            room: RoomId::new(&room).in_tenant(&grant.tenant),
-            link,
-            vocabulary: Cell::new(Vocabulary::Released),
-            heard,
-        }) as Box<dyn Endpoint>
-    })
+    let protoo = Some("protoo");
+    ws::accept(
+        handshake,
+        node,
+        ClientKind::Mediasoup,
+        frames,
+        protoo,
+        move |link: ClientLink, grant| {
+            let member = PeerId {
+                name: peer.as_str().into(),
+                conn: format!("{}/{}", engine.node(), link.conn()).into(),
+            };
+            let heard = Rc::new(Cell::new(Instant::now()));
+            keepalive(link.clone(), heard.clone());
+            Box::new(MediasoupEndpoint {
+                seat: engine.seat(member, link.clone()),
+                // The room of that name in the peer's tenant's namespace.
+                room: RoomId::new(&room).in_tenant(&grant.tenant),
+                link,
+                vocabulary: Cell::new(Vocabulary::Released),
+                heard,
+            }) as Box<dyn Endpoint>
+        },
+    )
     .await;
 }
 

@@ -1,5 +1,6 @@
 //! The HTTP edge: routes, health and readiness, metrics, and the WebSocket endpoints.
 
+pub(crate) mod admin;
 mod body;
 mod eio;
 mod mediasoup;
@@ -50,6 +51,8 @@ pub struct NodeState {
     pub auth: Option<crate::auth::Auth>,
     /// The tenants' limits on this node.
     pub(crate) quotas: quota::Quotas,
+    /// The admin API's way to the whole cluster.
+    pub(crate) admin: actix::Addr<admin::desk::AdminDesk>,
     /// Set when the node stops accepting clients.
     pub draining: AtomicBool,
     /// Turns `true` when the node drains: every connection's writer closes with 1001.
@@ -62,11 +65,17 @@ pub struct NodeState {
 
 impl NodeState {
     /// State for a node whose core is `core`; `eio` holds its Engine.IO sessions.
-    pub fn new(core: Core, config: Config, eio: actix::Addr<EioSessions>) -> Self {
+    pub(crate) fn new(
+        core: Core,
+        config: Config,
+        eio: actix::Addr<EioSessions>,
+        admin: actix::Addr<admin::desk::AdminDesk>,
+    ) -> Self {
         let (drain_tx, drain) = tokio::sync::watch::channel(false);
         Self {
             auth: config.auth().expect("the tokens' keys were checked when the config was loaded"),
             quotas: quota::Quotas::new(&config),
+            admin,
             core,
             config,
             metrics: Arc::new(Metrics::default()),
@@ -142,6 +151,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/readyz", web::get().to(readyz))
         .route("/metrics", web::get().to(metrics))
         .route("/turn", web::get().to(turn))
+        .service(web::scope("/admin").configure(admin::routes))
         .route("/cmd", web::get().to(not_upgraded))
         .route("/signals", web::get().to(not_upgraded))
         .route("/mediasoup", web::get().to(not_upgraded))
@@ -164,11 +174,7 @@ async fn turn(req: actix_web::HttpRequest, node: web::Data<NodeState>) -> HttpRe
             .content_type("text/plain")
             .body("TURN is not configured\n");
     }
-    let bearer = req
-        .headers()
-        .get(actix_web::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
+    let bearer = admin::bearer(&req);
     let identity = match &node.auth {
         None => "anonymous".to_owned(),
         Some(auth) => match auth.verify(bearer) {
@@ -214,6 +220,14 @@ async fn metrics(node: web::Data<NodeState>) -> HttpResponse {
     per_shard(&mut body, "switchboard_rooms", help, &engines, |load| &load.rooms);
     let help = "Clients of this node in a room dialect, by dialect and shard.";
     per_shard(&mut body, "switchboard_room_members", help, &engines, |load| &load.members);
+    body.push_str("# HELP switchboard_clients Clients connected now, by dialect and tenant.\n");
+    body.push_str("# TYPE switchboard_clients gauge\n");
+    for (tenant, kind, clients) in node.quotas.clients() {
+        let (dialect, tenant) = (kind.name(), tenant.name().unwrap_or_default());
+        body.push_str(&format!(
+            "switchboard_clients{{dialect=\"{dialect}\",tenant=\"{tenant}\"}} {clients}\n"
+        ));
+    }
     if let Some(media) = node.core.media() {
         crate::metrics::render_media(&mut body, &media.loads());
     }

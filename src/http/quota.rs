@@ -1,7 +1,7 @@
-//! Each tenant's limits on this node: how many of its clients may be connected at once, and
-//! how many messages per second they may send together. A client holds a [`Seat`] in its
-//! tenant's [`Quota`] while connected; the default tenant and tenants without limits have
-//! none to hold.
+//! Each tenant's clients on this node, by dialect, and its limits: how many of its clients may
+//! be connected at once, and how many messages per second they may send together. A client
+//! holds a [`Seat`] in its tenant's [`Quota`] while connected (the default tenant's has no
+//! limits); the metrics and the admin API read the counts.
 
 use std::{
     collections::HashMap,
@@ -16,21 +16,58 @@ use switchboard_actors::Tenant;
 
 use crate::config::Config;
 
-/// The node's quotas, by tenant; fixed at start.
-#[derive(Debug, Default)]
+/// The four dialects, as their clients are counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ClientKind {
+    /// `/cmd`.
+    Cmd,
+    /// `/signals`.
+    Signals,
+    /// Socket.IO (`/socket.io/`).
+    Rooms,
+    /// `/mediasoup`.
+    Mediasoup,
+}
+
+impl ClientKind {
+    /// Every dialect, in the order counts are kept.
+    pub(crate) const ALL: [ClientKind; 4] =
+        [ClientKind::Cmd, ClientKind::Signals, ClientKind::Rooms, ClientKind::Mediasoup];
+
+    /// Its name, as the metrics and the admin API show it.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            ClientKind::Cmd => "cmd",
+            ClientKind::Signals => "signals",
+            ClientKind::Rooms => "rooms",
+            ClientKind::Mediasoup => "mediasoup",
+        }
+    }
+}
+
+/// The node's quotas, by tenant (the default tenant's among them); fixed at start.
+#[derive(Debug)]
 pub(crate) struct Quotas(HashMap<Tenant, Arc<Quota>>);
 
 /// One tenant's limits on this node and what it uses of them.
 #[derive(Debug)]
 pub(crate) struct Quota {
+    tenant: Tenant,
+    /// 0: none.
     max_clients: usize,
+    /// Its clients here now, together.
     clients: AtomicUsize,
+    /// Its clients here now, by dialect (in [`ClientKind::ALL`]'s order).
+    by_dialect: [AtomicUsize; 4],
     rate: Option<Gcra>,
 }
 
 /// A client's place in its tenant's quota, given back when dropped.
-#[derive(Debug, Default)]
-pub(crate) struct Seat(Option<Arc<Quota>>);
+#[derive(Debug)]
+pub(crate) struct Seat {
+    quota: Arc<Quota>,
+    dialect: ClientKind,
+}
 
 /// Why a tenant's client was refused a seat.
 #[derive(Debug, thiserror::Error)]
@@ -40,45 +77,65 @@ pub(crate) struct Full {
     max: usize,
 }
 
+impl Quota {
+    fn new(tenant: Tenant, max_clients: usize, max_messages_per_s: u32) -> Self {
+        Self {
+            tenant,
+            max_clients,
+            clients: AtomicUsize::new(0),
+            by_dialect: Default::default(),
+            rate: (max_messages_per_s > 0).then(|| Gcra::new(max_messages_per_s)),
+        }
+    }
+}
+
 impl Quotas {
-    /// The quotas of `config`'s tenants that have limits.
+    /// The quotas of the default tenant and of `config`'s tenants.
     pub(crate) fn new(config: &Config) -> Self {
-        let quotas = config.tenants.iter().filter_map(|(name, section)| {
+        let default = (Tenant::default(), Arc::new(Quota::new(Tenant::default(), 0, 0)));
+        let tenants = config.tenants.iter().filter_map(|(name, section)| {
             let tenant = Tenant::new(name)?;
-            let limited = section.max_clients > 0 || section.max_messages_per_s > 0;
-            let rate =
-                (section.max_messages_per_s > 0).then(|| Gcra::new(section.max_messages_per_s));
-            let quota =
-                Quota { max_clients: section.max_clients, clients: AtomicUsize::new(0), rate };
-            limited.then(|| (tenant, Arc::new(quota)))
+            let quota = Quota::new(tenant.clone(), section.max_clients, section.max_messages_per_s);
+            Some((tenant, Arc::new(quota)))
         });
-        Self(quotas.collect())
+        Self(std::iter::once(default).chain(tenants).collect())
     }
 
-    /// A seat for a client of `tenant`, unless the tenant has all its clients on this node.
-    pub(crate) fn seat(&self, tenant: &Tenant) -> Result<Seat, Full> {
-        let Some(quota) = self.0.get(tenant) else { return Ok(Seat(None)) };
+    /// A seat for a `dialect` client of `tenant`, unless the tenant has all its clients on
+    /// this node.
+    pub(crate) fn seat(&self, tenant: &Tenant, dialect: ClientKind) -> Result<Seat, Full> {
+        let quota = self.0.get(tenant).unwrap_or_else(|| &self.0[&Tenant::default()]).clone();
         let before = quota.clients.fetch_add(1, Ordering::AcqRel);
-        let seat = Seat(Some(quota.clone()));
-        if quota.max_clients > 0 && before >= quota.max_clients {
-            return Err(Full { tenant: tenant.clone(), max: quota.max_clients });
+        quota.by_dialect[dialect as usize].fetch_add(1, Ordering::AcqRel);
+        let (max, tenant) = (quota.max_clients, quota.tenant.clone());
+        let seat = Seat { quota, dialect };
+        if max > 0 && before >= max {
+            return Err(Full { tenant, max });
         }
         Ok(seat)
+    }
+
+    /// Every tenant's clients here now, by dialect.
+    pub(crate) fn clients(&self) -> impl Iterator<Item = (&Tenant, ClientKind, usize)> + '_ {
+        self.0.iter().flat_map(|(tenant, quota)| {
+            ClientKind::ALL
+                .into_iter()
+                .map(move |d| (tenant, d, quota.by_dialect[d as usize].load(Ordering::Relaxed)))
+        })
     }
 }
 
 impl Seat {
     /// Whether the tenant may send one more message now (taking it from the tenant's rate).
     pub(crate) fn allow_message(&self) -> bool {
-        self.0.as_ref().and_then(|q| q.rate.as_ref()).is_none_or(Gcra::allow)
+        self.quota.rate.as_ref().is_none_or(Gcra::allow)
     }
 }
 
 impl Drop for Seat {
     fn drop(&mut self) {
-        if let Some(quota) = &self.0 {
-            quota.clients.fetch_sub(1, Ordering::AcqRel);
-        }
+        self.quota.clients.fetch_sub(1, Ordering::AcqRel);
+        self.quota.by_dialect[self.dialect as usize].fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -148,14 +205,19 @@ mod tests {
         .expect("parses");
         let quotas = Quotas::new(&config);
         let acme = Tenant::new("acme").expect("valid");
-        let (a, b) = (quotas.seat(&acme).expect("1"), quotas.seat(&acme).expect("2"));
-        let full = quotas.seat(&acme).expect_err("a third");
+        let seat = |tenant: &Tenant, dialect| quotas.seat(tenant, dialect);
+        let (a, b) =
+            (seat(&acme, ClientKind::Cmd).expect("1"), seat(&acme, ClientKind::Rooms).expect("2"));
+        let full = seat(&acme, ClientKind::Cmd).expect_err("a third");
         assert_eq!(full.to_string(), "tenant acme has its 2 clients on this node");
+        let count = |d| quotas.clients().find(|(t, dd, _)| **t == acme && *dd == d).map(|c| c.2);
+        assert_eq!((count(ClientKind::Cmd), count(ClientKind::Rooms)), (Some(1), Some(1)));
         drop(a);
-        let c = quotas.seat(&acme).expect("a place again");
+        let c = seat(&acme, ClientKind::Signals).expect("a place again");
         let free = Tenant::new("free").expect("valid");
-        assert!((0..100).all(|_| quotas.seat(&free).is_ok()));
-        assert!(quotas.seat(&Tenant::default()).expect("no limit").allow_message());
+        assert!((0..100).all(|_| seat(&free, ClientKind::Mediasoup).is_ok()));
+        assert!(seat(&Tenant::default(), ClientKind::Cmd).expect("no limit").allow_message());
         drop((b, c));
+        assert!(quotas.clients().all(|(_, _, n)| n == 0), "every seat was given back");
     }
 }

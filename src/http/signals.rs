@@ -16,6 +16,7 @@ use switchboard_actors::{
 };
 
 use super::{
+    quota::ClientKind,
     upgrade::Handshake,
     ws::{self, Endpoint, FrameLimits},
     NodeState,
@@ -114,7 +115,7 @@ pub(super) async fn accept(handshake: Handshake, node: Arc<NodeState>) {
     let ice = Arc::new(IceConfig { servers: settings.ice_servers.clone(), turn: None });
     let turn = Arc::new(node.config.turn.clone());
     let core = node.core.clone();
-    ws::accept(handshake, node, frames, None, move |link, grant| {
+    ws::accept(handshake, node, ClientKind::Signals, frames, None, move |link, grant| {
         let actor = core.connect_signals(link, heartbeat, keepalive);
         let user = std::cell::RefCell::new(None);
         Box::new(SignalsEndpoint { actor, ice, grant, turn, user }) as Box<dyn Endpoint>

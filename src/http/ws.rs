@@ -22,7 +22,7 @@ use switchboard_actors::{
 
 use super::{
     credits,
-    quota::Seat,
+    quota::{ClientKind, Seat},
     ratelimit::TokenBucket,
     socket::{Ended, Incoming, Out, Outgoing},
     upgrade::Handshake,
@@ -114,7 +114,8 @@ pub(super) async fn accept_cmd(
 ) {
     let max = node.config.limits.max_frame_bytes;
     let core = node.core.clone();
-    accept(handshake, node, FrameLimits { frame: max, message: max }, None, move |link, grant| {
+    let frames = FrameLimits { frame: max, message: max };
+    accept(handshake, node, ClientKind::Cmd, frames, None, move |link, grant| {
         Box::new(CmdEndpoint { actor: core.connect(link), dialect, grant }) as Box<dyn Endpoint>
     })
     .await;
@@ -127,6 +128,7 @@ pub(super) async fn accept_cmd(
 pub(super) async fn accept(
     handshake: Handshake,
     node: Arc<NodeState>,
+    kind: ClientKind,
     frames: FrameLimits,
     protocol: Option<&str>,
     start: impl FnOnce(ClientLink, Grant) -> Box<dyn Endpoint>,
@@ -135,7 +137,7 @@ pub(super) async fn accept(
         Ok(grant) => grant,
         Err(why) => return handshake.unauthorized(&node, why).await,
     };
-    let seat = match node.quotas.seat(&grant.tenant) {
+    let seat = match node.quotas.seat(&grant.tenant, kind) {
         Ok(seat) => seat,
         Err(full) => return handshake.too_many(&node, &full.to_string()).await,
     };

@@ -5,6 +5,7 @@
 
 mod support;
 
+mod admin;
 mod auth;
 mod cluster;
 mod cmd_errors;

@@ -10,11 +10,11 @@ use std::{
 };
 
 use serde_json::{json, Value};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::{
     signals::{data, recv_skipping_lists, signal},
     support::{
+        node::http_bearer,
         scratch::{free_port, tool},
         Client, KillOnDrop, Node, Scratch,
     },
@@ -97,15 +97,7 @@ async fn run(command: &mut tokio::process::Command) -> bool {
 
 /// `GET /turn` with `bearer`: the status and the body.
 async fn get_turn(node: &Node, bearer: Option<&str>) -> (u16, String) {
-    let mut tcp = tokio::net::TcpStream::connect(node.addr).await.expect("connect");
-    let auth = bearer.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
-    let request = format!("GET /turn HTTP/1.1\r\nHost: x\r\n{auth}Connection: close\r\n\r\n");
-    tcp.write_all(request.as_bytes()).await.expect("sent");
-    let mut response = String::new();
-    tcp.read_to_string(&mut response).await.expect("read");
-    let status = response.get(9..12).and_then(|s| s.parse().ok()).expect("a status");
-    let body = response.split_once("\r\n\r\n").map_or("", |(_, body)| body).to_owned();
-    (status, body)
+    http_bearer(node.addr, "GET", "/turn", bearer).await.expect("the node answers HTTP")
 }
 
 fn token(sub: &str) -> String {

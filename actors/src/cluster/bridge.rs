@@ -187,7 +187,7 @@ impl BridgeActor {
     /// Tells listeners of `change`; a death is swept first, so the dead node's names are free
     /// by the time anyone hears of it.
     fn on_change(&mut self, change: Change, ctx: &mut Context<Self>) {
-        self.cluster.set_peers(self.liveness.peers().count());
+        self.cluster.set_peers(self.liveness.peers().cloned().collect());
         match change {
             Change::Up(node) => {
                 log::info!("node {}: peer {node} is up", self.cluster.node());

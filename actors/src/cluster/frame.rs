@@ -26,6 +26,8 @@ pub enum Topic {
     Mediasoup,
     /// The edge's own traffic (Engine.IO requests answered by the node holding the session).
     Edge,
+    /// Operators' requests (the admin API) and every node's answers.
+    Admin,
 }
 
 impl Topic {
@@ -37,6 +39,7 @@ impl Topic {
             Topic::Signals => "signals",
             Topic::Mediasoup => "mediasoup",
             Topic::Edge => "edge",
+            Topic::Admin => "admin",
         }
     }
 
@@ -48,6 +51,7 @@ impl Topic {
             "signals" => Some(Topic::Signals),
             "mediasoup" => Some(Topic::Mediasoup),
             "edge" => Some(Topic::Edge),
+            "admin" => Some(Topic::Admin),
             _ => None,
         }
     }

@@ -114,7 +114,8 @@ struct Inner {
     out: mpsc::Sender<Out>,
     conn: watch::Receiver<Option<ConnectionManager>>,
     healthy: AtomicBool,
-    peers: std::sync::atomic::AtomicUsize,
+    /// The peers this node sees alive (written by the bridge on every change).
+    peers: watch::Sender<Arc<[NodeId]>>,
 }
 
 /// The node's handle on the cluster. Cheap to clone; `Send + Sync`, so connection actors on
@@ -156,7 +157,7 @@ impl Cluster {
             out: out_tx,
             conn: conn_rx,
             healthy: AtomicBool::new(false),
-            peers: std::sync::atomic::AtomicUsize::new(0),
+            peers: watch::Sender::new(Arc::from([])),
         };
         let cluster = Self {
             inner: Arc::new(inner),
@@ -183,11 +184,16 @@ impl Cluster {
 
     /// How many peer nodes this node currently sees alive.
     pub fn peers(&self) -> usize {
-        self.inner.peers.load(Ordering::Relaxed)
+        self.inner.peers.borrow().len()
     }
 
-    fn set_peers(&self, peers: usize) {
-        self.inner.peers.store(peers, Ordering::Relaxed);
+    /// The peer nodes this node currently sees alive.
+    pub fn peer_ids(&self) -> Arc<[NodeId]> {
+        self.inner.peers.borrow().clone()
+    }
+
+    fn set_peers(&self, peers: Arc<[NodeId]>) {
+        self.inner.peers.send_replace(peers);
     }
 
     fn set_healthy(&self, healthy: bool) {

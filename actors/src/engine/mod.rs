@@ -34,6 +34,7 @@
 //! members told, so whoever hears that the room closed can create it again at once, anywhere),
 //! leaves the registry, and bounces any command that still reaches it back to the registry.
 
+pub mod census;
 mod handle;
 mod moving;
 pub mod room;
@@ -45,6 +46,7 @@ use std::{fmt, hash::Hash};
 
 use serde::{de::DeserializeOwned, Serialize};
 
+pub use census::RoomCensus;
 pub use handle::{Engine, ShardLoad};
 pub use seat::Seat;
 

@@ -13,7 +13,7 @@ use std::{
     task::{Context as TaskContext, Poll},
 };
 
-use actix::{Actor, ActorFutureExt, AsyncContext, Context, StreamHandler, WrapFuture};
+use actix::{Actor, ActorFutureExt, Addr, AsyncContext, Context, StreamHandler, WrapFuture};
 use futures_util::Stream;
 use tokio::sync::mpsc;
 
@@ -73,6 +73,8 @@ pub(super) enum Input<R: Rules> {
     /// A room homed here claimed its name again after [`Membership::Reclaim`] (`kept`), or
     /// lost it to another node. (From the room's actor.)
     Reclaimed { kept: bool },
+    /// The census of the rooms homed here, to `reply`. (From [`Engine::census`].)
+    Census { reply: tokio::sync::oneshot::Sender<Vec<super::census::RoomCensus>> },
 }
 
 /// A member connected to this node.
@@ -171,6 +173,10 @@ impl<R: Rules> Shard<R> {
             Input::Rehomed { room, members, home } => self.rehomed(room, members, home, ctx),
             Input::Rejoin { origin, room, survivors } => self.rejoin(origin, room, survivors),
             Input::Moved { origin, room } => self.moved(&origin, &room, ctx),
+            Input::Census { reply } => {
+                let actors = self.rooms.values().map(|room| Addr::clone(room)).collect();
+                actix::spawn(super::census::count(actors, reply));
+            }
             Input::Reclaimed { kept } => {
                 let (waiting, renewed) = &mut self.reclaiming;
                 *waiting = waiting.saturating_sub(1);

@@ -248,6 +248,21 @@ pub async fn http_post(addr: SocketAddr, path: &str, body: &str) -> Option<(u16,
     request(addr, head + body).await
 }
 
+/// Sends `method path` (no body) to `addr` with `bearer` as its `Authorization: Bearer`, if
+/// given: the status code and body, or `None` if nothing answers.
+pub async fn http_bearer(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    bearer: Option<&str>,
+) -> Option<(u16, String)> {
+    let auth = bearer.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
+    let length = if method == "GET" { "" } else { "Content-Length: 0\r\n" };
+    let head =
+        format!("{method} {path} HTTP/1.1\r\nHost: x\r\n{auth}{length}Connection: close\r\n\r\n");
+    request(addr, head).await
+}
+
 /// Sends one raw HTTP/1.1 request and reads the whole response.
 async fn request(addr: SocketAddr, raw: String) -> Option<(u16, String)> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};

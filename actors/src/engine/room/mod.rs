@@ -137,6 +137,12 @@ impl<R: Rules> RoomActor<R> {
         room.expect("the actor was created")
     }
 
+    /// How many members the room has, and how many are connected here.
+    pub(super) fn census(&self) -> super::census::RoomCensus {
+        let here = self.members.iter().filter(|(_, p)| matches!(p, Place::Here(_))).count();
+        super::census::RoomCensus { room: self.name.clone(), members: self.members.len(), here }
+    }
+
     fn place(&self, member: &R::Member) -> Option<&Place> {
         self.members.iter().find(|(m, _)| m == member).map(|(_, place)| place)
     }

@@ -4,7 +4,7 @@ use actix::Context;
 use switchboard_actors::SocketId;
 
 use super::EioSession;
-use crate::http::eio::direct::Connected;
+use crate::http::{eio::direct::Connected, quota::ClientKind};
 use crate::protocol::rooms::{eio::Version, sio};
 
 impl EioSession {
@@ -21,7 +21,7 @@ impl EioSession {
             self.grant = auth.verify(Some(token));
         }
         let admitted = match &self.grant {
-            Ok(grant) => match self.node.quotas.seat(&grant.tenant) {
+            Ok(grant) => match self.node.quotas.seat(&grant.tenant, ClientKind::Rooms) {
                 Ok(seat) => Ok((grant.clone(), seat)),
                 Err(full) => Err(full.to_string()),
             },
