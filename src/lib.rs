@@ -19,6 +19,7 @@ pub mod http;
 pub mod metrics;
 pub mod probe;
 pub mod protocol;
+pub mod webhook;
 
 use std::{
     net::TcpListener,
@@ -135,6 +136,8 @@ fn start_node(
 ) -> http::NodeState {
     let eio = actix::Actor::start(http::EioSessions::new(config.limits.pending_per_address));
     let admin = actix::Actor::start(http::admin::desk::AdminDesk::default());
+    let webhooks = config.webhooks().expect("the webhooks were checked when the config was loaded");
+    let hooks = webhook::start(&node, webhooks);
     let core = Core::start(
         node,
         CoreConfig {
@@ -143,6 +146,7 @@ fn start_node(
             cluster: config.cluster(),
             edge: Some(eio.clone().recipient()),
             admin: Some(admin.clone().recipient()),
+            hooks,
             shards: workers,
             signals: switchboard_actors::signals::state::SignalsConfig {
                 limits: switchboard_actors::signals::state::Limits {

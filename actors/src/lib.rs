@@ -8,6 +8,7 @@
 //!   `Tenant` that namespaces client names and rooms.
 //! - [`command`], [`event`]: what clients ask ([`Command`]) and are told ([`Event`]).
 //! - [`payload`]: opaque JSON payloads (SDP, ICE) relayed byte for byte.
+//! - [`hooks`]: room lifecycle hooks (created, closed, joined, left) for the edge's webhooks.
 //! - [`error`]: [`ErrorKind`] (every failure a client can be told of) and [`CloseReason`].
 //! - [`link`]: [`ClientLink`], the bounded, ordered outbound queue to one client.
 //! - [`credit`]: [`Credits`], how many of a client's frames may be in flight at once.
@@ -42,6 +43,7 @@ pub mod directory;
 pub mod engine;
 pub mod error;
 pub mod event;
+pub mod hooks;
 pub mod ids;
 pub mod link;
 pub mod media;

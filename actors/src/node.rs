@@ -29,6 +29,8 @@ pub struct CoreConfig {
     pub mediasoup: crate::mediasoup::media::MediasoupConfig,
     /// Where frames of topic `edge` go: the edge's own cross-node requests.
     pub edge: Option<actix::Recipient<crate::cluster::Inbox>>,
+    /// Where rooms of tenants with webhooks announce themselves.
+    pub hooks: Option<crate::hooks::HookSink>,
     /// Where frames of topic `admin` go: operators' requests and other nodes' answers.
     pub admin: Option<actix::Recipient<crate::cluster::Inbox>>,
     /// How many shards each room engine has: one per worker thread that hosts them (see
@@ -58,12 +60,20 @@ impl Core {
     /// Starts the core actors of node `node` on the current actix arbiter; with a cluster
     /// configured, the bridge starts connecting to Redis in the background.
     pub fn start(node: NodeId, config: CoreConfig) -> Self {
+        // The room engines of this node (as `id` in `cluster`, if clustered).
+        let engines = |id: &NodeId, cluster: Option<&Cluster>| {
+            let (shards, hooks) = (config.shards, &config.hooks);
+            (
+                Engine::new(id.clone(), cluster.cloned(), (), shards).with_hooks(hooks.clone()),
+                Engine::new(id.clone(), cluster.cloned(), config.signals.clone(), shards)
+                    .with_hooks(hooks.clone()),
+                Engine::new(id.clone(), cluster.cloned(), config.mediasoup.clone(), shards)
+                    .with_hooks(hooks.clone()),
+            )
+        };
         let Some(cluster_config) = config.cluster.clone() else {
             let directory = DirectoryActor::new(node.clone(), config.directory.clone(), None);
-            let rooms = Engine::new(node.clone(), None, (), config.shards);
-            let signals = Engine::new(node.clone(), None, config.signals.clone(), config.shards);
-            let mediasoup =
-                Engine::new(node.clone(), None, config.mediasoup.clone(), config.shards);
+            let (rooms, signals, mediasoup) = engines(&node, None);
             let directory = directory.start();
             return Self { node, directory, rooms, signals, mediasoup, cluster: None, config };
         };
@@ -73,15 +83,7 @@ impl Core {
         let directory =
             DirectoryActor::new(member.clone(), config.directory.clone(), Some(cluster.clone()))
                 .start();
-        let rooms = Engine::new(member.clone(), Some(cluster.clone()), (), config.shards);
-        let signals = Engine::new(
-            member.clone(),
-            Some(cluster.clone()),
-            config.signals.clone(),
-            config.shards,
-        );
-        let mediasoup =
-            Engine::new(member, Some(cluster.clone()), config.mediasoup.clone(), config.shards);
+        let (rooms, signals, mediasoup) = engines(&member, Some(&cluster));
         let mut routes = Routes::default()
             .topic(Topic::Cmd, directory.clone().recipient())
             .member(directory.clone().recipient())

@@ -7,7 +7,10 @@ use std::{collections::BTreeMap, path::PathBuf};
 use serde::Deserialize;
 use switchboard_actors::Tenant;
 
-use crate::auth::{Auth, TenantKeys};
+use crate::{
+    auth::{Auth, TenantKeys},
+    webhook::{post::Target, Receiver},
+};
 
 use super::Config;
 
@@ -71,6 +74,20 @@ pub struct TenantSection {
     pub max_clients: usize,
     /// Most messages per second its clients together may send to one node; 0: no limit.
     pub max_messages_per_s: u32,
+    /// Where its rooms' events are posted (`http://…`); empty: nowhere.
+    pub webhook_url: String,
+    /// The key of its webhook POSTs' signature.
+    pub webhook_secret: Secret,
+}
+
+/// The default tenant's webhook.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebhookSection {
+    /// Where the default tenant's rooms' events are posted (`http://…`); empty: nowhere.
+    pub url: String,
+    /// The key of the POSTs' signature.
+    pub secret: Secret,
 }
 
 impl TenantSection {
@@ -85,6 +102,17 @@ impl TenantSection {
 
 /// The tenants by name.
 pub type Tenants = BTreeMap<String, TenantSection>;
+
+/// A webhook receiver from `url` and `secret`; `None` when `url` is empty.
+fn receiver(url: &str, secret: &Secret) -> Result<Option<Receiver>, String> {
+    if url.is_empty() {
+        return Ok(None);
+    }
+    if secret.is_empty() {
+        return Err("a webhook needs a secret to sign its POSTs".into());
+    }
+    Ok(Some(Receiver { target: Target::parse(url)?, secret: secret.expose().to_vec() }))
+}
 
 impl Config {
     /// The node's token verifier; `None` when auth is off (no tenant has a key). An error says
@@ -107,6 +135,25 @@ impl Config {
             all.insert(tenant, keys);
         }
         Ok((!all.is_empty()).then(|| Auth::new(all)))
+    }
+
+    /// Where each tenant's rooms' events are posted; an error says which webhook is wrong.
+    pub fn webhooks(&self) -> Result<std::collections::HashMap<Tenant, Receiver>, String> {
+        let mut all = std::collections::HashMap::new();
+        if let Some(r) = receiver(&self.webhook.url, &self.webhook.secret)
+            .map_err(|e| format!("webhook: {e}"))?
+        {
+            all.insert(Tenant::default(), r);
+        }
+        for (name, section) in &self.tenants {
+            let tenant = Tenant::new(name).ok_or_else(|| format!("tenants.{name}: not a name"))?;
+            if let Some(r) = receiver(&section.webhook_url, &section.webhook_secret)
+                .map_err(|e| format!("tenants.{name}: {e}"))?
+            {
+                all.insert(tenant, r);
+            }
+        }
+        Ok(all)
     }
 }
 

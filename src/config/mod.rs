@@ -9,7 +9,9 @@ mod auth;
 mod flags;
 mod media;
 
-pub use auth::{AdminSection, AuthSection, Secret, TenantSection, Tenants, TurnSection};
+pub use auth::{
+    AdminSection, AuthSection, Secret, TenantSection, Tenants, TurnSection, WebhookSection,
+};
 pub use flags::Flags;
 pub use media::MediaSection;
 
@@ -40,6 +42,8 @@ pub struct Config {
     pub tenants: Tenants,
     /// The admin API; off unless its token is set.
     pub admin: AdminSection,
+    /// The default tenant's webhook; off unless its URL is set.
+    pub webhook: WebhookSection,
     /// TURN credentials for clients; off unless a secret and URLs are set.
     pub turn: TurnSection,
 }
@@ -167,6 +171,7 @@ impl Default for Config {
             auth: AuthSection::default(),
             tenants: Tenants::default(),
             admin: AdminSection::default(),
+            webhook: WebhookSection::default(),
             turn: TurnSection::default(),
         }
     }
@@ -376,6 +381,7 @@ impl Config {
             "node_id must be 1 to 64 characters of A-Z, a-z, 0-9, '-' and '_'",
         )?;
         self.auth().map_err(ConfigError::Invalid)?;
+        self.webhooks().map_err(ConfigError::Invalid)?;
         Ok(())
     }
 

@@ -21,3 +21,4 @@ mod rooms_raw;
 mod signals;
 mod tenants;
 mod turn;
+mod webhooks;

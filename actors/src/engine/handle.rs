@@ -19,6 +19,7 @@ use super::{
 };
 use crate::{
     cluster::{Cluster, Inbox, Membership},
+    hooks::HookSink,
     ids::{NodeId, RoomId},
     link::ClientLink,
 };
@@ -42,6 +43,7 @@ struct Inner<R: Rules> {
     next: AtomicUsize,
     hasher: foldhash::fast::RandomState,
     load: Vec<ShardLoad>,
+    hooks: Option<HookSink>,
 }
 
 /// One dialect's engine on one node. Cheap to clone, `Send + Sync`: every worker's
@@ -84,8 +86,22 @@ impl<R: Rules> Engine<R> {
                 next: AtomicUsize::new(0),
                 hasher: foldhash::fast::RandomState::default(),
                 load,
+                hooks: None,
             }),
         }
+    }
+
+    /// The same engine, its rooms announcing themselves to `hooks` ([`crate::hooks`]). Only
+    /// before the engine is shared (at its node's start).
+    pub fn with_hooks(mut self, hooks: Option<HookSink>) -> Self {
+        let inner = Arc::get_mut(&mut self.inner);
+        inner.expect("hooks are set before the engine is shared").hooks = hooks;
+        self
+    }
+
+    /// Where its rooms announce themselves, if anywhere.
+    pub fn hooks(&self) -> Option<&HookSink> {
+        self.inner.hooks.as_ref()
     }
 
     /// Starts the next shard not yet running on the current thread's arbiter; false when

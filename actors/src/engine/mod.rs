@@ -184,6 +184,11 @@ pub trait Rules: Unpin + Sized + 'static {
     /// A room about to be created, under `config`.
     fn new(config: &Self::Config) -> Self;
 
+    /// How `member` is named to operators (webhooks).
+    fn identity(member: &Self::Member) -> String {
+        member.to_string()
+    }
+
     /// The room `command` is for.
     fn room(command: &Self::Command) -> &RoomId;
 

@@ -35,6 +35,11 @@ impl Rules for MediasoupRoom {
         Self::default()
     }
 
+    /// The peerName alone (the connection is the node's business).
+    fn identity(peer: &PeerId) -> String {
+        peer.name.to_string()
+    }
+
     fn room(request: &Request) -> &RoomId {
         &request.room
     }

@@ -14,6 +14,7 @@ use std::{
 use actix::{Actor, ActorFutureExt, Addr, AsyncContext, Context, Handler, Message, WrapFuture};
 
 mod adopt;
+mod hooks;
 
 pub(super) use adopt::{Adopt, Relink};
 
@@ -120,6 +121,8 @@ pub struct RoomActor<R: Rules> {
     /// Its members and where each is. A list, not a map: most rooms have a few members (a map
     /// costs a room ~150 bytes more), and the rules scan their own list per command anyway.
     members: Vec<(R::Member, Place)>,
+    /// What it announced of itself, if its tenant wants to hear of its rooms.
+    announced: Option<Box<hooks::Announced<R>>>,
 }
 
 impl<R: Rules> RoomActor<R> {
@@ -132,7 +135,8 @@ impl<R: Rules> RoomActor<R> {
             let addr = Arc::new(ctx.address());
             let me = Arc::downgrade(&addr);
             room = Some(addr);
-            Self { name, engine, me, rules, phase, claim: None, members: Vec::new() }
+            let announced = hooks::Announced::for_room(&engine, &name);
+            Self { name, engine, me, rules, phase, claim: None, members: Vec::new(), announced }
         });
         room.expect("the actor was created")
     }
@@ -235,6 +239,19 @@ impl<R: Rules> RoomActor<R> {
         }
         // Each local member's shard hears that it is out before the member can hear of it, so
         // the member's next command for the room is routed afresh.
+        if let Some(announced) = &mut self.announced {
+            if over {
+                announced.over(&self.name);
+            } else {
+                let touched = sender.iter().chain(out.iter().map(|(m, _)| m));
+                for member in touched.filter(|m| self.rules.has(m)) {
+                    announced.present(&self.name, member);
+                }
+                for member in &departed {
+                    announced.absent(&self.name, member);
+                }
+            }
+        }
         for member in &departed {
             if let Some(Place::Here(_)) = self.place(member) {
                 let (room, from) = (self.name.clone(), self.me.clone());

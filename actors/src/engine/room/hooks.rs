@@ -1,0 +1,68 @@
+//! What a room announces of itself ([`crate::hooks`]) when its tenant wants to hear of its
+//! rooms: its participants as they come and go, its creation before its first participant and
+//! its close after its last. Held by the room's actor, boxed, only for such rooms.
+
+use crate::{
+    engine::{Engine, Rules},
+    hooks::{HookKind, HookSink, RoomHook},
+    ids::RoomId,
+};
+
+/// A room's announcements so far. See the module docs.
+pub(super) struct Announced<R: Rules> {
+    sink: HookSink,
+    /// Those announced as joined and not yet as left.
+    participants: Vec<R::Member>,
+    created: bool,
+    seq: u64,
+}
+
+impl<R: Rules> Announced<R> {
+    /// The announcements of room `room` of `engine`, if its tenant wants them.
+    pub(super) fn for_room(engine: &Engine<R>, room: &RoomId) -> Option<Box<Self>> {
+        let sink = engine.hooks().filter(|sink| sink.wants(room.tenant()))?.clone();
+        Some(Box::new(Self { sink, participants: Vec::new(), created: false, seq: 0 }))
+    }
+
+    fn tell(&mut self, room: &RoomId, kind: HookKind, participant: Option<&R::Member>) {
+        self.seq += 1;
+        self.sink.tell(RoomHook {
+            kind,
+            dialect: R::NAMESPACE,
+            room: room.clone(),
+            participant: participant.map(R::identity),
+            seq: self.seq,
+        });
+    }
+
+    /// `member` is in the room: announced as joined unless it was already (after the room's
+    /// creation, if it is the first).
+    pub(super) fn present(&mut self, room: &RoomId, member: &R::Member) {
+        if self.participants.contains(member) {
+            return;
+        }
+        if !self.created {
+            self.created = true;
+            self.tell(room, HookKind::RoomCreated, None);
+        }
+        self.participants.push(member.clone());
+        self.tell(room, HookKind::ParticipantJoined, Some(member));
+    }
+
+    /// `member` is out of the room: announced as left if it was in.
+    pub(super) fn absent(&mut self, room: &RoomId, member: &R::Member) {
+        let Some(i) = self.participants.iter().position(|m| m == member) else { return };
+        self.participants.remove(i);
+        self.tell(room, HookKind::ParticipantLeft, Some(member));
+    }
+
+    /// The room is over here: whoever is still in leaves, then it closes (if it ever opened).
+    pub(super) fn over(&mut self, room: &RoomId) {
+        for member in std::mem::take(&mut self.participants) {
+            self.tell(room, HookKind::ParticipantLeft, Some(&member));
+        }
+        if std::mem::take(&mut self.created) {
+            self.tell(room, HookKind::RoomClosed, None);
+        }
+    }
+}
