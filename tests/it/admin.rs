@@ -7,27 +7,17 @@ use serde_json::{json, Value};
 
 use crate::{
     signals::{data, recv_skipping_lists, signal},
-    support::{client::Ended, node::http_bearer, protoo::ProtooPeer, Client, Node, Redis, Scratch},
+    support::{
+        client::Ended, node::http_bearer, protoo::ProtooPeer, tokens, Client, Node, Redis, Scratch,
+    },
 };
 
 const ADMIN: &str = "operators-token";
 
-fn now() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
-}
-
-/// A token of `tenant` (`None`: the default tenant) for `sub`.
+/// A token of `tenant` (`None`: the default tenant) for `sub`, signed with its secret.
 fn token(tenant: Option<&str>, sub: &str) -> String {
-    let mut claims = json!({"sub": sub, "exp": now() + 60});
-    let secret = match tenant {
-        Some(tenant) => {
-            claims["tenant"] = json!(tenant);
-            format!("{tenant}-secret")
-        }
-        None => "default-secret".to_owned(),
-    };
-    let key = jsonwebtoken::EncodingKey::from_secret(secret.as_bytes());
-    jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &key).expect("minted")
+    let secret = tenant.map_or("default-secret".to_owned(), |t| format!("{t}-secret"));
+    tokens::for_tenant(tenant, sub, &secret)
 }
 
 /// `GET path` on `node` as an operator: the status and the JSON body.

@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 
 use crate::{
     signals::{data, on_one_node_and_three, recv_skipping_lists, signal},
+    support::tokens::now,
     support::{protoo::ProtooPeer, Client, Place},
 };
 
@@ -20,10 +21,6 @@ const ARGS: [&str; 6] = [
     "--media-announce-ip",
     "127.0.0.1",
 ];
-
-fn now() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
-}
 
 /// A token as a backend mints it.
 fn mint(claims: Value, secret: &str) -> String {

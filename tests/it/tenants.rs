@@ -10,19 +10,17 @@ use serde_json::{json, Value};
 
 use crate::{
     signals::{data, recv_skipping_lists, signal},
+    support::tokens::now,
     support::{
         client::{open_session, state_of, Ended},
         protoo::ProtooPeer,
+        raw,
         scratch::Scratch,
         Client, Node, Place,
     },
 };
 
 const ACME_SECRET: &str = "acme-secret";
-
-fn now() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
-}
 
 /// A token of tenant acme for `sub` (HS256, acme's secret).
 fn acme(sub: &str) -> String {
@@ -157,14 +155,9 @@ async fn a_tenant_over_its_clients_or_rate_is_refused_and_others_are_not() {
     let cmd = |token: String| node.ws(&format!("/cmd?token={token}"));
     let mut first = Client::register_url(&cmd(acme("a1")), "a1").await;
     let _second = Client::register_url(&cmd(acme("a2")), "a2").await;
-    match tokio_tungstenite::connect_async(cmd(acme("a3"))).await {
-        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
-            assert_eq!(response.status().as_u16(), 429);
-            let body = String::from_utf8_lossy(response.body().as_deref().unwrap_or_default());
-            assert!(body.contains("tenant acme has its 2 clients"), "{body}");
-        }
-        other => panic!("a third acme client: {:?}", other.map(|_| "admitted")),
-    }
+    let (status, body) = raw::refused(&node, &format!("/cmd?token={}", acme("a3"))).await;
+    assert_eq!(status, 429, "{body}");
+    assert_eq!(body, "tenant acme has its 2 clients on this node\n");
     // beta has no limit.
     let mut betas = Vec::new();
     for i in 0..3 {

@@ -14,7 +14,7 @@ use tokio::{
 
 use crate::{
     signals::{data, list_becomes, recv_skipping_lists, signal},
-    support::{Client, Node, Redis, Scratch},
+    support::{tokens, Client, Node, Redis, Scratch},
 };
 
 const SECRET: &str = "acme-hook-secret";
@@ -92,21 +92,10 @@ fn hmac_hex(body: &[u8]) -> String {
     format!("sha256={hex}")
 }
 
-fn now() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
-}
-
+/// A token of `tenant` (`None`: the default tenant) for `sub`, signed with its secret.
 fn token(tenant: Option<&str>, sub: &str) -> String {
-    let mut claims = json!({"sub": sub, "exp": now() + 60});
-    let secret = match tenant {
-        Some(tenant) => {
-            claims["tenant"] = json!(tenant);
-            "acme-secret"
-        }
-        None => "default-secret",
-    };
-    let key = jsonwebtoken::EncodingKey::from_secret(secret.as_bytes());
-    jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &key).expect("minted")
+    let secret = tenant.map_or("default-secret".to_owned(), |t| format!("{t}-secret"));
+    tokens::for_tenant(tenant, sub, &secret)
 }
 
 #[tokio::test]

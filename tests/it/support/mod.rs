@@ -10,6 +10,7 @@ pub mod raw;
 pub mod redis;
 pub mod scratch;
 pub mod sio;
+pub mod tokens;
 
 pub use client::Client;
 pub use nginx::Nginx;

@@ -19,7 +19,19 @@ pub async fn upgraded_speaking(node: &Node, path: &str, protocol: &str) -> TcpSt
     upgraded_with(node, path, &format!("Sec-WebSocket-Protocol: {protocol}\r\n")).await
 }
 
-async fn upgraded_with(node: &Node, path: &str, headers: &str) -> TcpStream {
+/// A WebSocket handshake to `node`'s `path` that the node refuses: its status and whole body
+/// (the node closes the connection after it).
+pub async fn refused(node: &Node, path: &str) -> (u16, String) {
+    let mut tcp = handshake(node, path, "").await;
+    let mut response = String::new();
+    tcp.read_to_string(&mut response).await.expect("the refusal");
+    let status = response.get(9..12).and_then(|s| s.parse().ok()).expect("a status line");
+    let body = response.split_once("\r\n\r\n").map_or("", |(_, body)| body).to_owned();
+    (status, body)
+}
+
+/// A TCP connection to `node` that has sent a WebSocket handshake for `path` with `headers`.
+async fn handshake(node: &Node, path: &str, headers: &str) -> TcpStream {
     let mut tcp = TcpStream::connect(node.addr).await.expect("connect");
     tcp.set_nodelay(true).expect("nodelay");
     let handshake = format!(
@@ -27,6 +39,11 @@ async fn upgraded_with(node: &Node, path: &str, headers: &str) -> TcpStream {
          Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n{headers}\r\n"
     );
     tcp.write_all(handshake.as_bytes()).await.expect("handshake");
+    tcp
+}
+
+async fn upgraded_with(node: &Node, path: &str, headers: &str) -> TcpStream {
+    let mut tcp = handshake(node, path, headers).await;
     // The 101 response has no body; nothing else is sent before the client speaks.
     let mut response = Vec::new();
     while !response.ends_with(b"\r\n\r\n") {
