@@ -19,8 +19,6 @@ pub struct Metrics {
     pub connections_total: AtomicU64,
     /// Upgrade requests refused because the node was full.
     pub connections_refused: AtomicU64,
-    /// Text frames received.
-    pub frames_in: AtomicU64,
     /// Frames written to clients.
     pub frames_out: AtomicU64,
     /// Error frames written to clients.
@@ -32,9 +30,24 @@ pub struct Metrics {
     /// The process's open-file limit.
     pub open_files_limit: AtomicU64,
     closes: [AtomicU64; CloseReason::ALL.len()],
+    /// Handshakes refused, by the HTTP status of [`REFUSALS`].
+    refusals: [AtomicU64; REFUSALS.len()],
 }
 
+/// The statuses a client's handshake is refused with: a bad request, no valid token, a token
+/// that does not grant what the URL names, a tenant at its limit (or an address with too many
+/// handshakes), a node full or draining.
+pub const REFUSALS: [u16; 5] = [400, 401, 403, 429, 503];
+
 impl Metrics {
+    /// Counts a handshake refused with `status` (one of [`REFUSALS`]).
+    pub fn refused(&self, status: u16) {
+        self.connections_refused.fetch_add(1, Relaxed);
+        if let Some(i) = REFUSALS.iter().position(|s| *s == status) {
+            self.refusals[i].fetch_add(1, Relaxed);
+        }
+    }
+
     /// Counts a server-initiated close.
     pub fn closed(&self, reason: CloseReason) {
         if let Some(i) = CloseReason::ALL.iter().position(|r| *r == reason) {
@@ -67,10 +80,9 @@ impl Metrics {
         metric(
             "switchboard_connections_refused_total",
             "counter",
-            "Clients refused (node full).",
+            "Client handshakes refused (any reason; by status below).",
             &self.connections_refused,
         );
-        metric("switchboard_frames_in_total", "counter", "Text frames received.", &self.frames_in);
         metric("switchboard_frames_out_total", "counter", "Frames sent.", &self.frames_out);
         metric("switchboard_errors_out_total", "counter", "Error frames sent.", &self.errors_out);
         metric(
@@ -102,6 +114,15 @@ impl Metrics {
                 "switchboard_server_closes_total{{reason=\"{reason:?}\"}} {}",
                 count.load(Relaxed)
             );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP switchboard_refusals_total Client handshakes refused, by HTTP status.\n\
+             # TYPE switchboard_refusals_total counter"
+        );
+        for (status, count) in REFUSALS.iter().zip(&self.refusals) {
+            let count = count.load(Relaxed);
+            let _ = writeln!(out, "switchboard_refusals_total{{status=\"{status}\"}} {count}");
         }
         out
     }

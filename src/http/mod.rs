@@ -228,6 +228,22 @@ async fn metrics(node: web::Data<NodeState>) -> HttpResponse {
             "switchboard_clients{{dialect=\"{dialect}\",tenant=\"{tenant}\"}} {clients}\n"
         ));
     }
+    let messages: Vec<_> = node.quotas.messages().collect();
+    let inbound: u64 = messages.iter().map(|m| m.2).sum();
+    body.push_str("# HELP switchboard_frames_in_total Messages received from clients.\n");
+    body.push_str("# TYPE switchboard_frames_in_total counter\n");
+    body.push_str(&format!("switchboard_frames_in_total {inbound}\n"));
+    for (name, help, pick) in [
+        ("switchboard_messages_in_total", "Messages received from clients (WebSocket text frames, Socket.IO events), by dialect and tenant.", 0),
+        ("switchboard_messages_out_total", "Messages sent to clients of the WebSocket dialects (cmd, signals, mediasoup), by dialect and tenant.", 1),
+    ] {
+        body.push_str(&format!("# HELP {name} {help}\n# TYPE {name} counter\n"));
+        for (tenant, kind, inbound, outbound) in &messages {
+            let (dialect, tenant) = (kind.name(), tenant.name().unwrap_or_default());
+            let value = if pick == 0 { inbound } else { outbound };
+            body.push_str(&format!("{name}{{dialect=\"{dialect}\",tenant=\"{tenant}\"}} {value}\n"));
+        }
+    }
     if let Some(media) = node.core.media() {
         crate::metrics::render_media(&mut body, &media.loads());
     }
@@ -240,6 +256,33 @@ async fn metrics(node: web::Data<NodeState>) -> HttpResponse {
         body.push_str("# HELP switchboard_cluster_peers Other nodes this node sees alive.\n");
         body.push_str("# TYPE switchboard_cluster_peers gauge\n");
         body.push_str(&format!("switchboard_cluster_peers {peers}\n"));
+        if let Some(traffic) = node.core.cluster().map(|c| c.traffic()) {
+            let load = |v: &std::sync::atomic::AtomicU64| v.load(Ordering::Relaxed);
+            for (name, kind, help, value) in [
+                (
+                    "switchboard_cluster_frames_sent_total",
+                    "counter",
+                    "Frames queued for other nodes.",
+                    load(&traffic.sent),
+                ),
+                (
+                    "switchboard_cluster_frames_received_total",
+                    "counter",
+                    "Frames received from other nodes.",
+                    load(&traffic.received),
+                ),
+            ] {
+                body.push_str(&format!(
+                    "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
+                ));
+            }
+            let rtt = load(&traffic.redis_rtt_us) as f64 / 1e6;
+            body.push_str(
+                "# HELP switchboard_redis_rtt_seconds The last heartbeat's round trip to Redis.\n",
+            );
+            body.push_str("# TYPE switchboard_redis_rtt_seconds gauge\n");
+            body.push_str(&format!("switchboard_redis_rtt_seconds {rtt}\n"));
+        }
     }
     HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(body)
 }

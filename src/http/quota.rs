@@ -59,6 +59,10 @@ pub(crate) struct Quota {
     clients: AtomicUsize,
     /// Its clients here now, by dialect (in [`ClientKind::ALL`]'s order).
     by_dialect: [AtomicUsize; 4],
+    /// Messages its clients sent, by dialect.
+    messages_in: [AtomicU64; 4],
+    /// Messages its clients were sent, by dialect.
+    messages_out: [AtomicU64; 4],
     rate: Option<Gcra>,
 }
 
@@ -84,6 +88,8 @@ impl Quota {
             max_clients,
             clients: AtomicUsize::new(0),
             by_dialect: Default::default(),
+            messages_in: Default::default(),
+            messages_out: Default::default(),
             rate: (max_messages_per_s > 0).then(|| Gcra::new(max_messages_per_s)),
         }
     }
@@ -123,12 +129,30 @@ impl Quotas {
                 .map(move |d| (tenant, d, quota.by_dialect[d as usize].load(Ordering::Relaxed)))
         })
     }
+
+    /// Every tenant's messages in and out since the start, by dialect.
+    pub(crate) fn messages(&self) -> impl Iterator<Item = (&Tenant, ClientKind, u64, u64)> + '_ {
+        self.0.iter().flat_map(|(tenant, quota)| {
+            ClientKind::ALL.into_iter().map(move |d| {
+                let i = d as usize;
+                let load = |counts: &[AtomicU64; 4]| counts[i].load(Ordering::Relaxed);
+                (tenant, d, load(&quota.messages_in), load(&quota.messages_out))
+            })
+        })
+    }
 }
 
 impl Seat {
-    /// Whether the tenant may send one more message now (taking it from the tenant's rate).
-    pub(crate) fn allow_message(&self) -> bool {
+    /// Counts a message the client sent; whether its tenant may send one more now (taking it
+    /// from the tenant's rate).
+    pub(crate) fn message_in(&self) -> bool {
+        self.quota.messages_in[self.dialect as usize].fetch_add(1, Ordering::Relaxed);
         self.quota.rate.as_ref().is_none_or(Gcra::allow)
+    }
+
+    /// Counts a message the client is sent.
+    pub(crate) fn message_out(&self) {
+        self.quota.messages_out[self.dialect as usize].fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -216,7 +240,7 @@ mod tests {
         let c = seat(&acme, ClientKind::Signals).expect("a place again");
         let free = Tenant::new("free").expect("valid");
         assert!((0..100).all(|_| seat(&free, ClientKind::Mediasoup).is_ok()));
-        assert!(seat(&Tenant::default(), ClientKind::Cmd).expect("no limit").allow_message());
+        assert!(seat(&Tenant::default(), ClientKind::Cmd).expect("no limit").message_in());
         drop((b, c));
         assert!(quotas.clients().all(|(_, _, n)| n == 0), "every seat was given back");
     }

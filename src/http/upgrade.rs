@@ -43,6 +43,8 @@ pub(super) struct Handshake {
     query: String,
     /// The subprotocols the client offered (`Sec-WebSocket-Protocol`), in its order.
     protocols: Vec<String>,
+    /// The node's counters (refusals are counted by status).
+    metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl Handshake {
@@ -58,6 +60,7 @@ impl Handshake {
 
     /// Answers with an HTTP error and closes the stream.
     pub(super) async fn refuse(self, status: StatusCode, content_type: &str, body: &str) {
+        self.metrics.refused(status.as_u16());
         let reason = status.canonical_reason().unwrap_or("");
         let head = format!(
             "HTTP/1.1 {} {reason}\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\n\
@@ -79,21 +82,18 @@ impl Handshake {
     }
 
     /// Refuses a client whose access token was refused: 401, and why.
-    pub(super) async fn unauthorized(self, node: &NodeState, why: crate::auth::Refused) {
-        node.metrics.connections_refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    pub(super) async fn unauthorized(self, why: crate::auth::Refused) {
         let body = format!("{why}\n");
         self.refuse(StatusCode::UNAUTHORIZED, "text/plain", &body).await;
     }
 
     /// Refuses a client over its tenant's limit: 429, and which.
-    pub(super) async fn too_many(self, node: &NodeState, why: &str) {
-        node.metrics.connections_refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    pub(super) async fn too_many(self, why: &str) {
         self.refuse(StatusCode::TOO_MANY_REQUESTS, "text/plain", &format!("{why}\n")).await;
     }
 
-    /// Refuses a client because the node is full or draining (counted as refused).
-    pub(super) async fn busy(self, node: &NodeState) {
-        node.metrics.connections_refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    /// Refuses a client because the node is full or draining.
+    pub(super) async fn busy(self) {
         let busy = "node full or draining\n";
         self.refuse(StatusCode::SERVICE_UNAVAILABLE, "text/plain", busy).await;
     }
@@ -150,9 +150,9 @@ pub(crate) async fn serve(
     let read = parts.read_buf.to_vec();
     drop(parts.read_buf);
     drop(parts.write_buf);
-    let node_id = node.core.node.to_string();
+    let (node_id, metrics) = (node.core.node.to_string(), node.metrics.clone());
     let handshake =
-        |accept| Handshake { io: parts.io, read, accept, node: node_id, query, protocols };
+        |accept| Handshake { io: parts.io, read, accept, node: node_id, query, protocols, metrics };
     let accept = match checked {
         Ok(accept) => accept,
         Err(error) => {

@@ -135,15 +135,15 @@ pub(super) async fn accept(
 ) {
     let grant = match node.grant(handshake.query()) {
         Ok(grant) => grant,
-        Err(why) => return handshake.unauthorized(&node, why).await,
+        Err(why) => return handshake.unauthorized(why).await,
     };
     let seat = match node.quotas.seat(&grant.tenant, kind) {
         Ok(seat) => seat,
-        Err(full) => return handshake.too_many(&node, &full.to_string()).await,
+        Err(full) => return handshake.too_many(&full.to_string()).await,
     };
     let limits = &node.config.limits;
     let Some(slot) = ClientSlot::take(&node) else {
-        handshake.busy(&node).await;
+        handshake.busy().await;
         return;
     };
     let accepted = handshake.accept_speaking(protocol, frames.frame, frames.message).await;
@@ -155,8 +155,9 @@ pub(super) async fn accept(
     let endpoint = start(link.clone(), grant);
     log::debug!("{id}: {} client connected", endpoint.name());
     let rate = TokenBucket::new(limits.rate_per_sec, limits.rate_burst);
-    let mut incoming = Reader { id, endpoint: &*endpoint, link, rate, seat };
+    let mut incoming = Reader { id, endpoint: &*endpoint, link, rate, seat: &seat };
     let mut outgoing = Writer {
+        seat: &seat,
         queue: outbound,
         endpoint: &*endpoint,
         node: &node,
@@ -179,12 +180,12 @@ struct Reader<'a> {
     link: ClientLink,
     rate: TokenBucket,
     /// The client's place in its tenant's quota, and its share of the tenant's rate.
-    seat: Seat,
+    seat: &'a Seat,
 }
 
 impl Incoming for Reader<'_> {
     fn text(&mut self, text: &str, credit: Credit) -> bool {
-        if !self.rate.allow() || !self.seat.allow_message() {
+        if !self.rate.allow() || !self.seat.message_in() {
             self.refused(CloseReason::RateLimited);
             return false;
         }
@@ -203,6 +204,8 @@ impl Incoming for Reader<'_> {
 
 /// The outgoing side: the client's queue, encoded by the endpoint, and the node's drain.
 struct Writer<'a> {
+    /// Counts what the client is sent.
+    seat: &'a Seat,
     queue: LinkReceiver,
     endpoint: &'a dyn Endpoint,
     node: &'a NodeState,
@@ -220,9 +223,13 @@ impl Writer<'_> {
                     metrics.errors_out.fetch_add(1, Ordering::Relaxed);
                 }
                 metrics.frames_out.fetch_add(1, Ordering::Relaxed);
+                self.seat.message_out();
                 Out::Event(event)
             }
-            Outbound::Frame(frame) => Out::Owned(frame),
+            Outbound::Frame(frame) => {
+                self.seat.message_out();
+                Out::Owned(frame)
+            }
             Outbound::Ping => Out::Ping,
             Outbound::Close(reason) => {
                 self.queue.close();

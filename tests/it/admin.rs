@@ -144,6 +144,35 @@ async fn any_node_lists_the_clusters_nodes_and_rooms_per_tenant_and_drains_a_nod
     assert_eq!(by_node("n3")["clients"], 2);
     assert!(by_node("n3")["member"].as_str().is_some_and(|m| m.starts_with("n3~")));
 
+    // The metrics: clients and messages by dialect and tenant, refusals by status, cross-node
+    // frames, Redis's round trip.
+    let (status, _) = crate::support::raw::refused(n1, "/cmd").await;
+    assert_eq!(status, 401);
+    let metrics = |node: &Node| {
+        let addr = node.addr;
+        async move { http_bearer(addr, "GET", "/metrics", None).await.expect("answers").1 }
+    };
+    let value = |text: &str, series: &str| -> f64 {
+        let line = text.lines().find(|l| l.starts_with(&format!("{series} ")));
+        line.and_then(|l| l.rsplit(' ').next()?.parse().ok())
+            .unwrap_or_else(|| panic!("no {series}:\n{text}"))
+    };
+    let on_n1 = metrics(n1).await;
+    assert_eq!(value(&on_n1, r#"switchboard_clients{dialect="cmd",tenant="acme"}"#), 1.0);
+    assert_eq!(value(&on_n1, r#"switchboard_clients{dialect="mediasoup",tenant=""}"#), 1.0);
+    assert_eq!(value(&on_n1, r#"switchboard_refusals_total{status="401"}"#), 1.0);
+    assert!(value(&on_n1, "switchboard_redis_rtt_seconds") > 0.0);
+    let on_n2 = metrics(n2).await;
+    assert!(
+        value(&on_n2, r#"switchboard_messages_in_total{dialect="signals",tenant="acme"}"#) >= 1.0
+    );
+    assert!(
+        value(&on_n2, r#"switchboard_messages_out_total{dialect="signals",tenant="acme"}"#) >= 1.0
+    );
+    // b on n3 joined the room homed on n2: frames went both ways.
+    assert!(value(&on_n2, "switchboard_cluster_frames_sent_total") >= 1.0);
+    assert!(value(&on_n2, "switchboard_cluster_frames_received_total") >= 1.0);
+
     // Drain n3 from n1: its clients are closed with "going away", it refuses new ones.
     assert_eq!(admin(n1, "POST", "/admin/nodes/n9/drain", Some(ADMIN)).await.0, 404);
     let (status, body) = admin(n1, "POST", "/admin/nodes/n3/drain", Some(ADMIN)).await;

@@ -26,7 +26,7 @@ mod scripts;
 
 use std::{
     sync::{
-        atomic::{AtomicBool, Ordering},
+        atomic::{AtomicBool, AtomicU64, Ordering},
         Arc,
     },
     time::Duration,
@@ -114,8 +114,21 @@ struct Inner {
     out: mpsc::Sender<Out>,
     conn: watch::Receiver<Option<ConnectionManager>>,
     healthy: AtomicBool,
+    /// What crossed between this node and the others.
+    traffic: Traffic,
     /// The peers this node sees alive (written by the bridge on every change).
     peers: watch::Sender<Arc<[NodeId]>>,
+}
+
+/// What crossed between a node and the others, for its metrics.
+#[derive(Debug, Default)]
+pub struct Traffic {
+    /// Frames queued for other nodes.
+    pub sent: AtomicU64,
+    /// Frames received from other nodes.
+    pub received: AtomicU64,
+    /// The last heartbeat's round trip to Redis, in microseconds.
+    pub redis_rtt_us: AtomicU64,
 }
 
 /// The node's handle on the cluster. Cheap to clone; `Send + Sync`, so connection actors on
@@ -158,6 +171,7 @@ impl Cluster {
             conn: conn_rx,
             healthy: AtomicBool::new(false),
             peers: watch::Sender::new(Arc::from([])),
+            traffic: Traffic::default(),
         };
         let cluster = Self {
             inner: Arc::new(inner),
@@ -180,6 +194,11 @@ impl Cluster {
     /// Whether Redis answered the last heartbeat.
     pub fn is_healthy(&self) -> bool {
         self.inner.healthy.load(Ordering::Relaxed)
+    }
+
+    /// What crossed between this node and the others.
+    pub fn traffic(&self) -> &Traffic {
+        &self.inner.traffic
     }
 
     /// How many peer nodes this node currently sees alive.
@@ -227,7 +246,9 @@ impl Cluster {
         self.inner
             .out
             .try_send(Out::Frame(to.clone(), frame.clone()))
-            .map_err(|_| ClusterError::Unavailable)
+            .map_err(|_| ClusterError::Unavailable)?;
+        self.inner.traffic.sent.fetch_add(1, Ordering::Relaxed);
+        Ok(())
     }
 
     /// Encodes `body` once and queues it for node `to`.

@@ -85,7 +85,7 @@ impl Shared {
         let Ok(decoded) = events::decode(data) else { return false };
         let slot = self.socket();
         let Some(Connected { socket, link, grant, seat }) = slot.as_ref() else { return false };
-        if !seat.allow_message() {
+        if !seat.message_in() {
             // The tenant's clients together send faster than its quota: closed as any client
             // over its own rate is.
             log::info!("eio: tenant {} over its message rate, closing", grant.tenant);

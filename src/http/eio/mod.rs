@@ -153,15 +153,18 @@ pub(super) async fn get(
         (Some("polling"), None) => {
             let grant = match admitted(&node, version, req.query_string()) {
                 Ok(grant) => grant,
-                Err(why) => return Ok(HttpResponse::Unauthorized().body(format!("{why}\n"))),
+                Err(why) => {
+                    node.metrics.refused(401);
+                    return Ok(HttpResponse::Unauthorized().body(format!("{why}\n")));
+                }
             };
             let Some(slot) = ClientSlot::take(&node) else {
-                node.metrics.connections_refused.fetch_add(1, Ordering::Relaxed);
+                node.metrics.refused(503);
                 return Ok(HttpResponse::ServiceUnavailable().body("node full or draining\n"));
             };
             let source = source(&req, &node);
             if !node.eio.send(Admit { source }).await.unwrap_or(false) {
-                node.metrics.connections_refused.fetch_add(1, Ordering::Relaxed);
+                node.metrics.refused(429);
                 let busy = "too many handshakes from this address\n";
                 return Ok(HttpResponse::TooManyRequests().body(busy));
             }
@@ -292,7 +295,7 @@ pub(super) async fn upgrade(handshake: Upgrade, node: Arc<NodeState>) {
         Some(_) => Ok(crate::auth::Grant::default()),
         None => match admitted(&node, version, handshake.query()) {
             Ok(grant) => grant,
-            Err(why) => return handshake.unauthorized(&node, why).await,
+            Err(why) => return handshake.unauthorized(why).await,
         },
     };
     let session = match existing {
@@ -300,7 +303,7 @@ pub(super) async fn upgrade(handshake: Upgrade, node: Arc<NodeState>) {
         // A new session's place is taken now, before anything can race it past the limit.
         None => match ClientSlot::take(&node) {
             Some(slot) => Err(slot),
-            None => return handshake.busy(&node).await,
+            None => return handshake.busy().await,
         },
     };
     websocket(handshake, node, version, session, grant).await;
