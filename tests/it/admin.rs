@@ -172,6 +172,22 @@ async fn any_node_lists_the_clusters_nodes_and_rooms_per_tenant_and_drains_a_nod
     // b on n3 joined the room homed on n2: frames went both ways.
     assert!(value(&on_n2, "switchboard_cluster_frames_sent_total") >= 1.0);
     assert!(value(&on_n2, "switchboard_cluster_frames_received_total") >= 1.0);
+    // Every series the Grafana dashboard plots is one the nodes export.
+    let dashboard = include_str!("../../deploy/grafana/switchboard.json");
+    let exported = format!("{on_n1}{on_n2}");
+    let mut plotted: Vec<&str> = dashboard
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| w.starts_with("switchboard_"))
+        .collect();
+    plotted.sort_unstable();
+    plotted.dedup();
+    assert!(plotted.len() >= 10, "{plotted:?}");
+    for series in plotted {
+        assert!(
+            exported.contains(&format!("# TYPE {series} ")),
+            "the dashboard plots {series}, which no node exports"
+        );
+    }
 
     // Drain n3 from n1: its clients are closed with "going away", it refuses new ones.
     assert_eq!(admin(n1, "POST", "/admin/nodes/n9/drain", Some(ADMIN)).await.0, 404);
