@@ -147,6 +147,7 @@ fn start_node(
             edge: Some(eio.clone().recipient()),
             admin: Some(admin.clone().recipient()),
             hooks,
+            room_quotas: std::sync::Arc::new(config.room_quotas()),
             shards: workers,
             signals: switchboard_actors::signals::state::SignalsConfig {
                 limits: switchboard_actors::signals::state::Limits {

@@ -48,6 +48,8 @@ pub enum ErrorKind {
     PeerGone,
     /// The client's access token does not grant this (another identity, another room).
     Forbidden,
+    /// The client's tenant has all it may have of this (rooms on this node).
+    LimitReached,
     /// A dependency (the cluster bus, say) is unreachable; retrying later may work.
     Unavailable,
     /// A bug or an unexpected internal failure; details are logged, never sent.
@@ -56,7 +58,7 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     /// Every kind, for table tests of each dialect's code mapping.
-    pub const ALL: [ErrorKind; 19] = [
+    pub const ALL: [ErrorKind; 20] = [
         ErrorKind::MalformedFrame,
         ErrorKind::TooDeep,
         ErrorKind::InvalidMessage,
@@ -74,6 +76,7 @@ impl ErrorKind {
         ErrorKind::PeerNotOpen,
         ErrorKind::PeerGone,
         ErrorKind::Forbidden,
+        ErrorKind::LimitReached,
         ErrorKind::Unavailable,
         ErrorKind::Internal,
     ];

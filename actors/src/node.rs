@@ -31,6 +31,8 @@ pub struct CoreConfig {
     pub edge: Option<actix::Recipient<crate::cluster::Inbox>>,
     /// Where rooms of tenants with webhooks announce themselves.
     pub hooks: Option<crate::hooks::HookSink>,
+    /// Each tenant's most rooms on this node.
+    pub room_quotas: std::sync::Arc<crate::engine::RoomQuotas>,
     /// Where frames of topic `admin` go: operators' requests and other nodes' answers.
     pub admin: Option<actix::Recipient<crate::cluster::Inbox>>,
     /// How many shards each room engine has: one per worker thread that hosts them (see
@@ -62,13 +64,14 @@ impl Core {
     pub fn start(node: NodeId, config: CoreConfig) -> Self {
         // The room engines of this node (as `id` in `cluster`, if clustered).
         let engines = |id: &NodeId, cluster: Option<&Cluster>| {
-            let (shards, hooks) = (config.shards, &config.hooks);
+            let (shards, hooks, quotas) = (config.shards, &config.hooks, &config.room_quotas);
             (
-                Engine::new(id.clone(), cluster.cloned(), (), shards).with_hooks(hooks.clone()),
+                Engine::new(id.clone(), cluster.cloned(), (), shards)
+                    .with_tenancy(hooks.clone(), quotas.clone()),
                 Engine::new(id.clone(), cluster.cloned(), config.signals.clone(), shards)
-                    .with_hooks(hooks.clone()),
+                    .with_tenancy(hooks.clone(), quotas.clone()),
                 Engine::new(id.clone(), cluster.cloned(), config.mediasoup.clone(), shards)
-                    .with_hooks(hooks.clone()),
+                    .with_tenancy(hooks.clone(), quotas.clone()),
             )
         };
         let Some(cluster_config) = config.cluster.clone() else {

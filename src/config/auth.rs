@@ -72,6 +72,8 @@ pub struct TenantSection {
     pub jwks_file: Option<PathBuf>,
     /// Most of its clients connected to one node at once; 0: no limit but the node's.
     pub max_clients: usize,
+    /// Most of its rooms (of every dialect) homed on one node at once; 0: no limit.
+    pub max_rooms: usize,
     /// Most messages per second its clients together may send to one node; 0: no limit.
     pub max_messages_per_s: u32,
     /// Where its rooms' events are posted (`http://…`); empty: nowhere.
@@ -135,6 +137,15 @@ impl Config {
             all.insert(tenant, keys);
         }
         Ok((!all.is_empty()).then(|| Auth::new(all)))
+    }
+
+    /// Each tenant's most rooms on one node.
+    pub fn room_quotas(&self) -> switchboard_actors::engine::RoomQuotas {
+        let limits = self
+            .tenants
+            .iter()
+            .filter_map(|(name, section)| Some((Tenant::new(name)?, section.max_rooms)));
+        switchboard_actors::engine::RoomQuotas::new(limits)
     }
 
     /// Where each tenant's rooms' events are posted; an error says which webhook is wrong.

@@ -210,3 +210,46 @@ async fn a_token_signed_with_another_tenants_key_or_naming_no_tenant_is_refused(
         assert_eq!(got, status, "{why}");
     }
 }
+
+#[tokio::test]
+async fn a_tenant_over_its_rooms_is_refused_until_one_closes() {
+    let dir = Scratch::new("tenants");
+    let path = config(&dir, "max_rooms = 1");
+    let node = Node::with_args(&["--config", path.to_str().expect("utf-8")]);
+    let creating = |user: &str, rid: &str| {
+        let mut join =
+            data("JOIN", user, &format!("{user}1"), json!({"op": {"roomCreating": true}}));
+        join["rid"] = json!(rid);
+        join
+    };
+    let mut a = Client::connect_url(&node.ws(&format!("/signals?token={}", acme("a")))).await;
+    signal(&mut a, "join", creating("a", "r1")).await;
+    assert_eq!(recv_skipping_lists(&mut a).await["c"], 200);
+    // A second acme room, in any dialect: refused, in the dialect's terms.
+    let mut b = Client::connect_url(&node.ws(&format!("/signals?token={}", acme("b")))).await;
+    signal(&mut b, "join", creating("b", "r2")).await;
+    let refused = recv_skipping_lists(&mut b).await;
+    assert_eq!(refused["c"], 4051, "{refused}");
+    assert!(refused["b"]["msg"].as_str().is_some_and(|m| m.contains("all the rooms")), "{refused}");
+    let url = node.ws(&format!("/mediasoup?roomId=m&peerName=p&token={}", acme("p")));
+    let mut p = ProtooPeer::connect(&url).await.expect("admitted");
+    let join = json!({"method": "join", "peerName": "p", "rtpCapabilities": {"codecs": []}});
+    assert_eq!(p.request(join.clone()).await.err().map(|e| e.0), Some(429));
+    // beta is not acme.
+    let mut c = Client::connect_url(&node.ws(&format!("/signals?token={}", beta("c")))).await;
+    signal(&mut c, "join", creating("c", "r2")).await;
+    assert_eq!(recv_skipping_lists(&mut c).await["c"], 200);
+    // acme's room closes: a place again.
+    signal(&mut a, "leave", data("LEAVE", "a", "a1", json!({"rid": "r1"}))).await;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        signal(&mut b, "join", creating("b", "r2")).await;
+        let answer = recv_skipping_lists(&mut b).await;
+        if answer["c"] == 200 {
+            break;
+        }
+        assert_eq!(answer["c"], 4051, "{answer}");
+        assert!(tokio::time::Instant::now() < deadline, "acme's closed room still counts");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

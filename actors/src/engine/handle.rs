@@ -13,6 +13,7 @@ use actix::{Actor, AsyncContext};
 use tokio::sync::mpsc;
 
 use super::{
+    quota::RoomQuotas,
     seat::Seat,
     shard::{Input, Shard},
     Rules,
@@ -44,6 +45,7 @@ struct Inner<R: Rules> {
     hasher: foldhash::fast::RandomState,
     load: Vec<ShardLoad>,
     hooks: Option<HookSink>,
+    quotas: Arc<RoomQuotas>,
 }
 
 /// One dialect's engine on one node. Cheap to clone, `Send + Sync`: every worker's
@@ -87,16 +89,23 @@ impl<R: Rules> Engine<R> {
                 hasher: foldhash::fast::RandomState::default(),
                 load,
                 hooks: None,
+                quotas: Arc::default(),
             }),
         }
     }
 
-    /// The same engine, its rooms announcing themselves to `hooks` ([`crate::hooks`]). Only
-    /// before the engine is shared (at its node's start).
-    pub fn with_hooks(mut self, hooks: Option<HookSink>) -> Self {
-        let inner = Arc::get_mut(&mut self.inner);
-        inner.expect("hooks are set before the engine is shared").hooks = hooks;
+    /// The same engine, its rooms announcing themselves to `hooks` ([`crate::hooks`]) and
+    /// counted in `quotas` (shared by the node's engines). Only before the engine is shared
+    /// (at its node's start).
+    pub fn with_tenancy(mut self, hooks: Option<HookSink>, quotas: Arc<RoomQuotas>) -> Self {
+        let inner = Arc::get_mut(&mut self.inner).expect("set before the engine is shared");
+        (inner.hooks, inner.quotas) = (hooks, quotas);
         self
+    }
+
+    /// Each tenant's rooms on this node.
+    pub(super) fn quotas(&self) -> &RoomQuotas {
+        &self.inner.quotas
     }
 
     /// Where its rooms announce themselves, if anywhere.

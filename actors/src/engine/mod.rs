@@ -37,6 +37,7 @@
 pub mod census;
 mod handle;
 mod moving;
+pub mod quota;
 pub mod room;
 mod seat;
 mod shard;
@@ -48,6 +49,7 @@ use serde::{de::DeserializeOwned, Serialize};
 
 pub use census::RoomCensus;
 pub use handle::{Engine, ShardLoad};
+pub use quota::RoomQuotas;
 pub use seat::Seat;
 
 use crate::{cluster::Topic, ids::RoomId};
@@ -131,6 +133,9 @@ pub enum Absent {
     Taken,
     /// The room's home could not be found (Redis is unreachable, or the room is moving).
     Unavailable,
+    /// The command would create the room, and its tenant has all the rooms it may have on this
+    /// node.
+    Limited,
 }
 
 /// One dialect's rules for one room: a pure state machine the engine drives. The engine

@@ -177,6 +177,7 @@ impl<R: Rules> Shard<R> {
             // Its actor claims the name first; if another node holds it, the survivors come
             // back here with `claimed`.
             let actor = RoomActor::open(room.clone(), self.engine.clone());
+            self.engine.quotas().open(room.tenant(), false);
             self.rooms.insert(room.clone(), actor.clone());
             actor.do_send(Adopt { survivors });
             return self.tell_rehomed(&room, members, Some(Home::Here(actor)));

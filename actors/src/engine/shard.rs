@@ -152,6 +152,7 @@ impl<R: Rules> Shard<R> {
             Input::Vacated { room, room_mark } => {
                 if self.rooms.get(&room).is_some_and(|known| is(known, &room_mark)) {
                     self.rooms.remove(&room);
+                    self.engine.quotas().close(room.tenant());
                 }
             }
             Input::Remote { origin, member, command } => {
@@ -425,9 +426,13 @@ impl<R: Rules> Shard<R> {
         reply: bool,
     ) {
         let room = R::room(&command).clone();
+        let local = self.local_member(&member, &origin);
+        if !self.engine.quotas().open(room.tenant(), true) {
+            self.refuse(member, command, &origin, Absent::Limited);
+            return self.answer(local, room, None, reply);
+        }
         let addr = RoomActor::open(room.clone(), self.engine.clone());
         self.rooms.insert(room.clone(), addr.clone());
-        let local = self.local_member(&member, &origin);
         addr.do_send(Ask { member, command, origin, credit });
         self.answer(local, room, Some(Home::Here(addr)), reply);
     }

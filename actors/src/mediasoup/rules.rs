@@ -131,6 +131,7 @@ impl Rules for MediasoupRoom {
             Absent::NoRoom => Refusal::NotJoined,
             // Two nodes created the room at once, and the other one's claim won: try again.
             Absent::Taken | Absent::Unavailable => Refusal::Unavailable,
+            Absent::Limited => Refusal::RoomLimit,
         };
         match request.id {
             Some(id) => Told::Answer { id, result: Err(refusal) },

@@ -156,6 +156,7 @@ impl Rules for Room {
     fn refuse(room: &RoomId, _: &SocketId, command: RoomCommand, why: Absent) -> RoomEvent {
         match (why, command) {
             (Absent::Unavailable, _) => RoomEvent::Refused(ErrorKind::Unavailable),
+            (Absent::Limited, _) => RoomEvent::Refused(ErrorKind::LimitReached),
             (Absent::Taken | Absent::NoRoom, RoomCommand::Create(_)) => {
                 RoomEvent::Exists(room.clone())
             }

@@ -37,7 +37,11 @@ pub fn error_code(error: ClientError) -> u16 {
         ErrorKind::Busy => 9202,
         ErrorKind::PeerBusy => 9203,
         ErrorKind::CallNotFound => 9204,
-        ErrorKind::DeliveryFailed | ErrorKind::Unavailable | ErrorKind::Internal => 9400,
+        // `cmd` has no rooms; a limit it could meet would be the server's to report.
+        ErrorKind::DeliveryFailed
+        | ErrorKind::Unavailable
+        | ErrorKind::LimitReached
+        | ErrorKind::Internal => 9400,
         ErrorKind::PeerNotOpen => 9401,
         ErrorKind::PeerGone => 9402,
     }

@@ -18,6 +18,8 @@ pub fn code(refusal: Refusal) -> (u16, &'static str) {
         Refusal::NoOffer => (2001, "no offer of the server's awaits this answer; WATCH first"),
         Refusal::MediaFailed => (500, "the media server failed"),
         Refusal::Unavailable => (500, "the room cannot be reached right now; try again"),
+        // Not permitted, as a token's refusal is: the tenant may create no more rooms here.
+        Refusal::RoomLimit => (4051, "the tenant has all the rooms it may have on this node"),
     }
 }
 
@@ -38,6 +40,7 @@ mod tests {
             Refusal::UnsupportedChannel,
             Refusal::NoMediaPlane,
             Refusal::NotPublishing,
+            Refusal::RoomLimit,
             Refusal::NoOffer,
             Refusal::MediaFailed,
             Refusal::Unavailable,
@@ -45,7 +48,7 @@ mod tests {
         let codes: Vec<u16> = all.into_iter().map(|r| code(r).0).collect();
         assert_eq!(
             codes,
-            [4001, 4002, 4003, 4022, 4023, 4024, 4051, 2002, 500, 500, 2001, 500, 500]
+            [4001, 4002, 4003, 4022, 4023, 4024, 4051, 2002, 500, 500, 4051, 2001, 500, 500]
         );
     }
 }

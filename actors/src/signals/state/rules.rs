@@ -87,6 +87,7 @@ impl Rules for SignalRoom {
             Absent::NoRoom => Refusal::RoomNotFound,
             Absent::Taken => Refusal::RoomExists,
             Absent::Unavailable => Refusal::Unavailable,
+            Absent::Limited => Refusal::RoomLimit,
         };
         Reply::Refused { action: signal.action, refusal, req: signal.raw }
     }
