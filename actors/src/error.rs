@@ -139,11 +139,13 @@ pub enum CloseReason {
     /// The client's name was claimed on another node while this one was cut off from the
     /// cluster; the client should reconnect and register again.
     NameLost,
+    /// An operator disconnected the client (the admin API).
+    Disconnected,
 }
 
 impl CloseReason {
     /// Every reason, for table tests of each dialect's close codes.
-    pub const ALL: [CloseReason; 9] = [
+    pub const ALL: [CloseReason; 10] = [
         CloseReason::FrameTooLarge,
         CloseReason::InvalidFrame,
         CloseReason::ProtocolViolation,
@@ -153,6 +155,7 @@ impl CloseReason {
         CloseReason::RateLimited,
         CloseReason::ShuttingDown,
         CloseReason::NameLost,
+        CloseReason::Disconnected,
     ];
 
     /// A short human-readable description, suitable for a close frame's reason text.
@@ -167,6 +170,7 @@ impl CloseReason {
             CloseReason::RateLimited => "message rate limit exceeded",
             CloseReason::ShuttingDown => "server shutting down",
             CloseReason::NameLost => "name claimed on another node during a cluster split",
+            CloseReason::Disconnected => "disconnected by the operator",
         }
     }
 }

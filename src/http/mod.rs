@@ -53,6 +53,8 @@ pub struct NodeState {
     pub(crate) quotas: quota::Quotas,
     /// The admin API's way to the whole cluster.
     pub(crate) admin: actix::Addr<admin::desk::AdminDesk>,
+    /// This node's clients by their tokens' `sub`, for the admin API.
+    pub(crate) index: actix::Addr<admin::index::ClientIndex>,
     /// Set when the node stops accepting clients.
     pub draining: AtomicBool,
     /// Turns `true` when the node drains: every connection's writer closes with 1001.
@@ -76,6 +78,7 @@ impl NodeState {
             auth: config.auth().expect("the tokens' keys were checked when the config was loaded"),
             quotas: quota::Quotas::new(&config),
             admin,
+            index: actix::Actor::start(admin::index::ClientIndex::default()),
             core,
             config,
             metrics: Arc::new(Metrics::default()),

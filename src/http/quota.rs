@@ -12,9 +12,13 @@ use std::{
     time::Instant,
 };
 
-use switchboard_actors::Tenant;
+use actix::Addr;
+use switchboard_actors::{ClientLink, ConnId, Tenant};
 
-use crate::config::Config;
+use crate::{
+    config::Config,
+    http::admin::index::{ClientIndex, Listed, Unlisted},
+};
 
 /// The four dialects, as their clients are counted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,6 +75,8 @@ pub(crate) struct Quota {
 pub(crate) struct Seat {
     quota: Arc<Quota>,
     dialect: ClientKind,
+    /// Where the client is listed by its token's `sub`, if it is.
+    listed: Option<(Addr<ClientIndex>, Arc<str>, ConnId)>,
 }
 
 /// Why a tenant's client was refused a seat.
@@ -114,7 +120,7 @@ impl Quotas {
         let before = quota.clients.fetch_add(1, Ordering::AcqRel);
         quota.by_dialect[dialect as usize].fetch_add(1, Ordering::AcqRel);
         let (max, tenant) = (quota.max_clients, quota.tenant.clone());
-        let seat = Seat { quota, dialect };
+        let seat = Seat { quota, dialect, listed: None };
         if max > 0 && before >= max {
             return Err(Full { tenant, max });
         }
@@ -143,6 +149,15 @@ impl Quotas {
 }
 
 impl Seat {
+    /// Lists the client, reached through `link`, in `index` as `sub` of its tenant until the
+    /// seat goes.
+    pub(crate) fn list(&mut self, index: &Addr<ClientIndex>, sub: &str, link: &ClientLink) {
+        let sub: Arc<str> = sub.into();
+        let (tenant, kind) = (self.quota.tenant.clone(), self.dialect);
+        index.do_send(Listed { tenant, sub: sub.clone(), kind, link: link.clone() });
+        self.listed = Some((index.clone(), sub, link.conn()));
+    }
+
     /// Counts a message the client sent; whether its tenant may send one more now (taking it
     /// from the tenant's rate).
     pub(crate) fn message_in(&self) -> bool {
@@ -158,6 +173,9 @@ impl Seat {
 
 impl Drop for Seat {
     fn drop(&mut self) {
+        if let Some((index, sub, conn)) = self.listed.take() {
+            index.do_send(Unlisted { tenant: self.quota.tenant.clone(), sub, conn });
+        }
         self.quota.clients.fetch_sub(1, Ordering::AcqRel);
         self.quota.by_dialect[self.dialect as usize].fetch_sub(1, Ordering::AcqRel);
     }

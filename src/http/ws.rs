@@ -137,7 +137,7 @@ pub(super) async fn accept(
         Ok(grant) => grant,
         Err(why) => return handshake.unauthorized(why).await,
     };
-    let seat = match node.quotas.seat(&grant.tenant, kind) {
+    let mut seat = match node.quotas.seat(&grant.tenant, kind) {
         Ok(seat) => seat,
         Err(full) => return handshake.too_many(&full.to_string()).await,
     };
@@ -152,6 +152,9 @@ pub(super) async fn accept(
     let id = ConnId(node.next_conn.fetch_add(1, Ordering::Relaxed));
     node.metrics.connections_total.fetch_add(1, Ordering::Relaxed);
     let (link, outbound) = link::bounded(id, node.config.backlog());
+    if let Some(sub) = &grant.sub {
+        seat.list(&node.index, sub, &link);
+    }
     let endpoint = start(link.clone(), grant);
     log::debug!("{id}: {} client connected", endpoint.name());
     let rate = TokenBucket::new(limits.rate_per_sec, limits.rate_burst);

@@ -59,7 +59,7 @@ async fn any_node_lists_the_clusters_nodes_and_rooms_per_tenant_and_drains_a_nod
 
     // acme: a cmd client on n1, a signals room on n2 with members on n2 and n3; the default
     // tenant: a signals room of the same name on n3, a mediasoup room on n1.
-    let _alice = Client::register_url(
+    let mut alice = Client::register_url(
         &n1.ws(&format!("/cmd?token={}", token(Some("acme"), "alice"))),
         "alice",
     )
@@ -188,6 +188,26 @@ async fn any_node_lists_the_clusters_nodes_and_rooms_per_tenant_and_drains_a_nod
             "the dashboard plots {series}, which no node exports"
         );
     }
+
+    // Disconnect acme's alice: her signals session on n2 first (by dialect), then everything
+    // of hers, from n3; the default tenant's alice stays.
+    let signals_url = n2.ws(&format!("/signals?token={}", token(Some("acme"), "alice")));
+    let mut alice_signals = Client::connect_url(&signals_url).await;
+    let cmd_url = n3.ws(&format!("/cmd?token={}", token(None, "alice")));
+    let mut default_alice = Client::register_url(&cmd_url, "alice").await;
+    let path = "/admin/clients/disconnect?tenant=acme&sub=alice&dialect=signals";
+    let (status, body) = admin(n3, "POST", path, Some(ADMIN)).await;
+    assert_eq!((status, &body["disconnected_here"]), (202, &json!(0)), "{body}");
+    assert!(matches!(alice_signals.expect_end().await, Ended::Close(1008)));
+    alice.expect_nothing_but_clu_pending().await;
+    let (status, _) =
+        admin(n3, "POST", "/admin/clients/disconnect?tenant=acme&sub=alice", Some(ADMIN)).await;
+    assert_eq!(status, 202);
+    assert!(matches!(alice.expect_end().await, Ended::Close(1008)));
+    default_alice.expect_nothing_but_clu_pending().await;
+    let (status, _) =
+        admin(n3, "POST", "/admin/clients/disconnect?sub=alice&dialect=smoke", Some(ADMIN)).await;
+    assert_eq!(status, 400);
 
     // Drain n3 from n1: its clients are closed with "going away", it refuses new ones.
     assert_eq!(admin(n1, "POST", "/admin/nodes/n9/drain", Some(ADMIN)).await.0, 404);

@@ -1,7 +1,8 @@
 //! `AdminDesk`: one per node, the admin API's way to the whole cluster. Asked for every
 //! node's report ([`Gather`]), it asks each peer it sees alive (topic `admin`), adds its own,
 //! and answers with what came within [`ASK_TIMEOUT`]; asked by a peer, it answers with this
-//! node's report. It also passes drain orders ([`Drain`]) to the node they name.
+//! node's report. It also passes drain orders ([`Drain`]) to the node they name, and
+//! disconnect orders ([`DisconnectClients`]) to every node.
 //!
 //! A report ([`NodeReport`]) is built on demand from the node's own counts (clients by dialect
 //! and tenant) and its room engines' census (the rooms homed here, their members): nothing is
@@ -15,10 +16,11 @@ use std::{
 
 use actix::{Actor, AsyncContext, Context, Handler, Message};
 use serde::{Deserialize, Serialize};
-use switchboard_actors::{cluster::Inbox, cluster::Topic, engine::RoomCensus, NodeId};
+use switchboard_actors::{cluster::Inbox, cluster::Topic, engine::RoomCensus, NodeId, Tenant};
 use tokio::sync::oneshot;
 
-use crate::http::NodeState;
+use super::index;
+use crate::http::{quota::ClientKind, NodeState};
 
 /// How long a gathering waits for peers' reports.
 pub(crate) const ASK_TIMEOUT: Duration = Duration::from_secs(2);
@@ -69,7 +71,38 @@ enum Wire {
     Report { req: u64, report: NodeReport },
     /// Drain (refuse new clients, close connected ones with "going away", leave the cluster).
     Drain,
+    /// Disconnect the clients of `order`.
+    Disconnect(Order),
 }
+
+/// Which clients to disconnect: those whose token names them `sub` in `tenant` ("": the
+/// default tenant), of `dialect` if given.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Order {
+    #[serde(default)]
+    pub(crate) tenant: String,
+    pub(crate) sub: String,
+    pub(crate) dialect: Option<String>,
+}
+
+impl Order {
+    /// The index's message for this order; `None` if it names no tenant or dialect there is.
+    fn message(&self) -> Option<index::Disconnect> {
+        let tenant = Tenant::try_from(self.tenant.clone()).ok()?;
+        let kind = match &self.dialect {
+            None => None,
+            Some(name) => Some(ClientKind::ALL.into_iter().find(|k| k.name() == name)?),
+        };
+        Some(index::Disconnect { tenant, sub: self.sub.clone(), kind })
+    }
+}
+
+/// Disconnect, on every node, the clients of `order`. Sender: the admin API. Reply: how many
+/// this node closed (`None`: the order names no tenant or dialect there is); the others close
+/// theirs as the order reaches them.
+#[derive(Debug, Message)]
+#[rtype(result = "Option<usize>")]
+pub(crate) struct DisconnectClients(pub(crate) Order);
 
 /// Gives the desk its node, once the node's state exists. Sender: the node's start.
 #[derive(Debug, Message)]
@@ -244,6 +277,22 @@ impl Handler<Drain> for AdminDesk {
     }
 }
 
+impl Handler<DisconnectClients> for AdminDesk {
+    type Result = actix::ResponseFuture<Option<usize>>;
+
+    fn handle(&mut self, msg: DisconnectClients, _: &mut Context<Self>) -> Self::Result {
+        let (Some(node), Some(here)) = (self.node.upgrade(), msg.0.message()) else {
+            return Box::pin(async { None });
+        };
+        if let Some(cluster) = node.core.cluster() {
+            for peer in cluster.peer_ids().iter() {
+                let _ = cluster.send(peer, Topic::Admin, &Wire::Disconnect(msg.0.clone()));
+            }
+        }
+        Box::pin(async move { node.index.send(here).await.ok() })
+    }
+}
+
 impl Handler<Inbox> for AdminDesk {
     type Result = ();
 
@@ -267,6 +316,12 @@ impl Handler<Inbox> for AdminDesk {
             Wire::Drain => {
                 log::info!("admin: {} asked this node to drain", msg.origin);
                 self.drain_here();
+            }
+            Wire::Disconnect(order) => {
+                let (Some(node), Some(here)) = (self.node.upgrade(), order.message()) else {
+                    return;
+                };
+                node.index.do_send(here);
             }
         }
     }

@@ -5,19 +5,21 @@
 //! whole cluster, through its [`desk::AdminDesk`].
 
 pub(crate) mod desk;
+pub(crate) mod index;
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use tokio::sync::oneshot;
 
-use self::desk::{Drain, Gather, NodeReport};
+use self::desk::{DisconnectClients, Drain, Gather, NodeReport, Order};
 use super::NodeState;
 
 /// Registers the admin routes (under `/admin`).
 pub(super) fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/nodes", web::get().to(nodes))
         .route("/rooms", web::get().to(rooms))
-        .route("/nodes/{node}/drain", web::post().to(drain));
+        .route("/nodes/{node}/drain", web::post().to(drain))
+        .route("/clients/disconnect", web::post().to(disconnect));
 }
 
 /// The bearer token of `req`'s `Authorization` header.
@@ -140,5 +142,32 @@ async fn drain(
         _ => HttpResponse::NotFound()
             .content_type("text/plain")
             .body(format!("no node {target} is alive\n")),
+    }
+}
+
+/// `POST /admin/clients/disconnect?sub=S[&tenant=T][&dialect=D]`: every node closes the
+/// connections whose access token names them `S` in tenant `T` (default: the default tenant),
+/// of dialect `D` (`cmd`, `signals`, `rooms`, `mediasoup`; default: all) with "disconnected by
+/// the operator" (1008). 202 with how many this node closed; 400 for a tenant name or dialect
+/// that cannot be.
+async fn disconnect(
+    req: HttpRequest,
+    node: web::Data<NodeState>,
+    order: web::Query<Order>,
+) -> HttpResponse {
+    if let Some(refusal) = refused(&req, &node) {
+        return refusal;
+    }
+    let order = order.into_inner();
+    match node.admin.send(DisconnectClients(order.clone())).await {
+        Ok(Some(here)) => HttpResponse::Accepted().json(serde_json::json!({
+            "tenant": order.tenant,
+            "sub": order.sub,
+            "dialect": order.dialect,
+            "disconnected_here": here,
+        })),
+        _ => HttpResponse::BadRequest()
+            .content_type("text/plain")
+            .body("no such tenant or dialect\n"),
     }
 }

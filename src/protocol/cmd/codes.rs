@@ -54,7 +54,10 @@ pub fn close_code(reason: CloseReason) -> u16 {
         CloseReason::InvalidFrame => 1007,
         CloseReason::ProtocolViolation => 1002,
         CloseReason::UnsupportedData => 1003,
-        CloseReason::SlowConsumer | CloseReason::RateLimited | CloseReason::NameLost => 1008,
+        CloseReason::SlowConsumer
+        | CloseReason::RateLimited
+        | CloseReason::NameLost
+        | CloseReason::Disconnected => 1008,
         CloseReason::PingTimeout | CloseReason::ShuttingDown => 1001,
     }
 }

@@ -144,6 +144,7 @@ fn close_codes() {
             (CloseReason::RateLimited, 1008),
             (CloseReason::ShuttingDown, 1001),
             (CloseReason::NameLost, 1008),
+            (CloseReason::Disconnected, 1008),
         ]
     );
 }

@@ -27,7 +27,7 @@ impl EioSession {
             },
             Err(why) => Err(why.to_string()),
         };
-        let (grant, seat) = match admitted {
+        let (grant, mut seat) = match admitted {
             Ok(admitted) => admitted,
             Err(why) => {
                 let refusal = match self.version {
@@ -51,6 +51,9 @@ impl EioSession {
         };
         let socket = self.node.core.connect_room_socket(id, self.link.clone());
         let link = self.link.clone();
+        if let Some(sub) = &grant.sub {
+            seat.list(&self.node.index, sub, &link);
+        }
         self.shared.connect(Connected { socket, link, grant, seat });
         self.send_message(ack, ctx);
     }
