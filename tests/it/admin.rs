@@ -6,7 +6,7 @@
 use serde_json::{json, Value};
 
 use crate::{
-    signals::{data, recv_skipping_lists, signal},
+    signals::{data, list_becomes, recv_skipping_lists, signal},
     support::{
         client::Ended, node::http_bearer, protoo::ProtooPeer, tokens, Client, Node, Redis, Scratch,
     },
@@ -188,6 +188,32 @@ async fn any_node_lists_the_clusters_nodes_and_rooms_per_tenant_and_drains_a_nod
             "the dashboard plots {series}, which no node exports"
         );
     }
+
+    // Close rooms from nodes that are not their homes: acme's signals r1 (home n2, members on
+    // n2 and n3) and the default tenant's mediasoup m (home n1).
+    let (status, _) =
+        admin(n1, "POST", "/admin/rooms/close?tenant=acme&dialect=signals&room=r1", Some(ADMIN))
+            .await;
+    assert_eq!(status, 202);
+    list_becomes(&mut a, &[]).await;
+    list_becomes(&mut b, &[]).await;
+    let (status, _) =
+        admin(n3, "POST", "/admin/rooms/close?dialect=mediasoup&room=m", Some(ADMIN)).await;
+    assert_eq!(status, 202);
+    p.notification("closed").await;
+    let left =
+        admin_until(n2, "/admin/rooms", |b| b["rooms"].as_array().is_some_and(|r| r.len() == 1))
+            .await;
+    assert_eq!(
+        (&left["rooms"][0]["tenant"], &left["rooms"][0]["room"]),
+        (&json!(""), &json!("r1")),
+        "{left}"
+    );
+    let (status, _) = admin(n3, "POST", "/admin/rooms/close?dialect=cmd&room=m", Some(ADMIN)).await;
+    assert_eq!(status, 400, "cmd has no rooms");
+    // r1 is no more: joining it finds no room.
+    signal(&mut a, "join", join("a", false)).await;
+    assert_eq!(recv_skipping_lists(&mut a).await["c"], 4001);
 
     // Disconnect acme's alice: her signals session on n2 first (by dialect), then everything
     // of hers, from n3; the default tenant's alice stays.

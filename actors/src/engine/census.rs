@@ -1,5 +1,6 @@
-//! The census of a dialect's rooms on this node, for operators: each room homed here, with
-//! how many members it has and how many of them are connected here.
+//! What operators see and do of a dialect's rooms on this node: the census (each room homed
+//! here, with how many members it has and how many of them are connected here), and closing a
+//! room.
 //!
 //! Asked through the engine ([`super::Engine::census`]): each shard asks its rooms' actors
 //! ([`Count`]) and answers with their counts ([`super::shard::Input::Census`]). Nothing on the
@@ -36,6 +37,12 @@ impl<R: Rules> Handler<Count> for RoomActor<R> {
 }
 
 impl<R: Rules> Engine<R> {
+    /// Closes room `room` if it is homed on this node ([`Rules::close`]); nothing otherwise.
+    pub fn close(&self, room: RoomId) {
+        let shard = self.room_shard(&room);
+        self.send(shard, super::shard::Input::Close { room });
+    }
+
     /// Every room homed on this node, in no order (an empty list if the node is shutting
     /// down).
     pub async fn census(&self) -> Vec<RoomCensus> {

@@ -217,6 +217,10 @@ pub trait Rules: Unpin + Sized + 'static {
     /// ends here.
     fn evict(&mut self, room: &RoomId, out: &mut Out<Self>);
 
+    /// An operator closes the room: every member is out, each told as the dialect tells a
+    /// member whose room ended, and the room is over.
+    fn close(&mut self, room: &RoomId, out: &mut Out<Self>);
+
     /// Whether `member` is in the room.
     fn has(&self, member: &Self::Member) -> bool;
 

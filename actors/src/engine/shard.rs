@@ -73,6 +73,8 @@ pub(super) enum Input<R: Rules> {
     /// A room homed here claimed its name again after [`Membership::Reclaim`] (`kept`), or
     /// lost it to another node. (From the room's actor.)
     Reclaimed { kept: bool },
+    /// An operator closes room `room`, if it is homed here. (From [`Engine::close`].)
+    Close { room: RoomId },
     /// The census of the rooms homed here, to `reply`. (From [`Engine::census`].)
     Census { reply: tokio::sync::oneshot::Sender<Vec<super::census::RoomCensus>> },
 }
@@ -174,6 +176,11 @@ impl<R: Rules> Shard<R> {
             Input::Rehomed { room, members, home } => self.rehomed(room, members, home, ctx),
             Input::Rejoin { origin, room, survivors } => self.rejoin(origin, room, survivors),
             Input::Moved { origin, room } => self.moved(&origin, &room, ctx),
+            Input::Close { room } => {
+                if let Some(addr) = self.rooms.get(&room) {
+                    addr.do_send(super::room::Close);
+                }
+            }
             Input::Census { reply } => {
                 let actors = self.rooms.values().map(|room| Addr::clone(room)).collect();
                 actix::spawn(super::census::count(actors, reply));

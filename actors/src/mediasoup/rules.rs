@@ -118,6 +118,11 @@ impl Rules for MediasoupRoom {
         self.end(out);
     }
 
+    /// Every peer is told the room closed, as when its home ends it.
+    fn close(&mut self, _: &RoomId, out: &mut Out<Self>) {
+        self.end(out);
+    }
+
     fn has(&self, peer: &PeerId) -> bool {
         self.has_peer(peer)
     }

@@ -145,6 +145,13 @@ impl Rules for Room {
         }
     }
 
+    /// Everyone is told `room-left(room, true)`, as when the owner leaves.
+    fn close(&mut self, room: &RoomId, out: &mut Out<Self>) {
+        for member in std::mem::take(&mut self.members) {
+            out.push((member, RoomEvent::Left { room: room.clone(), kicked: true }));
+        }
+    }
+
     fn has(&self, member: &SocketId) -> bool {
         self.members.contains(member)
     }

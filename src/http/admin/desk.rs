@@ -2,7 +2,7 @@
 //! node's report ([`Gather`]), it asks each peer it sees alive (topic `admin`), adds its own,
 //! and answers with what came within [`ASK_TIMEOUT`]; asked by a peer, it answers with this
 //! node's report. It also passes drain orders ([`Drain`]) to the node they name, and
-//! disconnect orders ([`DisconnectClients`]) to every node.
+//! disconnect and close orders ([`DisconnectClients`], [`CloseRoom`]) to every node.
 //!
 //! A report ([`NodeReport`]) is built on demand from the node's own counts (clients by dialect
 //! and tenant) and its room engines' census (the rooms homed here, their members): nothing is
@@ -16,7 +16,9 @@ use std::{
 
 use actix::{Actor, AsyncContext, Context, Handler, Message};
 use serde::{Deserialize, Serialize};
-use switchboard_actors::{cluster::Inbox, cluster::Topic, engine::RoomCensus, NodeId, Tenant};
+use switchboard_actors::{
+    cluster::Inbox, cluster::Topic, engine::RoomCensus, NodeId, RoomId, Tenant,
+};
 use tokio::sync::oneshot;
 
 use super::index;
@@ -73,7 +75,42 @@ enum Wire {
     Drain,
     /// Disconnect the clients of `order`.
     Disconnect(Order),
+    /// Close a room, if it is homed here.
+    Close(RoomOrder),
 }
+
+/// Which room to close: `room` of `dialect` (`rooms`, `signals`, `mediasoup`) in `tenant` ("":
+/// the default tenant).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct RoomOrder {
+    #[serde(default)]
+    pub(crate) tenant: String,
+    pub(crate) dialect: String,
+    pub(crate) room: String,
+}
+
+impl RoomOrder {
+    /// Closes the room if it is homed on `node`; false if the order names no tenant or room
+    /// dialect there is.
+    fn carry_out(&self, node: &NodeState) -> bool {
+        let Ok(tenant) = Tenant::try_from(self.tenant.clone()) else { return false };
+        let room = RoomId::new(&self.room).in_tenant(&tenant);
+        let core = &node.core;
+        match self.dialect.as_str() {
+            "rooms" => core.rooms.close(room),
+            "signals" => core.signals.close(room),
+            "mediasoup" => core.mediasoup.close(room),
+            _ => return false,
+        }
+        true
+    }
+}
+
+/// Close a room wherever it is homed. Sender: the admin API. Reply: false if the order names no
+/// tenant or room dialect there is.
+#[derive(Debug, Message)]
+#[rtype(result = "bool")]
+pub(crate) struct CloseRoom(pub(crate) RoomOrder);
 
 /// Which clients to disconnect: those whose token names them `sub` in `tenant` ("": the
 /// default tenant), of `dialect` if given.
@@ -293,6 +330,24 @@ impl Handler<DisconnectClients> for AdminDesk {
     }
 }
 
+impl Handler<CloseRoom> for AdminDesk {
+    type Result = bool;
+
+    fn handle(&mut self, msg: CloseRoom, _: &mut Context<Self>) -> bool {
+        let Some(node) = self.node.upgrade() else { return false };
+        if !msg.0.carry_out(&node) {
+            return false;
+        }
+        // Only the room's home finds it; every node is told rather than Redis asked.
+        if let Some(cluster) = node.core.cluster() {
+            for peer in cluster.peer_ids().iter() {
+                let _ = cluster.send(peer, Topic::Admin, &Wire::Close(msg.0.clone()));
+            }
+        }
+        true
+    }
+}
+
 impl Handler<Inbox> for AdminDesk {
     type Result = ();
 
@@ -316,6 +371,11 @@ impl Handler<Inbox> for AdminDesk {
             Wire::Drain => {
                 log::info!("admin: {} asked this node to drain", msg.origin);
                 self.drain_here();
+            }
+            Wire::Close(order) => {
+                if let Some(node) = self.node.upgrade() {
+                    order.carry_out(&node);
+                }
             }
             Wire::Disconnect(order) => {
                 let (Some(node), Some(here)) = (self.node.upgrade(), order.message()) else {

@@ -11,7 +11,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use tokio::sync::oneshot;
 
-use self::desk::{DisconnectClients, Drain, Gather, NodeReport, Order};
+use self::desk::{CloseRoom, DisconnectClients, Drain, Gather, NodeReport, Order, RoomOrder};
 use super::NodeState;
 
 /// Registers the admin routes (under `/admin`).
@@ -19,7 +19,8 @@ pub(super) fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/nodes", web::get().to(nodes))
         .route("/rooms", web::get().to(rooms))
         .route("/nodes/{node}/drain", web::post().to(drain))
-        .route("/clients/disconnect", web::post().to(disconnect));
+        .route("/clients/disconnect", web::post().to(disconnect))
+        .route("/rooms/close", web::post().to(close));
 }
 
 /// The bearer token of `req`'s `Authorization` header.
@@ -169,5 +170,30 @@ async fn disconnect(
         _ => HttpResponse::BadRequest()
             .content_type("text/plain")
             .body("no such tenant or dialect\n"),
+    }
+}
+
+/// `POST /admin/rooms/close?dialect=D&room=R[&tenant=T]`: the room's home closes it: every
+/// member is out, told as its dialect tells a member whose room ended (`rooms`: `room-left(R,
+/// true)`; `mediasoup`: the peer's room closed; `signals`: an empty publisher list), and the
+/// room is over. 202; 400 for a tenant name or dialect that cannot be.
+async fn close(
+    req: HttpRequest,
+    node: web::Data<NodeState>,
+    order: web::Query<RoomOrder>,
+) -> HttpResponse {
+    if let Some(refusal) = refused(&req, &node) {
+        return refusal;
+    }
+    let order = order.into_inner();
+    match node.admin.send(CloseRoom(order.clone())).await {
+        Ok(true) => HttpResponse::Accepted().json(serde_json::json!({
+            "tenant": order.tenant,
+            "dialect": order.dialect,
+            "room": order.room,
+        })),
+        _ => HttpResponse::BadRequest()
+            .content_type("text/plain")
+            .body("no such tenant or room dialect\n"),
     }
 }

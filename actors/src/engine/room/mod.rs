@@ -401,6 +401,30 @@ impl<R: Rules> Handler<Depart<R>> for RoomActor<R> {
     }
 }
 
+/// An operator closes the room. Sender: its shard. Handler: the room's actor.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub(super) struct Close;
+
+impl<R: Rules> Handler<Close> for RoomActor<R> {
+    type Result = ();
+
+    fn handle(&mut self, _: Close, ctx: &mut Context<Self>) {
+        if self.phase != Phase::Open {
+            return;
+        }
+        log::info!(
+            "node {}: {} room {:?} closed by an operator",
+            self.engine.node(),
+            R::NAMESPACE,
+            self.name
+        );
+        let mut out = Out::<R>::new();
+        self.rules.close(&self.name, &mut out);
+        self.settle(out, None, ctx);
+    }
+}
+
 impl<R: Rules> Handler<Notice> for RoomActor<R> {
     type Result = ();
 

@@ -97,6 +97,10 @@ impl<const OUTLIVES: bool> Rules for Chat<OUTLIVES> {
         self.members.clear();
     }
 
+    fn close(&mut self, room: &RoomId, out: &mut Out<Self>) {
+        self.evict(room, out);
+    }
+
     fn has(&self, member: &SocketId) -> bool {
         self.members.contains(member)
     }

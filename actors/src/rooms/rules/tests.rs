@@ -105,3 +105,21 @@ fn eviction_is_the_owner_leaving_and_refusals_name_the_room() {
     assert_eq!(refused(signal("o"), Absent::NoRoom), "NotInRoom(RoomId(\"x\"))");
     assert_eq!(refused(RoomCommand::Leave(x()), Absent::Unavailable), "Refused(Unavailable)");
 }
+
+#[test]
+fn an_operators_close_kicks_everyone_and_ends_the_room() {
+    let mut room = Room::default();
+    apply(&mut room, "o", RoomCommand::Create(x()));
+    apply(&mut room, "a", RoomCommand::Join(x()));
+    let mut out = Out::<Room>::new();
+    room.close(&x(), &mut out);
+    let shown: Vec<String> = out.iter().map(|(to, e)| format!("{to}:{e:?}")).collect();
+    assert_eq!(
+        shown,
+        [
+            "o:Left { room: RoomId(\"x\"), kicked: true }",
+            "a:Left { room: RoomId(\"x\"), kicked: true }"
+        ]
+    );
+    assert!(room.is_over() && !room.has(&s("o")));
+}

@@ -181,6 +181,11 @@ impl SignalRoom {
         self.remove(std::slice::from_ref(peer))
     }
 
+    /// Sessions `peers` all leave at once (an operator closed the room).
+    pub fn close_all(&mut self, peers: &[Peer]) -> Out {
+        self.remove(peers)
+    }
+
     /// The members.
     pub fn members(&self) -> Vec<Peer> {
         self.room

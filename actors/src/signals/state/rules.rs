@@ -71,6 +71,17 @@ impl Rules for SignalRoom {
     /// Never called: a `signals` room outlives its home ([`Rules::give_up`] instead).
     fn evict(&mut self, _: &RoomId, _: &mut engine::Out<Self>) {}
 
+    /// Every session leaves, as if it had sent LEAVE (its media released), and is told the
+    /// room has no publishers any more: the protocol has no word for a closed room.
+    fn close(&mut self, room: &RoomId, out: &mut engine::Out<Self>) {
+        let members = self.members();
+        let replies = self.close_all(&members);
+        push(self, out, replies);
+        for peer in members {
+            out.push((peer, Reply::PublishListChanged { rid: room.clone(), pps: Vec::new() }));
+        }
+    }
+
     fn has(&self, peer: &Peer) -> bool {
         self.has_peer(peer)
     }
