@@ -235,9 +235,12 @@ impl fmt::Debug for RoomId {
 /// The application a client belongs to, as its access token names it. Tenants share the
 /// cluster and never meet: their rooms and names are namespaced ([`RoomId::in_tenant`],
 /// [`ClientName::in_tenant`]). `Tenant::default()` is the default tenant, which has no name.
+///
+/// A thin pointer (an `Arc<String>`, not an `Arc<str>`): every room id and client name holds
+/// one, and most are the default tenant's.
 #[derive(Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-pub struct Tenant(Option<Arc<str>>);
+pub struct Tenant(Option<Arc<String>>);
 
 impl Tenant {
     /// Longest tenant name, in bytes.
@@ -247,12 +250,12 @@ impl Tenant {
     pub fn new(name: &str) -> Option<Self> {
         let valid = (1..=Self::MAX_LEN).contains(&name.len())
             && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b));
-        valid.then(|| Self(Some(name.into())))
+        valid.then(|| Self(Some(Arc::new(name.to_owned()))))
     }
 
     /// Its name; `None` for the default tenant.
     pub fn name(&self) -> Option<&str> {
-        self.0.as_deref()
+        self.0.as_deref().map(String::as_str)
     }
 }
 
@@ -395,6 +398,12 @@ mod tests {
         for bad in ["", "a:b", "a b", "é", &"x".repeat(65)] {
             assert!(Tenant::new(bad).is_none(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn a_tenant_costs_a_room_id_one_pointer() {
+        assert_eq!(std::mem::size_of::<Tenant>(), std::mem::size_of::<usize>());
+        assert_eq!(std::mem::size_of::<RoomId>(), 32);
     }
 
     #[test]
