@@ -260,26 +260,25 @@ async fn metrics(node: web::Data<NodeState>) -> HttpResponse {
         body.push_str("# TYPE switchboard_cluster_peers gauge\n");
         body.push_str(&format!("switchboard_cluster_peers {peers}\n"));
         if let Some(traffic) = node.core.cluster().map(|c| c.traffic()) {
-            let load = |v: &std::sync::atomic::AtomicU64| v.load(Ordering::Relaxed);
             for (name, kind, help, value) in [
                 (
                     "switchboard_cluster_frames_sent_total",
                     "counter",
                     "Frames queued for other nodes.",
-                    load(&traffic.sent),
+                    traffic.sent(),
                 ),
                 (
                     "switchboard_cluster_frames_received_total",
                     "counter",
                     "Frames received from other nodes.",
-                    load(&traffic.received),
+                    traffic.received(),
                 ),
             ] {
                 body.push_str(&format!(
                     "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
                 ));
             }
-            let rtt = load(&traffic.redis_rtt_us) as f64 / 1e6;
+            let rtt = traffic.redis_rtt().as_secs_f64();
             body.push_str(
                 "# HELP switchboard_redis_rtt_seconds The last heartbeat's round trip to Redis.\n",
             );

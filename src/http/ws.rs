@@ -123,8 +123,8 @@ pub(super) async fn accept_cmd(
 
 /// Accepts a WebSocket (speaking subprotocol `protocol`, if given) whose actor `start`
 /// creates for the client's link and what its access token grants; refuses it with 401 when
-/// its token is refused (auth on), or 503 when the node is full or draining. Resolves when
-/// the connection ends.
+/// its token is refused (auth on), 429 when its tenant has all its clients on this node, or
+/// 503 when the node is full or draining. Resolves when the connection ends.
 pub(super) async fn accept(
     handshake: Handshake,
     node: Arc<NodeState>,
@@ -169,8 +169,9 @@ pub(super) async fn accept(
     };
     let ended = socket.run(&mut outgoing, &mut incoming, credits(limits.outbound_queue)).await;
     endpoint.gone(outgoing.closed).await;
-    // Closed as far as the node is concerned (a drain need not wait for goodbyes).
-    drop(slot);
+    // Closed as far as the node (and the tenant's quota) is concerned: a drain need not wait
+    // for goodbyes.
+    drop((slot, seat));
     if let Ended::ByServer(closing) = ended {
         closing.finish().await;
     }

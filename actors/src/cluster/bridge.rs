@@ -7,10 +7,7 @@
 //! The actor itself heartbeats, folds readings into [`Liveness`], sweeps dead peers and tells
 //! every listener of a [`Membership`] change.
 
-use std::{
-    sync::atomic::Ordering,
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
 use actix::{
     Actor, ActorFutureExt, Addr, AsyncContext, Context, Handler, Message, Recipient,
@@ -338,8 +335,7 @@ async fn read_heartbeat(cluster: &Cluster) -> Result<Reading, ClusterError> {
     inv.key(k.nodes()).key(k.swept(me)).arg(me.as_str()).arg(ttl);
     let sent = Instant::now();
     let values: Vec<Value> = cluster.invoke(inv).await?;
-    let rtt = u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX);
-    cluster.traffic().redis_rtt_us.store(rtt, Ordering::Relaxed);
+    cluster.traffic().heartbeat_took(sent.elapsed());
     let mut reading = Reading::default();
     let mut iter = values.into_iter();
     let flag = |v: Option<Value>| matches!(v, Some(Value::Int(n)) if n > 0);
@@ -431,7 +427,7 @@ async fn subscribe_loop(
                 bridge.do_send(Link::Connected);
                 let mut messages = pubsub.on_message();
                 while let Some(msg) = messages.next().await {
-                    cluster.traffic().received.fetch_add(1, Ordering::Relaxed);
+                    cluster.traffic().received_one();
                     route(&me, msg.get_payload_bytes(), &routes, &bridge);
                 }
                 conn.send_replace(None);

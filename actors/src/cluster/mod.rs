@@ -123,12 +123,35 @@ struct Inner {
 /// What crossed between a node and the others, for its metrics.
 #[derive(Debug, Default)]
 pub struct Traffic {
+    sent: AtomicU64,
+    received: AtomicU64,
+    redis_rtt_us: AtomicU64,
+}
+
+impl Traffic {
     /// Frames queued for other nodes.
-    pub sent: AtomicU64,
+    pub fn sent(&self) -> u64 {
+        self.sent.load(Ordering::Relaxed)
+    }
+
     /// Frames received from other nodes.
-    pub received: AtomicU64,
-    /// The last heartbeat's round trip to Redis, in microseconds.
-    pub redis_rtt_us: AtomicU64,
+    pub fn received(&self) -> u64 {
+        self.received.load(Ordering::Relaxed)
+    }
+
+    /// The last heartbeat's round trip to Redis.
+    pub fn redis_rtt(&self) -> Duration {
+        Duration::from_micros(self.redis_rtt_us.load(Ordering::Relaxed))
+    }
+
+    fn received_one(&self) {
+        self.received.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn heartbeat_took(&self, rtt: Duration) {
+        let micros = u64::try_from(rtt.as_micros()).unwrap_or(u64::MAX);
+        self.redis_rtt_us.store(micros, Ordering::Relaxed);
+    }
 }
 
 /// The node's handle on the cluster. Cheap to clone; `Send + Sync`, so connection actors on
