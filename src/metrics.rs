@@ -19,8 +19,6 @@ pub struct Metrics {
     pub connections_total: AtomicU64,
     /// Upgrade requests refused because the node was full.
     pub connections_refused: AtomicU64,
-    /// Frames written to clients.
-    pub frames_out: AtomicU64,
     /// Error frames written to clients.
     pub errors_out: AtomicU64,
     /// Engine.IO polling requests forwarded to the node holding their session.
@@ -83,7 +81,6 @@ impl Metrics {
             "Client handshakes refused (any reason; by status below).",
             &self.connections_refused,
         );
-        metric("switchboard_frames_out_total", "counter", "Frames sent.", &self.frames_out);
         metric("switchboard_errors_out_total", "counter", "Error frames sent.", &self.errors_out);
         metric(
             "switchboard_eio_forwarded_total",

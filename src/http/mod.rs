@@ -232,10 +232,21 @@ async fn metrics(node: web::Data<NodeState>) -> HttpResponse {
         ));
     }
     let messages: Vec<_> = node.quotas.messages().collect();
-    let inbound: u64 = messages.iter().map(|m| m.2).sum();
-    body.push_str("# HELP switchboard_frames_in_total Messages received from clients.\n");
-    body.push_str("# TYPE switchboard_frames_in_total counter\n");
-    body.push_str(&format!("switchboard_frames_in_total {inbound}\n"));
+    // The node's totals, summed from the per-tenant counts (one counter per message, not two).
+    for (name, help, total) in [
+        (
+            "switchboard_frames_in_total",
+            "Messages received from clients.",
+            messages.iter().map(|m| m.2).sum::<u64>(),
+        ),
+        (
+            "switchboard_frames_out_total",
+            "Messages sent to clients of the WebSocket dialects.",
+            messages.iter().map(|m| m.3).sum(),
+        ),
+    ] {
+        body.push_str(&format!("# HELP {name} {help}\n# TYPE {name} counter\n{name} {total}\n"));
+    }
     for (name, help, pick) in [
         ("switchboard_messages_in_total", "Messages received from clients (WebSocket text frames, Socket.IO events), by dialect and tenant.", 0),
         ("switchboard_messages_out_total", "Messages sent to clients of the WebSocket dialects (cmd, signals, mediasoup), by dialect and tenant.", 1),

@@ -226,7 +226,6 @@ impl Writer<'_> {
                 if matches!(event, Event::Error(_)) {
                     metrics.errors_out.fetch_add(1, Ordering::Relaxed);
                 }
-                metrics.frames_out.fetch_add(1, Ordering::Relaxed);
                 self.seat.message_out();
                 Out::Event(event)
             }
