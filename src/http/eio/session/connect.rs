@@ -4,8 +4,10 @@ use actix::Context;
 use switchboard_actors::SocketId;
 
 use super::EioSession;
-use crate::http::{eio::direct::Connected, quota::ClientKind};
-use crate::protocol::rooms::{eio::Version, sio};
+use crate::{
+    http::{eio::direct::Connected, quota::ClientKind},
+    protocol::rooms::{eio::Version, sio},
+};
 
 impl EioSession {
     /// Starts the Socket.IO socket of the default namespace and acknowledges it, if its access
