@@ -253,3 +253,20 @@ async fn a_tenant_over_its_rooms_is_refused_until_one_closes() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
+
+#[test]
+fn a_socket_io_client_over_its_tenants_clients_gets_a_connect_error() {
+    use crate::support::sio::{SioDriver, Transports};
+    let dir = Scratch::new("tenants");
+    let path = config(&dir, "max_clients = 1");
+    let node = Node::with_args(&["--config", path.to_str().expect("utf-8")]);
+    let mut driver = SioDriver::start();
+    let url = node.http();
+    let auth = |sub: &str| json!({"auth": {"token": acme(sub)}});
+    driver.connect_with("first", 4, &url, Transports::Default, auth("a1")).expect("admitted");
+    let refused = driver.connect_with("second", 4, &url, Transports::Default, auth("a2"));
+    assert_eq!(refused, Err("tenant acme has its 1 clients on this node".to_owned()));
+    // beta is not acme.
+    let beta_auth = json!({"auth": {"token": beta("b1")}});
+    driver.connect_with("beta", 4, &url, Transports::Default, beta_auth).expect("admitted");
+}
