@@ -23,18 +23,30 @@ impl Target {
         let rest = url.strip_prefix("http://").ok_or_else(|| {
             format!("{url}: only http:// webhook URLs are supported (reach a TLS receiver through a local proxy)")
         })?;
-        let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-        let (host, port) = match authority.rsplit_once(':') {
-            Some((host, port)) if !host.ends_with(']') || authority.starts_with('[') => {
-                (host, port.parse().map_err(|_| format!("{url}: the port is not a number"))?)
-            }
-            _ => (authority, 80),
+        let (authority, path) = rest.split_at(rest.find(['/', '?']).unwrap_or(rest.len()));
+        let port =
+            |port: &str| port.parse().map_err(|_| format!("{url}: the port is not a number"));
+        // `[v6]` or `[v6]:port`; `host` or `host:port`.
+        let (host, port) = match authority.strip_prefix('[') {
+            Some(v6) => match v6.split_once(']') {
+                Some((host, "")) => (host, 80),
+                Some((host, after)) => (host, port(after.strip_prefix(':').unwrap_or(after))?),
+                None => return Err(format!("{url}: an IPv6 host needs its closing ]")),
+            },
+            None => match authority.split_once(':') {
+                Some((host, p)) => (host, port(p)?),
+                None => (authority, 80),
+            },
         };
-        if host.is_empty() || host.contains(['@', ' ']) {
+        if host.is_empty() || host.contains(['@', ' ', '[', ']']) {
             return Err(format!("{url}: no host"));
         }
-        let path = if path.is_empty() { "/" } else { path };
-        Ok(Self { host: host.trim_matches(['[', ']']).to_owned(), port, path: path.to_owned() })
+        let path = match path {
+            "" => "/".to_owned(),
+            query if query.starts_with('?') => format!("/{query}"),
+            path => path.to_owned(),
+        };
+        Ok(Self { host: host.to_owned(), port, path })
     }
 }
 
@@ -101,6 +113,10 @@ mod tests {
         assert_eq!((t.host.as_str(), t.port, t.path.as_str()), ("10.0.0.5", 80, "/"));
         let t = Target::parse("http://[::1]:9000/h").expect("valid");
         assert_eq!((t.host.as_str(), t.port), ("::1", 9000));
+        let t = Target::parse("http://[::1]").expect("valid");
+        assert_eq!((t.host.as_str(), t.port, t.path.as_str()), ("::1", 80, "/"));
+        let t = Target::parse("http://hooks?tenant=a").expect("valid");
+        assert_eq!((t.host.as_str(), t.path.as_str()), ("hooks", "/?tenant=a"));
         for bad in
             ["https://x/h", "ftp://x", "http://", "http://:80/", "http://x:port/", "http://u@x/"]
         {
