@@ -137,16 +137,15 @@ fn start_node(
     let eio = actix::Actor::start(http::EioSessions::new(config.limits.pending_per_address));
     let admin = actix::Actor::start(http::admin::desk::AdminDesk::default());
     let webhooks = config.webhooks().expect("the webhooks were checked when the config was loaded");
-    let hooks = webhook::start(&node, webhooks);
-    let core = Core::start(
-        node,
+    let (core, feeds) = Core::start(
+        node.clone(),
         CoreConfig {
             connection: ConnectionConfig { ping_interval: config.ping_interval() },
             directory: DirectoryConfig { roster_interval: config.roster_interval() },
             cluster: config.cluster(),
             edge: Some(eio.clone().recipient()),
             admin: Some(admin.clone().recipient()),
-            hooks,
+            hook_tenants: webhooks.keys().cloned().collect(),
             room_quotas: std::sync::Arc::new(config.room_quotas()),
             shards: workers,
             signals: switchboard_actors::signals::state::SignalsConfig {
@@ -159,6 +158,7 @@ fn start_node(
             mediasoup: switchboard_actors::mediasoup::media::MediasoupConfig { media },
         },
     );
+    webhook::start(&node, webhooks, feeds);
     if let Some(cluster) = core.cluster() {
         eio.do_send(http::UseCluster(cluster.clone()));
     }

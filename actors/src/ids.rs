@@ -154,6 +154,11 @@ impl NodeId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The node's configured id, without the suffix of its run ([`NodeId::incarnation`]).
+    pub fn name(&self) -> &str {
+        self.0.split_once('~').map_or(&self.0, |(name, _)| name)
+    }
 }
 
 impl fmt::Display for NodeId {

@@ -7,6 +7,7 @@ use crate::{
     connection::{ConnectionActor, ConnectionConfig},
     directory::{DirectoryActor, DirectoryConfig},
     engine::Engine,
+    hooks::Hooks,
     ids::NodeId,
     link::ClientLink,
     mediasoup::MediasoupRoom,
@@ -29,8 +30,8 @@ pub struct CoreConfig {
     pub mediasoup: crate::mediasoup::media::MediasoupConfig,
     /// Where frames of topic `edge` go: the edge's own cross-node requests.
     pub edge: Option<actix::Recipient<crate::cluster::Inbox>>,
-    /// Where rooms of tenants with webhooks announce themselves.
-    pub hooks: Option<crate::hooks::HookSink>,
+    /// The tenants whose rooms announce themselves (they have webhooks).
+    pub hook_tenants: std::collections::HashSet<crate::ids::Tenant>,
     /// Each tenant's most rooms on this node.
     pub room_quotas: std::sync::Arc<crate::engine::RoomQuotas>,
     /// Where frames of topic `admin` go: operators' requests and other nodes' answers.
@@ -55,30 +56,51 @@ pub struct Core {
     /// The `mediasoup` dialect's room engine.
     pub mediasoup: Engine<MediasoupRoom>,
     cluster: Option<(Cluster, Addr<BridgeActor>)>,
+    /// Where this node writes its rooms' hooks, in a cluster with webhooks.
+    ledger: Option<crate::hooks::Writer>,
     config: CoreConfig,
 }
 
+/// Each tenant's webhook events, for the edge to deliver ([`Core::start`] hands them over).
+pub type HookFeeds = std::collections::HashMap<crate::ids::Tenant, crate::hooks::Feed>;
+
 impl Core {
     /// Starts the core actors of node `node` on the current actix arbiter; with a cluster
-    /// configured, the bridge starts connecting to Redis in the background.
-    pub fn start(node: NodeId, config: CoreConfig) -> Self {
-        // The room engines of this node (as `id` in `cluster`, if clustered).
+    /// configured, the bridge starts connecting to Redis in the background. Returns the core
+    /// and the feeds of the webhook events of its rooms.
+    pub fn start(node: NodeId, config: CoreConfig) -> (Self, HookFeeds) {
+        // The room engines of this node (as `id` in `cluster`, if clustered), and its hooks.
         let engines = |id: &NodeId, cluster: Option<&Cluster>| {
-            let (shards, hooks, quotas) = (config.shards, &config.hooks, &config.room_quotas);
-            (
+            let hooks = (!config.hook_tenants.is_empty())
+                .then(|| Hooks::start(id, config.hook_tenants.clone(), cluster));
+            let sink = hooks.as_ref().map(|hooks| hooks.sink.clone());
+            let (shards, quotas) = (config.shards, &config.room_quotas);
+            let engines = (
                 Engine::new(id.clone(), cluster.cloned(), (), shards)
-                    .with_tenancy(hooks.clone(), quotas.clone()),
+                    .with_tenancy(sink.clone(), quotas.clone()),
                 Engine::new(id.clone(), cluster.cloned(), config.signals.clone(), shards)
-                    .with_tenancy(hooks.clone(), quotas.clone()),
+                    .with_tenancy(sink.clone(), quotas.clone()),
                 Engine::new(id.clone(), cluster.cloned(), config.mediasoup.clone(), shards)
-                    .with_tenancy(hooks.clone(), quotas.clone()),
-            )
+                    .with_tenancy(sink, quotas.clone()),
+            );
+            (engines, hooks)
         };
         let Some(cluster_config) = config.cluster.clone() else {
             let directory = DirectoryActor::new(node.clone(), config.directory.clone(), None);
-            let (rooms, signals, mediasoup) = engines(&node, None);
+            let ((rooms, signals, mediasoup), hooks) = engines(&node, None);
             let directory = directory.start();
-            return Self { node, directory, rooms, signals, mediasoup, cluster: None, config };
+            let feeds = hooks.map(|hooks| hooks.feeds).unwrap_or_default();
+            let core = Self {
+                node,
+                directory,
+                rooms,
+                signals,
+                mediasoup,
+                cluster: None,
+                ledger: None,
+                config,
+            };
+            return (core, feeds);
         };
         let member = node.incarnation();
         log::info!("node {node}: joins its cluster as {member}");
@@ -86,7 +108,11 @@ impl Core {
         let directory =
             DirectoryActor::new(member.clone(), config.directory.clone(), Some(cluster.clone()))
                 .start();
-        let (rooms, signals, mediasoup) = engines(&member, Some(&cluster));
+        let ((rooms, signals, mediasoup), hooks) = engines(&member, Some(&cluster));
+        let (feeds, membership, ledger) = match hooks {
+            Some(Hooks { feeds, membership, ledger, .. }) => (feeds, membership, ledger),
+            None => (HookFeeds::default(), None, None),
+        };
         let mut routes = Routes::default()
             .topic(Topic::Cmd, directory.clone().recipient())
             .member(directory.clone().recipient())
@@ -102,9 +128,12 @@ impl Core {
         if let Some(admin) = config.admin.clone() {
             routes = routes.topic(Topic::Admin, admin);
         }
+        if let Some(membership) = membership {
+            routes = routes.member_with(membership);
+        }
         let bridge = bridge.start(routes);
         let cluster = Some((cluster, bridge));
-        Self { node, directory, rooms, signals, mediasoup, cluster, config }
+        (Self { node, directory, rooms, signals, mediasoup, cluster, ledger, config }, feeds)
     }
 
     /// Hosts the next shard of each room engine on the current thread's arbiter: each worker
@@ -173,6 +202,9 @@ impl Core {
     /// Deregisters the node from its cluster (peers are told at once); a no-op on a single
     /// node. Resolves when done.
     pub async fn leave(&self) {
+        if let Some(ledger) = &self.ledger {
+            ledger.flush(std::time::Duration::from_secs(5)).await;
+        }
         if let Some((_, bridge)) = &self.cluster {
             let _ = bridge.send(Leave).await;
         }

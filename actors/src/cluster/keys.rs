@@ -1,7 +1,7 @@
 //! Redis key and channel names of one cluster. Every name starts with the configured prefix, so
 //! several clusters can share one Redis.
 
-use crate::ids::NodeId;
+use crate::ids::{NodeId, Tenant};
 
 /// The key and channel names under one prefix.
 #[derive(Debug, Clone)]
@@ -38,6 +38,28 @@ impl Keys {
     /// Marker left by the sweep of `node`, so the node learns it was declared dead.
     pub(super) fn swept(&self, node: &NodeId) -> String {
         format!("{}:swept:{node}", self.prefix)
+    }
+
+    /// Hash: a room's webhook state (see [`super::ledger`]). A tenant's name has no `:`, and
+    /// the default tenant's is empty, so no two rooms share a key.
+    pub(super) fn hook_room(&self, tenant: &Tenant, dialect: &str, room: &str) -> String {
+        format!("{}:hooks:room:{}:{dialect}:{room}", self.prefix, tenant.name().unwrap_or(""))
+    }
+
+    /// Stream: a tenant's webhook events not yet delivered.
+    pub(super) fn hook_events(&self, tenant: &Tenant) -> String {
+        format!("{}:hooks:events:{}", self.prefix, tenant.name().unwrap_or(""))
+    }
+
+    /// String: the node delivering a tenant's webhook events (expires unless renewed).
+    pub(super) fn hook_lease(&self, tenant: &Tenant) -> String {
+        format!("{}:hooks:lease:{}", self.prefix, tenant.name().unwrap_or(""))
+    }
+
+    /// Set: the keys of the rooms `node` is the home of or has participants in, so a sweep
+    /// finds them without scanning.
+    pub(super) fn hook_node(&self, node: &NodeId) -> String {
+        format!("{}:hooks:node:{node}", self.prefix)
     }
 
     /// Pub/sub channel that `node` reads its messages from.

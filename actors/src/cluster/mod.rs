@@ -19,6 +19,7 @@
 mod bridge;
 mod frame;
 mod keys;
+mod ledger;
 mod liveness;
 #[cfg(test)]
 pub mod memory;

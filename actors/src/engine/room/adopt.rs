@@ -86,6 +86,9 @@ impl<R: Rules> Handler<Adopt<R>> for RoomActor<R> {
             }
             return;
         }
+        if let Some(announced) = &mut self.announced {
+            announced.moved_in();
+        }
         let mut survivors = Vec::with_capacity(msg.survivors.len());
         for (member, origin, survivor) in msg.survivors {
             self.track(&member, origin);

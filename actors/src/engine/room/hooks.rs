@@ -5,39 +5,65 @@
 use crate::{
     engine::{Engine, Rules},
     hooks::{HookKind, HookSink, RoomHook},
-    ids::RoomId,
+    ids::{NodeId, RoomId},
 };
 
 /// A room's announcements so far. See the module docs.
 pub(super) struct Announced<R: Rules> {
     sink: HookSink,
+    home: NodeId,
     /// Those announced as joined and not yet as left.
     participants: Vec<R::Member>,
     created: bool,
     seq: u64,
+    /// The room's life on this home: its claim of the name (0 until claimed, and on a single
+    /// node).
+    pub(super) instance: u64,
+    /// Whether the room moved here from a dead home, its survivors rebuilding it.
+    continues: bool,
 }
 
 impl<R: Rules> Announced<R> {
     /// The announcements of room `room` of `engine`, if its tenant wants them.
     pub(super) fn for_room(engine: &Engine<R>, room: &RoomId) -> Option<Box<Self>> {
         let sink = engine.hooks().filter(|sink| sink.wants(room.tenant()))?.clone();
-        Some(Box::new(Self { sink, participants: Vec::new(), created: false, seq: 0 }))
+        Some(Box::new(Self {
+            sink,
+            home: engine.node().clone(),
+            participants: Vec::new(),
+            created: false,
+            seq: 0,
+            instance: 0,
+            continues: false,
+        }))
     }
 
-    fn tell(&mut self, room: &RoomId, kind: HookKind, participant: Option<&R::Member>) {
+    fn tell(&mut self, room: &RoomId, kind: HookKind, participant: Option<(&R::Member, &NodeId)>) {
         self.seq += 1;
         self.sink.tell(RoomHook {
             kind,
             dialect: R::NAMESPACE,
             room: room.clone(),
-            participant: participant.map(R::identity),
+            participant: participant.map(|(member, node)| (R::identity(member), node.clone())),
+            home: self.home.clone(),
+            instance: self.instance,
+            continues: self.continues,
+            outlives: R::OUTLIVES_HOME,
             seq: self.seq,
         });
     }
 
-    /// `member` is in the room: announced as joined unless it was already (after the room's
-    /// creation, if it is the first).
-    pub(super) fn present(&mut self, room: &RoomId, member: &R::Member) {
+    /// Survivors of the room's previous home are joining it: if it was not announced here yet,
+    /// it is that room, moved here, not a new one.
+    pub(super) fn moved_in(&mut self) {
+        if !self.created {
+            self.continues = true;
+        }
+    }
+
+    /// `member` is in the room, connected to node `at`: announced as joined unless it was
+    /// already (after the room's creation, if it is the first).
+    pub(super) fn present(&mut self, room: &RoomId, member: &R::Member, at: &NodeId) {
         if self.participants.contains(member) {
             return;
         }
@@ -46,20 +72,22 @@ impl<R: Rules> Announced<R> {
             self.tell(room, HookKind::RoomCreated, None);
         }
         self.participants.push(member.clone());
-        self.tell(room, HookKind::ParticipantJoined, Some(member));
+        self.tell(room, HookKind::ParticipantJoined, Some((member, at)));
     }
 
     /// `member` is out of the room: announced as left if it was in.
     pub(super) fn absent(&mut self, room: &RoomId, member: &R::Member) {
         let Some(i) = self.participants.iter().position(|m| m == member) else { return };
         self.participants.remove(i);
-        self.tell(room, HookKind::ParticipantLeft, Some(member));
+        let home = self.home.clone();
+        self.tell(room, HookKind::ParticipantLeft, Some((member, &home)));
     }
 
     /// The room is over here: whoever is still in leaves, then it closes (if it ever opened).
     pub(super) fn over(&mut self, room: &RoomId) {
+        let home = self.home.clone();
         for member in std::mem::take(&mut self.participants) {
-            self.tell(room, HookKind::ParticipantLeft, Some(&member));
+            self.tell(room, HookKind::ParticipantLeft, Some((&member, &home)));
         }
         if std::mem::take(&mut self.created) {
             self.tell(room, HookKind::RoomClosed, None);

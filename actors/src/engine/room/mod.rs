@@ -245,7 +245,11 @@ impl<R: Rules> RoomActor<R> {
             } else {
                 let touched = sender.iter().chain(out.iter().map(|(m, _)| m));
                 for member in touched.filter(|m| self.rules.has(m)) {
-                    announced.present(&self.name, member);
+                    let at = match self.members.iter().find(|(m, _)| m == member) {
+                        Some((_, Place::There(node))) => node,
+                        _ => self.engine.node(),
+                    };
+                    announced.present(&self.name, member, at);
                 }
                 for member in &departed {
                     announced.absent(&self.name, member);
@@ -322,6 +326,9 @@ impl<R: Rules> Actor for RoomActor<R> {
             Ok(seq) => {
                 this.claim = Some(seq);
                 this.phase = Phase::Open;
+                if let Some(announced) = &mut this.announced {
+                    announced.instance = seq;
+                }
             }
             Err(e) => {
                 this.phase = Phase::Refused(match e {
