@@ -1,7 +1,10 @@
 //! Webhooks against a local HTTP receiver: a tenant's room created, participants joined and
 //! left, room closed, posted once each by the room's home node, in order, signed with
 //! HMAC-SHA256; a receiver that fails at first gets each event again until it takes it, and
-//! another tenant's rooms (without a webhook) post nothing.
+//! another tenant's rooms (without a webhook) post nothing. [`death`]: the same across the
+//! death of a room's home and of the node delivering the events.
+
+mod death;
 
 use std::time::Duration;
 
@@ -23,6 +26,8 @@ const SECRET: &str = "acme-hook-secret";
 #[derive(Debug)]
 struct Posted {
     signature: String,
+    /// The node that posted it (`X-Switchboard-Node`).
+    node: String,
     body: Vec<u8>,
     /// Whether the receiver answered 200 (else 503).
     taken: bool,
@@ -67,18 +72,22 @@ async fn receiver(refuse: usize) -> (String, mpsc::UnboundedReceiver<Posted>) {
                 }
                 raw.extend_from_slice(&chunk[..n]);
             }
-            let signature = head
-                .lines()
-                .find_map(|l| l.strip_prefix("X-Switchboard-Signature: "))
-                .unwrap_or_default()
-                .to_owned();
+            let header = |name: &str| {
+                let name = format!("{name}: ");
+                head.lines()
+                    .find_map(|l| l.strip_prefix(name.as_str()))
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            let (signature, node) =
+                (header("X-Switchboard-Signature"), header("X-Switchboard-Node"));
             seen += 1;
             let taken = seen > refuse;
             let status = if taken { "200 OK" } else { "503 Service Unavailable" };
             let _ = tcp
                 .write_all(format!("HTTP/1.1 {status}\r\nContent-Length: 0\r\n\r\n").as_bytes())
                 .await;
-            let _ = tx.send(Posted { signature, body: raw, taken });
+            let _ = tx.send(Posted { signature, node, body: raw, taken });
         }
     });
     (url, rx)
@@ -92,6 +101,17 @@ fn hmac_hex(body: &[u8]) -> String {
     format!("sha256={hex}")
 }
 
+/// A config file in `dir`: auth on, tenant `acme` posting its events to `url`.
+fn config(dir: &Scratch, url: &str) -> std::path::PathBuf {
+    let config = dir.path().join("webhooks.toml");
+    let text = format!(
+        "[auth]\nsecret = \"default-secret\"\n[tenants.acme]\nsecret = \"acme-secret\"\n\
+         webhook_url = \"{url}\"\nwebhook_secret = \"{SECRET}\"\n"
+    );
+    std::fs::write(&config, text).expect("written");
+    config
+}
+
 /// A token of `tenant` (`None`: the default tenant) for `sub`, signed with its secret.
 fn token(tenant: Option<&str>, sub: &str) -> String {
     let secret = tenant.map_or("default-secret".to_owned(), |t| format!("{t}-secret"));
@@ -102,12 +122,7 @@ fn token(tenant: Option<&str>, sub: &str) -> String {
 async fn a_tenants_room_events_are_posted_once_each_in_order_by_the_home_node() {
     let (url, mut posted) = receiver(2).await;
     let dir = Scratch::new("webhooks");
-    let config = dir.path().join("webhooks.toml");
-    let text = format!(
-        "[auth]\nsecret = \"default-secret\"\n[tenants.acme]\nsecret = \"acme-secret\"\n\
-         webhook_url = \"{url}\"\nwebhook_secret = \"{SECRET}\"\n"
-    );
-    std::fs::write(&config, text).expect("written");
+    let config = config(&dir, &url);
     let args = ["--config", config.to_str().expect("utf-8")];
     let redis = Redis::start();
     let (n1, n2) = (Node::clustered(&redis, "n1", &args), Node::clustered(&redis, "n2", &args));
