@@ -3,14 +3,15 @@
 //! room reaches the receiver exactly once, in the room's order: the dead node's participants
 //! leave, a `signals` room rebuilt on a new home by its survivors goes on (nobody joins again,
 //! it is not created again), a `mediasoup` room that dies with its home closes, and another
-//! node takes over the deliveries.
+//! node takes over the deliveries. A deliverer killed before it hears the receiver's answer
+//! leaves the event to the next one, which posts it again under the same id.
 
 use std::{collections::HashMap, time::Duration};
 
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
-use super::{config, hmac_hex, receiver, token, Posted};
+use super::{config, hmac_hex, receiver, receiver_with, token, Posted};
 use crate::{
     signals::{data, list_becomes, recv_skipping_lists, signal},
     support::{protoo::ProtooPeer, Client, Node, Redis, Scratch},
@@ -177,4 +178,40 @@ async fn every_event_is_posted_once_in_order_across_the_death_of_the_home_and_th
     let ids: std::collections::HashSet<_> =
         seen.values().flatten().map(|(e, _)| e["id"].to_string()).collect();
     assert_eq!(ids.len(), 4 + 6 + 6 + 4, "every event has its own id");
+}
+
+#[tokio::test]
+async fn an_event_whose_deliverer_dies_unanswered_is_posted_again_with_the_same_id() {
+    let (url, mut posted) = receiver_with(0, 1).await;
+    let dir = Scratch::new("webhooks-redelivery");
+    let config = config(&dir, &url);
+    let args =
+        ["--config", config.to_str().expect("utf-8"), "--signals-heartbeat-timeout-ms", "60000"];
+    let redis = Redis::start();
+    let mut nodes: Vec<Node> =
+        ["n1", "n2"].iter().map(|id| Node::clustered(&redis, id, &args)).collect();
+    let _a = joined(&nodes[0], "a", "r1", true).await;
+    // The first POST (room_created) gets no answer; its deliverer dies waiting.
+    let first = tokio::time::timeout(EVENT_WITHIN, posted.recv())
+        .await
+        .expect("a POST")
+        .expect("the receiver runs");
+    assert!(!first.taken);
+    let d = nodes.iter().position(|n| n.id() == first.node).expect("one of the nodes posts");
+    nodes[d].kill9();
+    let mut seen = HashMap::new();
+    let room = if d == 0 { "r2" } else { "r1" };
+    if d == 0 {
+        // The room died with its home: r1 closes; a room on the survivor follows it.
+        let _b = joined(&nodes[1], "b", "r2", true).await;
+        taken_until(&mut posted, &mut seen, "r1", 4).await;
+        taken_until(&mut posted, &mut seen, "r2", 2).await;
+    } else {
+        taken_until(&mut posted, &mut seen, "r1", 2).await;
+    }
+    let again = &seen["r1"][0];
+    let first: Value = serde_json::from_slice(&first.body).expect("JSON");
+    assert_eq!(again.0, first, "the same event, the same id, the same body");
+    assert_ne!(again.1, nodes[d].id(), "posted by the survivor");
+    assert_eq!(seen[room][0].0["event"], "room_created");
 }

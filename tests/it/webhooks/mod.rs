@@ -29,18 +29,24 @@ struct Posted {
     /// The node that posted it (`X-Switchboard-Node`).
     node: String,
     body: Vec<u8>,
-    /// Whether the receiver answered 200 (else 503).
+    /// Whether the receiver answered 200 (else 503, or nothing).
     taken: bool,
 }
 
 /// A receiver on a free port that answers 503 to its first `refuse` POSTs and 200 to the
 /// rest, reporting each POST.
 async fn receiver(refuse: usize) -> (String, mpsc::UnboundedReceiver<Posted>) {
+    receiver_with(refuse, 0).await
+}
+
+/// A receiver that answers its first `silent` POSTs nothing (holding their connections open),
+/// then 503 to the next `refuse` and 200 to the rest, reporting each POST.
+async fn receiver_with(refuse: usize, silent: usize) -> (String, mpsc::UnboundedReceiver<Posted>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bound");
     let url = format!("http://{}/hooks", listener.local_addr().expect("an address"));
     let (tx, rx) = mpsc::unbounded_channel();
     tokio::spawn(async move {
-        let mut seen = 0;
+        let (mut seen, mut held) = (0, Vec::new());
         while let Ok((mut tcp, _)) = listener.accept().await {
             let mut raw = Vec::new();
             let mut chunk = [0u8; 4096];
@@ -82,7 +88,12 @@ async fn receiver(refuse: usize) -> (String, mpsc::UnboundedReceiver<Posted>) {
             let (signature, node) =
                 (header("X-Switchboard-Signature"), header("X-Switchboard-Node"));
             seen += 1;
-            let taken = seen > refuse;
+            if seen <= silent {
+                let _ = tx.send(Posted { signature, node, body: raw, taken: false });
+                held.push(tcp);
+                continue;
+            }
+            let taken = seen > refuse + silent;
             let status = if taken { "200 OK" } else { "503 Service Unavailable" };
             let _ = tcp
                 .write_all(format!("HTTP/1.1 {status}\r\nContent-Length: 0\r\n\r\n").as_bytes())
@@ -120,13 +131,28 @@ fn token(tenant: Option<&str>, sub: &str) -> String {
 
 #[tokio::test]
 async fn a_tenants_room_events_are_posted_once_each_in_order_by_the_home_node() {
-    let (url, mut posted) = receiver(2).await;
+    let (url, posted) = receiver(2).await;
     let dir = Scratch::new("webhooks");
     let config = config(&dir, &url);
     let args = ["--config", config.to_str().expect("utf-8")];
     let redis = Redis::start();
     let (n1, n2) = (Node::clustered(&redis, "n1", &args), Node::clustered(&redis, "n2", &args));
+    six_events_of_a_room(&n1, &n2, posted).await;
+}
 
+#[tokio::test]
+async fn a_single_nodes_room_events_are_posted_once_each_in_order() {
+    let (url, posted) = receiver(2).await;
+    let dir = Scratch::new("webhooks-one");
+    let config = config(&dir, &url);
+    let node = Node::with_args(&["--config", config.to_str().expect("utf-8"), "--node-id", "n1"]);
+    six_events_of_a_room(&node, &node, posted).await;
+}
+
+/// acme's room r1, homed on `n1` (named `n1`): a joins (creating), b joins from `n2`, b leaves,
+/// a leaves; the default tenant's room, beside it, posts nothing. The receiver refuses the
+/// first two POSTs.
+async fn six_events_of_a_room(n1: &Node, n2: &Node, mut posted: mpsc::UnboundedReceiver<Posted>) {
     let join = |user: &str, creating: bool| {
         let extra = if creating { json!({"op": {"roomCreating": true}}) } else { json!({}) };
         data("JOIN", user, &format!("{user}1"), extra)
@@ -135,14 +161,13 @@ async fn a_tenants_room_events_are_posted_once_each_in_order_by_the_home_node() 
         node.ws(&format!("/signals?token={}", token(tenant, user)))
     };
     // The default tenant's room: no webhook, nothing posted.
-    let mut z = Client::connect_url(&connect(&n1, None, "z")).await;
+    let mut z = Client::connect_url(&connect(n1, None, "z")).await;
     signal(&mut z, "join", join("z", true)).await;
     assert_eq!(recv_skipping_lists(&mut z).await["c"], 200);
-    // acme's room r1, homed on n1: a joins (creating), b joins from n2, b leaves, a leaves.
-    let mut a = Client::connect_url(&connect(&n1, Some("acme"), "a")).await;
+    let mut a = Client::connect_url(&connect(n1, Some("acme"), "a")).await;
     signal(&mut a, "join", join("a", true)).await;
     assert_eq!(recv_skipping_lists(&mut a).await["c"], 200);
-    let mut b = Client::connect_url(&connect(&n2, Some("acme"), "b")).await;
+    let mut b = Client::connect_url(&connect(n2, Some("acme"), "b")).await;
     signal(&mut b, "join", join("b", false)).await;
     assert_eq!(recv_skipping_lists(&mut b).await["c"], 200);
     signal(&mut b, "leave", data("LEAVE", "b", "b1", json!({}))).await;
@@ -210,5 +235,4 @@ async fn a_tenants_room_events_are_posted_once_each_in_order_by_the_home_node() 
         (&json!("room_created"), &json!("acme"), &json!(1)),
         "{next}"
     );
-    drop(n2);
 }

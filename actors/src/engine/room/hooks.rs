@@ -12,8 +12,8 @@ use crate::{
 pub(super) struct Announced<R: Rules> {
     sink: HookSink,
     home: NodeId,
-    /// Those announced as joined and not yet as left.
-    participants: Vec<R::Member>,
+    /// Those announced as joined and not yet as left, with the node each was last on.
+    participants: Vec<(R::Member, NodeId)>,
     created: bool,
     seq: u64,
     /// The room's life on this home: its claim of the name (0 until claimed, and on a single
@@ -62,32 +62,35 @@ impl<R: Rules> Announced<R> {
     }
 
     /// `member` is in the room, connected to node `at`: announced as joined unless it was
-    /// already (after the room's creation, if it is the first).
+    /// already (after the room's creation, if it is the first). One that is on another node
+    /// now (it reconnected there) is announced again, so the cluster's ledger knows where it
+    /// is (and adds no event: it is in already).
     pub(super) fn present(&mut self, room: &RoomId, member: &R::Member, at: &NodeId) {
-        if self.participants.contains(member) {
-            return;
+        match self.participants.iter_mut().find(|(m, _)| m == member) {
+            Some((_, node)) if node == at => return,
+            Some((_, node)) => *node = at.clone(),
+            None => {
+                if !self.created {
+                    self.created = true;
+                    self.tell(room, HookKind::RoomCreated, None);
+                }
+                self.participants.push((member.clone(), at.clone()));
+            }
         }
-        if !self.created {
-            self.created = true;
-            self.tell(room, HookKind::RoomCreated, None);
-        }
-        self.participants.push(member.clone());
         self.tell(room, HookKind::ParticipantJoined, Some((member, at)));
     }
 
     /// `member` is out of the room: announced as left if it was in.
     pub(super) fn absent(&mut self, room: &RoomId, member: &R::Member) {
-        let Some(i) = self.participants.iter().position(|m| m == member) else { return };
-        self.participants.remove(i);
-        let home = self.home.clone();
-        self.tell(room, HookKind::ParticipantLeft, Some((member, &home)));
+        let Some(i) = self.participants.iter().position(|(m, _)| m == member) else { return };
+        let (member, at) = self.participants.remove(i);
+        self.tell(room, HookKind::ParticipantLeft, Some((&member, &at)));
     }
 
     /// The room is over here: whoever is still in leaves, then it closes (if it ever opened).
     pub(super) fn over(&mut self, room: &RoomId) {
-        let home = self.home.clone();
-        for member in std::mem::take(&mut self.participants) {
-            self.tell(room, HookKind::ParticipantLeft, Some((&member, &home)));
+        for (member, at) in std::mem::take(&mut self.participants) {
+            self.tell(room, HookKind::ParticipantLeft, Some((&member, &at)));
         }
         if std::mem::take(&mut self.created) {
             self.tell(room, HookKind::RoomClosed, None);
