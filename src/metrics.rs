@@ -19,7 +19,7 @@ pub struct Metrics {
     pub connections_total: AtomicU64,
     /// Upgrade requests refused because the node was full.
     pub connections_refused: AtomicU64,
-    /// Error frames written to clients.
+    /// Error frames written to clients (every dialect's refusals).
     pub errors_out: AtomicU64,
     /// Engine.IO polling requests forwarded to the node holding their session.
     pub eio_forwarded: AtomicU64,
@@ -30,6 +30,46 @@ pub struct Metrics {
     closes: [AtomicU64; CloseReason::ALL.len()],
     /// Handshakes refused, by the HTTP status of [`REFUSALS`].
     refusals: [AtomicU64; REFUSALS.len()],
+    /// Clients' messages refused, by dialect and code.
+    protocol_refusals: ProtocolRefusals,
+}
+
+/// A refusal as its dialect words it to the client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Code {
+    /// An error code: `cmd` (9000–9402), `signals` (2001, 4001, …), `mediasoup` (protoo's).
+    Number(u16),
+    /// A `rooms` `error` event's message.
+    Message(&'static str),
+}
+
+impl std::fmt::Display for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Code::Number(code) => write!(f, "{code}"),
+            Code::Message(message) => f.write_str(message),
+        }
+    }
+}
+
+/// One counter per dialect and code it can refuse with, each dialect's codes taken from its
+/// own tables (so every code it sends has its series, zero until counted).
+#[derive(Debug)]
+struct ProtocolRefusals(Vec<(&'static str, Code, AtomicU64)>);
+
+impl Default for ProtocolRefusals {
+    fn default() -> Self {
+        use crate::protocol::{cmd, mediasoup, rooms, signals};
+        let numbers = |dialect: &'static str, codes: Vec<u16>| {
+            codes.into_iter().map(move |c| (dialect, Code::Number(c), AtomicU64::new(0)))
+        };
+        let mut all: Vec<_> = numbers("cmd", cmd::codes::all()).collect();
+        all.extend(numbers("signals", signals::codes::all()));
+        all.extend(numbers("mediasoup", mediasoup::encode::CODES.to_vec()));
+        let messages = rooms::events::all_refusals();
+        all.extend(messages.into_iter().map(|m| ("rooms", Code::Message(m), AtomicU64::new(0))));
+        Self(all)
+    }
 }
 
 /// The statuses a client's handshake is refused with: a bad request, no valid token, a token
@@ -43,6 +83,15 @@ impl Metrics {
         self.connections_refused.fetch_add(1, Relaxed);
         if let Some(i) = REFUSALS.iter().position(|s| *s == status) {
             self.refusals[i].fetch_add(1, Relaxed);
+        }
+    }
+
+    /// Counts a client's message refused by `dialect` with `code` (an error frame sent).
+    pub fn protocol_refused(&self, dialect: &str, code: Code) {
+        self.errors_out.fetch_add(1, Relaxed);
+        match self.protocol_refusals.0.iter().find(|(d, c, _)| *d == dialect && *c == code) {
+            Some((_, _, count)) => drop(count.fetch_add(1, Relaxed)),
+            None => log::warn!("metrics: {dialect} refused with {code}, a code of no series"),
         }
     }
 
@@ -81,7 +130,12 @@ impl Metrics {
             "Client handshakes refused (any reason; by status below).",
             &self.connections_refused,
         );
-        metric("switchboard_errors_out_total", "counter", "Error frames sent.", &self.errors_out);
+        metric(
+            "switchboard_errors_out_total",
+            "counter",
+            "Refusals sent to clients (error frames, error acks and responses, error events).",
+            &self.errors_out,
+        );
         metric(
             "switchboard_eio_forwarded_total",
             "counter",
@@ -120,6 +174,19 @@ impl Metrics {
         for (status, count) in REFUSALS.iter().zip(&self.refusals) {
             let count = count.load(Relaxed);
             let _ = writeln!(out, "switchboard_refusals_total{{status=\"{status}\"}} {count}");
+        }
+        let _ = writeln!(
+            out,
+            "# HELP switchboard_protocol_refusals_total Clients' messages refused, by dialect and \
+             the code (rooms: the error event's message) they were refused with.\n\
+             # TYPE switchboard_protocol_refusals_total counter"
+        );
+        for (dialect, code, count) in &self.protocol_refusals.0 {
+            let count = count.load(Relaxed);
+            let _ = writeln!(
+                out,
+                "switchboard_protocol_refusals_total{{dialect=\"{dialect}\",code=\"{code}\"}} {count}"
+            );
         }
         out
     }

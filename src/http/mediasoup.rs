@@ -5,6 +5,7 @@
 //! codec, and what the edge can answer alone (`queryRoom`, refusals of frames it cannot read)
 //! it answers at once. A peer silent to pings for two intervals is gone.
 
+use crate::metrics::Code;
 use std::{
     cell::Cell,
     rc::Rc,
@@ -50,6 +51,8 @@ struct MediasoupEndpoint {
     vocabulary: Cell<Vocabulary>,
     /// When the peer last answered a ping.
     heard: Rc<Cell<Instant>>,
+    /// Counts the requests the edge refuses itself.
+    metrics: std::sync::Arc<crate::metrics::Metrics>,
 }
 
 impl MediasoupEndpoint {
@@ -65,6 +68,7 @@ impl MediasoupEndpoint {
                 let _ = self.link.frame(protoo::ok(&id, &data));
             }
             Decoded::Refuse(id, code, why) => {
+                self.metrics.protocol_refused("mediasoup", Code::Number(code));
                 let _ = self.link.frame(protoo::error(&id, code, &why));
             }
             Decoded::Accepted(id, then) => {
@@ -100,6 +104,15 @@ impl Endpoint for MediasoupEndpoint {
             Event::Mediasoup(told) => encode_into(told, self.vocabulary.get(), into),
             // Only `mediasoup` answers and notices are ever pushed to a `mediasoup` peer.
             _ => log::warn!("{}: an event of another dialect: {event:?}", self.link.conn()),
+        }
+    }
+
+    fn refusal(&self, event: &Event) -> Option<Code> {
+        match event {
+            Event::Mediasoup(told) => {
+                crate::protocol::mediasoup::encode::refusal_of(told).map(Code::Number)
+            }
+            _ => None,
         }
     }
 
@@ -143,6 +156,7 @@ pub(super) async fn accept(handshake: Handshake, node: Arc<NodeState>) {
     let max = node.config.limits.max_frame_bytes;
     let frames = FrameLimits { frame: max, message: max };
     let engine = node.core.mediasoup.clone();
+    let metrics = node.metrics.clone();
     let protoo = Some("protoo");
     ws::accept(
         handshake,
@@ -164,6 +178,7 @@ pub(super) async fn accept(handshake: Handshake, node: Arc<NodeState>) {
                 link,
                 vocabulary: Cell::new(Vocabulary::Released),
                 heard,
+                metrics: metrics.clone(),
             }) as Box<dyn Endpoint>
         },
     )

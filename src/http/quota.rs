@@ -79,6 +79,21 @@ pub(crate) struct Seat {
     listed: Option<(Addr<ClientIndex>, Arc<str>, ConnId)>,
 }
 
+/// Counts the messages one client is sent, for a writer that does not hold its seat (a
+/// Socket.IO session's).
+#[derive(Debug, Clone)]
+pub(crate) struct SentCounter {
+    quota: Arc<Quota>,
+    dialect: ClientKind,
+}
+
+impl SentCounter {
+    /// Counts one message the client is sent.
+    pub(crate) fn count(&self) {
+        self.quota.messages_out[self.dialect as usize].fetch_add(1, Ordering::Relaxed);
+    }
+}
+
 /// Why a tenant's client was refused a seat.
 #[derive(Debug, thiserror::Error)]
 #[error("tenant {tenant} has its {max} clients on this node")]
@@ -168,6 +183,11 @@ impl Seat {
     /// Counts a message the client is sent.
     pub(crate) fn message_out(&self) {
         self.quota.messages_out[self.dialect as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// What counts the messages the client is sent, apart from the seat.
+    pub(crate) fn sent_counter(&self) -> SentCounter {
+        SentCounter { quota: self.quota.clone(), dialect: self.dialect }
     }
 }
 

@@ -2,6 +2,7 @@
 //! `signals` codec for a `SignalSessionActor`, with the seed's transport limits (32 KB frames,
 //! 128 KB messages, both configurable) and a server keepalive.
 
+use crate::metrics::Code;
 use std::{sync::Arc, time::Duration};
 
 use actix::Addr;
@@ -97,6 +98,15 @@ impl Endpoint for SignalsEndpoint {
             Event::Signals(reply) => into.push_str(&encode(reply, &self.ice)),
             // Only `signals` replies are ever pushed to a `signals` session.
             _ => into.push_str(r#"{"c":500,"s":"","b":{"req":null,"msg":"internal"}}"#),
+        }
+    }
+
+    fn refusal(&self, event: &Event) -> Option<Code> {
+        match event {
+            Event::Signals(reply) => {
+                crate::protocol::signals::codes::refusal_of(reply).map(Code::Number)
+            }
+            _ => None,
         }
     }
 

@@ -11,6 +11,7 @@
 //!
 //! When the socket ends the actor is told, and it stops and releases what the client held.
 
+use crate::metrics::Code;
 use std::sync::{atomic::Ordering, Arc};
 
 use futures_util::future::LocalBoxFuture;
@@ -47,6 +48,8 @@ pub(super) trait Endpoint: 'static {
     fn encode_into(&self, event: &Event, into: &mut String);
     /// The close code for a server-initiated close.
     fn close_code(&self, reason: CloseReason) -> u16;
+    /// The code `event` refuses the client's message with, if it is a refusal.
+    fn refusal(&self, event: &Event) -> Option<Code>;
 }
 
 /// The largest WebSocket frame and the largest message (continuations aggregated) accepted.
@@ -103,6 +106,10 @@ impl Endpoint for CmdEndpoint {
 
     fn close_code(&self, reason: CloseReason) -> u16 {
         self.dialect.close_code(reason)
+    }
+
+    fn refusal(&self, event: &Event) -> Option<Code> {
+        crate::protocol::cmd::codes::refusal_of(event).map(Code::Number)
     }
 }
 
@@ -223,8 +230,8 @@ impl Writer<'_> {
         let metrics = &self.node.metrics;
         match item {
             Outbound::Event(event) => {
-                if matches!(event, Event::Error(_)) {
-                    metrics.errors_out.fetch_add(1, Ordering::Relaxed);
+                if let Some(code) = self.endpoint.refusal(&event) {
+                    metrics.protocol_refused(self.endpoint.name(), code);
                 }
                 self.seat.message_out();
                 Out::Event(event)

@@ -14,6 +14,7 @@ mod cmd_load;
 mod eio_spec;
 mod hostile;
 mod mediasoup;
+mod metrics;
 mod msrv;
 mod node;
 mod rooms;

@@ -10,7 +10,7 @@
 
 use std::sync::{
     atomic::{AtomicUsize, Ordering},
-    Arc, Mutex, MutexGuard,
+    Arc, Mutex, MutexGuard, OnceLock,
 };
 
 use actix::Addr;
@@ -26,7 +26,11 @@ use super::{
 };
 use crate::{
     auth::Grant,
-    http::{quota::Seat, ratelimit::TokenBucket},
+    http::{
+        quota::{Seat, SentCounter},
+        ratelimit::TokenBucket,
+    },
+    metrics::{Code, Metrics},
     protocol::rooms::{
         eio::{self, Kind},
         events, sio,
@@ -44,6 +48,8 @@ pub(crate) struct Connected {
     pub(crate) grant: Grant,
     /// Its place in its tenant's quota.
     pub(crate) seat: Seat,
+    /// Counts the events refused here.
+    pub(crate) metrics: Arc<Metrics>,
 }
 
 /// The session's room socket, and what its WebSocket's task needs to use it directly.
@@ -53,6 +59,9 @@ pub(crate) struct Shared {
     socket: Mutex<Option<Connected>>,
     /// Packets handed to the session and not yet handled by it.
     pending: AtomicUsize,
+    /// Counts the messages the socket is sent, once it is connected (in its first tenant's
+    /// quota).
+    sent: OnceLock<SentCounter>,
 }
 
 impl Shared {
@@ -68,7 +77,15 @@ impl Shared {
 
     /// Connects the Socket.IO socket.
     pub(crate) fn connect(&self, connected: Connected) {
+        self.sent.get_or_init(|| connected.seat.sent_counter());
         *self.socket() = Some(connected);
+    }
+
+    /// Counts a message the socket is sent (nothing before it connects).
+    pub(crate) fn sent_one(&self) {
+        if let Some(sent) = self.sent.get() {
+            sent.count();
+        }
     }
 
     /// Disconnects the socket: it leaves its rooms, and nothing sent after this reaches them.
@@ -84,7 +101,9 @@ impl Shared {
     pub(crate) fn send(&self, data: &str, ack: Option<u64>, credit: Credit) -> bool {
         let Ok(decoded) = events::decode(data) else { return false };
         let slot = self.socket();
-        let Some(Connected { socket, link, grant, seat }) = slot.as_ref() else { return false };
+        let Some(Connected { socket, link, grant, seat, metrics }) = slot.as_ref() else {
+            return false;
+        };
         if !seat.message_in() {
             // The tenant's clients together send faster than its quota: closed as any client
             // over its own rate is.
@@ -102,6 +121,7 @@ impl Shared {
                 if !grant.may_enter(room.as_str()) =>
             {
                 let message = events::refusal(ErrorKind::Forbidden);
+                metrics.protocol_refused("rooms", Code::Message(message));
                 let _ = link.frame(super::session::error_packet(message));
             }
             // Rooms are named in the namespace of the client's tenant.
@@ -109,6 +129,7 @@ impl Shared {
             // Refused here, in order with what the socket was told before; the core never
             // sees it. (The acknowledgement follows, as the credit drops.)
             Err(message) => {
+                metrics.protocol_refused("rooms", Code::Message(events::INVALID_EVENT));
                 let _ = link.frame(super::session::error_packet(&message));
             }
         }

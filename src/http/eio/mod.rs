@@ -29,7 +29,10 @@ pub use registry::{EioRegistry, UseCluster};
 use session::EioSession;
 
 use super::{ClientSlot, NodeState};
-use crate::protocol::{cmd::codes::close_code, rooms::eio::Version};
+use crate::protocol::{
+    cmd::codes::close_code,
+    rooms::eio::{self, Version},
+};
 
 /// The query parameters Engine.IO clients send.
 #[derive(Debug, Default)]
@@ -333,13 +336,22 @@ async fn refuse_upgrade(handshake: Upgrade, code: u8, message: &str) {
 }
 
 /// Frames for the client, in order, as the session (or its proxy) queues them, and the
-/// socket's room events where the core pushes them straight to the WebSocket.
-struct Frames(LinkReceiver);
+/// socket's room events where the core pushes them straight to the WebSocket. Counted here:
+/// the events that refuse the client's (in `.1`), and, for a session that was a WebSocket from
+/// the start (its socket `.2`), every message it is sent, which all come this way.
+struct Frames(LinkReceiver, Arc<crate::metrics::Metrics>, Option<Arc<direct::Shared>>);
 
 impl Frames {
-    fn frame(item: Outbound) -> Out {
+    fn frame(&self, item: Outbound) -> Out {
         match item {
-            Outbound::Frame(frame) => Out::Owned(frame),
+            Outbound::Frame(frame) => {
+                if let Some(shared) =
+                    self.2.as_ref().filter(|_| frame.starts_with(eio::Kind::Message.digit()))
+                {
+                    shared.sent_one();
+                }
+                Out::Owned(frame)
+            }
             Outbound::Event(event @ Event::Room(_)) => Out::Event(event),
             Outbound::Ping => Out::Ping,
             // Engine.IO has no close codes of its own: a limit's close says which, as `cmd`'s
@@ -352,15 +364,21 @@ impl Frames {
 
 impl Outgoing for Frames {
     async fn next(&mut self) -> Option<Out> {
-        self.0.next().await.map(Self::frame)
+        let item = self.0.next().await?;
+        Some(self.frame(item))
     }
 
     fn try_next(&mut self) -> Option<Out> {
-        self.0.try_next().map(Self::frame)
+        let item = self.0.try_next()?;
+        Some(self.frame(item))
     }
 
     fn encode(&self, event: &Event, into: &mut String) {
         if let Event::Room(event) = event {
+            session::count_refusal(&self.1, event);
+            if let Some(shared) = &self.2 {
+                shared.sent_one();
+            }
             session::encode_event(event, into);
         }
     }
@@ -388,7 +406,9 @@ async fn proxied_websocket(handshake: Upgrade, node: &Arc<NodeState>, sid: &str)
     let max = node.config.limits.max_frame_bytes;
     if let Some(socket) = handshake.accept(max, max).await {
         let mut relay = Relay { cluster, holder: holder.clone(), sid: sid.to_owned() };
-        let ended = socket.run(&mut Frames(rx), &mut relay, credits(backlog.soft)).await;
+        let ended = socket
+            .run(&mut Frames(rx, node.metrics.clone(), None), &mut relay, credits(backlog.soft))
+            .await;
         node.eio.do_send(registry::CloseProxy { proxy, node: holder, sid: sid.to_owned() });
         if let Ended::ByServer(closing) = ended {
             closing.finish().await;
@@ -442,10 +462,10 @@ async fn websocket(
         }
         return;
     };
-    let mut session = match session {
+    let (mut session, direct) = match session {
         Ok(addr) => {
             drop(tx);
-            direct::Session::upgrading(addr)
+            (direct::Session::upgrading(addr), None)
         }
         Err(slot) => {
             let shared = Arc::new(direct::Shared::default());
@@ -454,11 +474,16 @@ async fn websocket(
             let limits = &node.config.limits;
             let rate =
                 crate::http::ratelimit::TokenBucket::new(limits.rate_per_sec, limits.rate_burst);
-            direct::Session::direct(addr, shared, rate)
+            (direct::Session::direct(addr, shared.clone(), rate), Some(shared))
         }
     };
-    let ended =
-        socket.run(&mut Frames(rx), &mut session, credits(node.config.limits.outbound_queue)).await;
+    let ended = socket
+        .run(
+            &mut Frames(rx, node.metrics.clone(), direct),
+            &mut session,
+            credits(node.config.limits.outbound_queue),
+        )
+        .await;
     session.addr().do_send(WsGone);
     if let Ended::ByServer(closing) = ended {
         closing.finish().await;

@@ -20,6 +20,26 @@
 
 use switchboard_actors::{ClientError, CloseReason, CommandKind, ErrorKind};
 
+/// Every `cmd` error code a client can be sent.
+pub fn all() -> Vec<u16> {
+    let ops = [None, Some(CommandKind::Notify)];
+    let mut codes: Vec<u16> = ErrorKind::ALL
+        .into_iter()
+        .flat_map(|kind| ops.map(|op| error_code(ClientError { kind, op })))
+        .collect();
+    codes.sort_unstable();
+    codes.dedup();
+    codes
+}
+
+/// The error code `event` carries, if it is an error frame.
+pub fn refusal_of(event: &switchboard_actors::Event) -> Option<u16> {
+    match event {
+        switchboard_actors::Event::Error(error) => Some(error_code(*error)),
+        _ => None,
+    }
+}
+
 /// The `cmd` error code for `error`.
 pub fn error_code(error: ClientError) -> u16 {
     match error.kind {

@@ -11,6 +11,18 @@ use switchboard_actors::mediasoup::{
 use super::decode::Vocabulary;
 use crate::protocol::protoo;
 
+/// Every protoo error code a peer can be answered with: the room's refusals ([`refusal`]) and
+/// requests the edge cannot read.
+pub const CODES: [u16; 7] = [400, 403, 404, 409, 429, 500, 503];
+
+/// The protoo error code `told` carries, if it is an error response.
+pub fn refusal_of(told: &Told) -> Option<u16> {
+    match told {
+        Told::Answer { result: Err(why), .. } => Some(refusal(why).0),
+        _ => None,
+    }
+}
+
 /// The protoo error code and reason of a refusal.
 pub fn refusal(refusal: &Refusal) -> (u16, String) {
     match refusal {

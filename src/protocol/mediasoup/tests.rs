@@ -183,3 +183,39 @@ fn answers_refusals_and_notices_are_protoo_frames_in_the_peers_vocabulary() {
     encode_into(&transport, Vocabulary::Draft, &mut out);
     assert!(out.contains("\"transportClosed\""), "{out}");
 }
+
+#[test]
+fn every_refusal_and_edge_refusal_has_one_of_the_listed_codes() {
+    use super::encode::{refusal, CODES};
+    let all = [
+        Refusal::NotJoined,
+        Refusal::AlreadyJoined,
+        Refusal::NameTaken,
+        Refusal::NoTransport(1),
+        Refusal::TransportExists(1),
+        Refusal::WrongDirection(1),
+        Refusal::NoProducer(1),
+        Refusal::ProducerExists(1),
+        Refusal::NoConsumer(1),
+        Refusal::TooMany("producers".into(), 16),
+        Refusal::RoomLimit,
+        Refusal::Unsupported("x".into()),
+        Refusal::Media("x".into()),
+        Refusal::Unavailable,
+    ];
+    for why in &all {
+        assert!(CODES.contains(&refusal(why).0), "{why:?}");
+    }
+    // What the edge refuses itself: a method it does not know, a request it cannot read.
+    for frame in [
+        json!({"request": true, "id": 1, "method": 7}).to_string(),
+        json!({"request": true, "id": 1, "method": "nope", "data": {}}).to_string(),
+        request(json!({"method": "nope"})),
+        request(json!({"method": "createTransport", "direction": 7})),
+    ] {
+        match decode(&frame, "p") {
+            Decoded::Refuse(_, code, _) => assert!(CODES.contains(&code), "{frame}: {code}"),
+            other => panic!("{frame}: refused, not {other:?}"),
+        }
+    }
+}

@@ -172,6 +172,34 @@ pub fn encode_error(out: &mut String, message: &str) {
     push_call(out, "error", &[Arg::Str(message)]);
 }
 
+/// The `error` event of a binary Engine.IO message.
+pub const BINARY_MESSAGES: &str = "binary messages are not supported";
+/// The `error` event of a binary Socket.IO packet.
+pub const BINARY_PACKETS: &str = "binary packets are not supported";
+/// How the metrics name the `error` event of an event the edge cannot read (its message says
+/// what is wrong with that one).
+pub const INVALID_EVENT: &str = "invalid event";
+/// What the edge says in the `error` events it raises itself, as the metrics name them.
+pub const EDGE_REFUSALS: [&str; 3] = [INVALID_EVENT, BINARY_MESSAGES, BINARY_PACKETS];
+
+/// Every `error` event's message, as the metrics count them: the core's refusals
+/// ([`refusal`]) and the edge's own ([`EDGE_REFUSALS`]).
+pub fn all_refusals() -> Vec<&'static str> {
+    let mut all: Vec<&'static str> = ErrorKind::ALL.into_iter().map(refusal).collect();
+    all.extend(EDGE_REFUSALS);
+    all.sort_unstable();
+    all.dedup();
+    all
+}
+
+/// The message of the `error` event `event` is, if it is one.
+pub fn refusal_of(event: &RoomEvent) -> Option<&'static str> {
+    match event {
+        RoomEvent::Refused(kind) => Some(refusal(*kind)),
+        _ => None,
+    }
+}
+
 /// The `error` event's message for a refusal the core makes. One exhaustive table: a new kind
 /// breaks it until it is worded. The core refuses `rooms` commands only when the cluster is
 /// unreachable; the rest word kinds other dialects' flows raise, so nothing is ever blank.

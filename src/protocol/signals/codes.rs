@@ -2,6 +2,36 @@
 
 use switchboard_actors::signals::state::Refusal;
 
+/// Every code a `signals` client can be refused with: the core's refusals, and the signals
+/// the edge cannot read.
+pub fn all() -> Vec<u16> {
+    let mut codes: Vec<u16> = Refusal::ALL.into_iter().map(|r| code(r).0).collect();
+    codes.extend([super::decode::INVALID_SIGNAL, super::decode::UNSUPPORTED_CHANNEL]);
+    codes.sort_unstable();
+    codes.dedup();
+    codes
+}
+
+/// The code of an error ack for a signal the edge cannot read (`unsupported`: its channel is
+/// not one the signal is sent in).
+pub fn invalid(unsupported: bool) -> u16 {
+    if unsupported {
+        super::decode::UNSUPPORTED_CHANNEL
+    } else {
+        super::decode::INVALID_SIGNAL
+    }
+}
+
+/// The code `reply` carries, if it is an error ack.
+pub fn refusal_of(reply: &switchboard_actors::signals::state::Reply) -> Option<u16> {
+    use switchboard_actors::signals::state::Reply;
+    match reply {
+        Reply::Refused { refusal, .. } => Some(code(*refusal).0),
+        Reply::Invalid { unsupported, .. } => Some(invalid(*unsupported)),
+        _ => None,
+    }
+}
+
 /// The code and message of an error ack for `refusal`.
 pub fn code(refusal: Refusal) -> (u16, &'static str) {
     match refusal {
@@ -29,23 +59,7 @@ mod tests {
 
     #[test]
     fn every_refusal_has_a_seed_code() {
-        let all = [
-            Refusal::RoomNotFound,
-            Refusal::NotRoomMember,
-            Refusal::RecipientNotMember,
-            Refusal::RoomExists,
-            Refusal::AlreadyPublisher,
-            Refusal::UserLeft,
-            Refusal::PermissionDenied,
-            Refusal::UnsupportedChannel,
-            Refusal::NoMediaPlane,
-            Refusal::NotPublishing,
-            Refusal::RoomLimit,
-            Refusal::NoOffer,
-            Refusal::MediaFailed,
-            Refusal::Unavailable,
-        ];
-        let codes: Vec<u16> = all.into_iter().map(|r| code(r).0).collect();
+        let codes: Vec<u16> = Refusal::ALL.into_iter().map(|r| code(r).0).collect();
         assert_eq!(
             codes,
             [4001, 4002, 4003, 4022, 4023, 4024, 4051, 2002, 500, 500, 4051, 2001, 500, 500]

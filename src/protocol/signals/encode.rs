@@ -76,12 +76,7 @@ pub fn encode(reply: &Reply, ice: &IceConfig) -> String {
             ack::error(code, action.signal(), req.get(), msg)
         }
         Reply::Invalid { unsupported, name, req, msg } => {
-            let code = if *unsupported {
-                super::decode::UNSUPPORTED_CHANNEL
-            } else {
-                super::decode::INVALID_SIGNAL
-            };
-            ack::error(code, name, req, msg)
+            ack::error(codes::invalid(*unsupported), name, req, msg)
         }
     }
 }

@@ -40,6 +40,26 @@ pub enum Refusal {
     RoomLimit,
 }
 
+impl Refusal {
+    /// Every refusal, for table tests and the metrics of each code.
+    pub const ALL: [Refusal; 14] = [
+        Refusal::RoomNotFound,
+        Refusal::NotRoomMember,
+        Refusal::RecipientNotMember,
+        Refusal::RoomExists,
+        Refusal::AlreadyPublisher,
+        Refusal::UserLeft,
+        Refusal::PermissionDenied,
+        Refusal::UnsupportedChannel,
+        Refusal::NoMediaPlane,
+        Refusal::NotPublishing,
+        Refusal::RoomLimit,
+        Refusal::NoOffer,
+        Refusal::MediaFailed,
+        Refusal::Unavailable,
+    ];
+}
+
 /// A participant's role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Role {

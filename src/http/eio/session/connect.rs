@@ -56,7 +56,8 @@ impl EioSession {
         if let Some(sub) = &grant.sub {
             seat.list(&self.node.index, sub, &link);
         }
-        self.shared.connect(Connected { socket, link, grant, seat });
+        let metrics = self.node.metrics.clone();
+        self.shared.connect(Connected { socket, link, grant, seat, metrics });
         self.send_message(ack, ctx);
     }
 }

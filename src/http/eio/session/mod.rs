@@ -39,6 +39,7 @@ use super::{
 use crate::{
     auth::Grant,
     http::{ratelimit::TokenBucket, ClientSlot, NodeState},
+    metrics::{Code, Metrics},
     protocol::rooms::{
         eio::{self, Kind, Version},
         events, sio,
@@ -60,6 +61,8 @@ pub(crate) struct EioSession {
     outbound: Option<LinkReceiver>,
     /// The Socket.IO socket, shared with the WebSocket's task of a direct session.
     shared: Arc<Shared>,
+    /// Whether the session was a WebSocket from the start (a direct session).
+    direct: bool,
     outbox: Vec<String>,
     /// Since when the outbox, past its usual depth, has waited for a poll (see
     /// [`switchboard_actors::Backlog`]).
@@ -139,6 +142,7 @@ impl EioSession {
             link,
             outbound,
             shared,
+            direct: !pending,
             outbox: Vec::new(),
             outbox_since: Instant::now(),
             poller: None,
@@ -178,6 +182,11 @@ impl EioSession {
 
     /// Queues a packet for the client on whichever transport is current.
     fn send(&mut self, packet: String, ctx: &mut Context<Self>) {
+        // A session that was a WebSocket from the start has its messages counted by the
+        // WebSocket's writer (where the core's events reach it too).
+        if !self.direct && packet.starts_with(Kind::Message.digit()) {
+            self.shared.sent_one();
+        }
         if let Some(ws) = &self.ws {
             if ws.frame(packet).is_err() {
                 log::info!("eio {}: WebSocket queue full, closing", self.sid);
@@ -221,8 +230,15 @@ impl EioSession {
         self.send(eio::encode(Kind::Message, &sio_packet), ctx);
     }
 
+    /// Sends an `error` event worded `message`, counted as a refusal named `label`.
+    fn refuse(&mut self, message: &str, label: &'static str, ctx: &mut Context<Self>) {
+        self.node.metrics.protocol_refused("rooms", Code::Message(label));
+        self.send(error_packet(message), ctx);
+    }
+
     /// Sends `event` as one Engine.IO message packet (`42[…]`), written into one buffer.
     fn emit(&mut self, event: &RoomEvent, ctx: &mut Context<Self>) {
+        count_refusal(&self.node.metrics, event);
         let mut packet = String::with_capacity(2 + events::encoded_len(event));
         encode_event(event, &mut packet);
         self.send(packet, ctx);
@@ -283,7 +299,7 @@ impl EioSession {
             Kind::Close => self.close(Ending::Now, ctx),
             Kind::Open | Kind::Noop => {}
             // Socket.IO's events are text; the rooms protocol has no use for binary data.
-            Kind::Binary => self.send(error_packet("binary messages are not supported"), ctx),
+            Kind::Binary => self.refuse(events::BINARY_MESSAGES, events::BINARY_MESSAGES, ctx),
             Kind::Message => {
                 if !limited && !self.rate.allow() {
                     log::info!("eio {}: message rate limit exceeded, closing", self.sid);
@@ -330,7 +346,7 @@ impl EioSession {
                 }
             }
             sio::Kind::BinaryEvent | sio::Kind::BinaryAck => {
-                self.send(error_packet("binary packets are not supported"), ctx);
+                self.refuse(events::BINARY_PACKETS, events::BINARY_PACKETS, ctx);
             }
             sio::Kind::Ack | sio::Kind::Error => {}
         }
@@ -391,6 +407,13 @@ pub(super) fn encode_event(event: &RoomEvent, into: &mut String) {
     into.push(Kind::Message.digit());
     into.push(sio::Kind::Event.digit());
     events::encode_into(into, event);
+}
+
+/// Counts `event` if it refuses the client's message.
+pub(super) fn count_refusal(metrics: &Metrics, event: &RoomEvent) {
+    if let Some(message) = events::refusal_of(event) {
+        metrics.protocol_refused("rooms", Code::Message(message));
+    }
 }
 
 /// The Engine.IO packet of an `error` event the edge raises itself, worded `message`.
