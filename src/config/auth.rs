@@ -6,10 +6,14 @@ use std::{collections::BTreeMap, path::PathBuf};
 
 use serde::Deserialize;
 use switchboard_actors::Tenant;
+use tokio_rustls::TlsConnector;
 
 use crate::{
     auth::{Auth, TenantKeys},
-    webhook::{post::Target, Receiver},
+    webhook::{
+        post::{tls_connector, Target},
+        Receiver,
+    },
 };
 
 use super::Config;
@@ -76,20 +80,24 @@ pub struct TenantSection {
     pub max_rooms: usize,
     /// Most messages per second its clients together may send to one node; 0: no limit.
     pub max_messages_per_s: u32,
-    /// Where its rooms' events are posted (`http://…`); empty: nowhere.
+    /// Where its rooms' events are posted (`http://…` or `https://…`); empty: nowhere.
     pub webhook_url: String,
     /// The key of its webhook POSTs' signature.
     pub webhook_secret: Secret,
 }
 
-/// The default tenant's webhook.
+/// The default tenant's webhook, and how every tenant's receivers are reached.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct WebhookSection {
-    /// Where the default tenant's rooms' events are posted (`http://…`); empty: nowhere.
+    /// Where the default tenant's rooms' events are posted (`http://…` or `https://…`);
+    /// empty: nowhere.
     pub url: String,
     /// The key of the POSTs' signature.
     pub secret: Secret,
+    /// Certificates (PEM) of the authorities trusted for every tenant's `https://`
+    /// receivers, beside the public ones.
+    pub ca_file: Option<PathBuf>,
 }
 
 impl TenantSection {
@@ -105,15 +113,22 @@ impl TenantSection {
 /// The tenants by name.
 pub type Tenants = BTreeMap<String, TenantSection>;
 
-/// A webhook receiver from `url` and `secret`; `None` when `url` is empty.
-fn receiver(url: &str, secret: &Secret) -> Result<Option<Receiver>, String> {
+/// A webhook receiver from `url` and `secret`, reached over TLS with `tls` (made when first
+/// needed); `None` when `url` is empty.
+fn receiver(
+    url: &str,
+    secret: &Secret,
+    tls: &mut impl FnMut() -> Result<TlsConnector, String>,
+) -> Result<Option<Receiver>, String> {
     if url.is_empty() {
         return Ok(None);
     }
     if secret.is_empty() {
         return Err("a webhook needs a secret to sign its POSTs".into());
     }
-    Ok(Some(Receiver { target: Target::parse(url)?, secret: secret.expose().to_vec() }))
+    let target = Target::parse(url)?;
+    let tls = if target.is_tls() { Some(tls()?) } else { None };
+    Ok(Some(Receiver { target, secret: secret.expose().to_vec(), tls }))
 }
 
 impl Config {
@@ -151,14 +166,24 @@ impl Config {
     /// Where each tenant's rooms' events are posted; an error says which webhook is wrong.
     pub fn webhooks(&self) -> Result<std::collections::HashMap<Tenant, Receiver>, String> {
         let mut all = std::collections::HashMap::new();
-        if let Some(r) = receiver(&self.webhook.url, &self.webhook.secret)
+        let mut connector = None;
+        let mut tls = || {
+            if let Some(made) = &connector {
+                return Ok(TlsConnector::clone(made));
+            }
+            let made = tls_connector(self.webhook.ca_file.as_deref())
+                .map_err(|e| format!("webhook.ca_file: {e}"))?;
+            connector = Some(made.clone());
+            Ok(made)
+        };
+        if let Some(r) = receiver(&self.webhook.url, &self.webhook.secret, &mut tls)
             .map_err(|e| format!("webhook: {e}"))?
         {
             all.insert(Tenant::default(), r);
         }
         for (name, section) in &self.tenants {
             let tenant = Tenant::new(name).ok_or_else(|| format!("tenants.{name}: not a name"))?;
-            if let Some(r) = receiver(&section.webhook_url, &section.webhook_secret)
+            if let Some(r) = receiver(&section.webhook_url, &section.webhook_secret, &mut tls)
                 .map_err(|e| format!("tenants.{name}: {e}"))?
             {
                 all.insert(tenant, r);

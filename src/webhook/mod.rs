@@ -42,12 +42,20 @@ const POST_TIMEOUT: Duration = Duration::from_secs(5);
 const HOLD_EVERY: Duration = Duration::from_secs(2);
 
 /// Where one tenant's events go.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Receiver {
     /// The receiver's URL.
     pub target: Target,
     /// The key of the body's HMAC.
     pub secret: Vec<u8>,
+    /// How it is reached over TLS, for an `https://` target.
+    pub tls: Option<tokio_rustls::TlsConnector>,
+}
+
+impl std::fmt::Debug for Receiver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Receiver").field("target", &self.target).finish_non_exhaustive()
+    }
 }
 
 /// Starts one delivery task per tenant of `receivers` (on the current thread's runtime),
@@ -119,7 +127,15 @@ async fn post_one(
     ];
     let mut backoff = FIRST_BACKOFF;
     for attempt in 1..=ATTEMPTS {
-        let why = match post::post(&receiver.target, &headers, &body, POST_TIMEOUT).await {
+        let why = match post::post(
+            &receiver.target,
+            receiver.tls.as_ref(),
+            &headers,
+            &body,
+            POST_TIMEOUT,
+        )
+        .await
+        {
             Ok(status) if (200..300).contains(&status) => return true,
             Ok(status) => format!("answered {status}"),
             Err(e) => e,

@@ -11,7 +11,7 @@ use std::{collections::HashMap, time::Duration};
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
-use super::{config, hmac_hex, receiver, receiver_with, token, Posted};
+use super::{config, next_post, receiver, receiver_with, token, Posted};
 use crate::{
     signals::{data, list_becomes, recv_skipping_lists, signal},
     support::{protoo::ProtooPeer, Client, Node, Redis, Scratch},
@@ -57,15 +57,8 @@ async fn taken_until(
     count: usize,
 ) {
     while seen.get(last).map_or(0, Vec::len) < count {
-        let post = tokio::time::timeout(EVENT_WITHIN, posted.recv())
-            .await
-            .unwrap_or_else(|_| {
-                panic!("room {last}'s event {count} within {EVENT_WITHIN:?}: {seen:#?}")
-            })
-            .expect("the receiver runs");
+        let (post, event) = next_post(posted, EVENT_WITHIN).await;
         assert!(post.taken, "the receiver takes every POST");
-        assert_eq!(post.signature, hmac_hex(&post.body), "signed with acme's secret");
-        let event: Value = serde_json::from_slice(&post.body).expect("a JSON body");
         assert_eq!((&event["tenant"], &event["dialect"].is_string()), (&json!("acme"), &true));
         let room = event["room"].as_str().expect("a room").to_owned();
         seen.entry(room).or_default().push((event, post.node));

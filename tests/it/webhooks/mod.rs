@@ -2,15 +2,17 @@
 //! left, room closed, posted once each by the room's home node, in order, signed with
 //! HMAC-SHA256; a receiver that fails at first gets each event again until it takes it, and
 //! another tenant's rooms (without a webhook) post nothing. [`death`]: the same across the
-//! death of a room's home and of the node delivering the events.
+//! death of a room's home and of the node delivering the events. [`tls`]: a receiver behind
+//! TLS.
 
 mod death;
+mod tls;
 
 use std::time::Duration;
 
 use serde_json::{json, Value};
 use tokio::{
-    io::{AsyncReadExt, AsyncWriteExt},
+    io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt},
     net::TcpListener,
     sync::mpsc,
 };
@@ -42,12 +44,37 @@ async fn receiver(refuse: usize) -> (String, mpsc::UnboundedReceiver<Posted>) {
 /// A receiver that answers its first `silent` POSTs nothing (holding their connections open),
 /// then 503 to the next `refuse` and 200 to the rest, reporting each POST.
 async fn receiver_with(refuse: usize, silent: usize) -> (String, mpsc::UnboundedReceiver<Posted>) {
+    serve(refuse, silent, None).await
+}
+
+/// A connection to the receiver, over TCP or TLS.
+trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
+
+/// The receiver of [`receiver_with`]; over TLS with `tls` (its URL is then
+/// `https://localhost:…`).
+async fn serve(
+    refuse: usize,
+    silent: usize,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+) -> (String, mpsc::UnboundedReceiver<Posted>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bound");
-    let url = format!("http://{}/hooks", listener.local_addr().expect("an address"));
+    let port = listener.local_addr().expect("an address").port();
+    let url = match tls {
+        Some(_) => format!("https://localhost:{port}/hooks"),
+        None => format!("http://127.0.0.1:{port}/hooks"),
+    };
     let (tx, rx) = mpsc::unbounded_channel();
     tokio::spawn(async move {
         let (mut seen, mut held) = (0, Vec::new());
-        while let Ok((mut tcp, _)) = listener.accept().await {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let mut tcp: Box<dyn Stream> = match &tls {
+                Some(acceptor) => match acceptor.accept(tcp).await {
+                    Ok(stream) => Box::new(stream),
+                    Err(_) => continue,
+                },
+                None => Box::new(tcp),
+            };
             let mut raw = Vec::new();
             let mut chunk = [0u8; 4096];
             let (head, length) = loop {
@@ -98,10 +125,26 @@ async fn receiver_with(refuse: usize, silent: usize) -> (String, mpsc::Unbounded
             let _ = tcp
                 .write_all(format!("HTTP/1.1 {status}\r\nContent-Length: 0\r\n\r\n").as_bytes())
                 .await;
+            let _ = tcp.flush().await;
             let _ = tx.send(Posted { signature, node, body: raw, taken });
         }
     });
     (url, rx)
+}
+
+/// The receiver's next POST, within `within`, its signature checked (acme's), and the event
+/// its body is.
+async fn next_post(
+    posted: &mut mpsc::UnboundedReceiver<Posted>,
+    within: Duration,
+) -> (Posted, Value) {
+    let post = tokio::time::timeout(within, posted.recv())
+        .await
+        .unwrap_or_else(|_| panic!("the next POST within {within:?}"))
+        .expect("the receiver runs");
+    assert_eq!(post.signature, hmac_hex(&post.body), "signed with acme's secret");
+    let event: Value = serde_json::from_slice(&post.body).expect("a JSON body");
+    (post, event)
 }
 
 fn hmac_hex(body: &[u8]) -> String {
@@ -114,10 +157,15 @@ fn hmac_hex(body: &[u8]) -> String {
 
 /// A config file in `dir`: auth on, tenant `acme` posting its events to `url`.
 fn config(dir: &Scratch, url: &str) -> std::path::PathBuf {
+    config_with(dir, url, "")
+}
+
+/// A config file in `dir` as [`config`] writes it, and the lines `extra`.
+fn config_with(dir: &Scratch, url: &str, extra: &str) -> std::path::PathBuf {
     let config = dir.path().join("webhooks.toml");
     let text = format!(
         "[auth]\nsecret = \"default-secret\"\n[tenants.acme]\nsecret = \"acme-secret\"\n\
-         webhook_url = \"{url}\"\nwebhook_secret = \"{SECRET}\"\n"
+         webhook_url = \"{url}\"\nwebhook_secret = \"{SECRET}\"\n{extra}"
     );
     std::fs::write(&config, text).expect("written");
     config
@@ -178,12 +226,7 @@ async fn six_events_of_a_room(n1: &Node, n2: &Node, mut posted: mpsc::UnboundedR
     let mut taken: Vec<Value> = Vec::new();
     let mut refused = 0;
     while taken.len() < 6 {
-        let post = tokio::time::timeout(Duration::from_secs(15), posted.recv())
-            .await
-            .expect("the next POST within 15 s")
-            .expect("the receiver runs");
-        assert_eq!(post.signature, hmac_hex(&post.body), "signed with acme's secret");
-        let event: Value = serde_json::from_slice(&post.body).expect("a JSON body");
+        let (post, event) = next_post(&mut posted, Duration::from_secs(15)).await;
         if post.taken {
             taken.push(event);
         } else {
