@@ -75,6 +75,7 @@ pub async fn run(mut config: Config, listener: TcpListener) -> std::io::Result<(
                     let state = web::Data::new(state);
                     let weak = std::sync::Arc::downgrade(&state.clone().into_inner());
                     state.admin.do_send(http::admin::desk::UseNode(weak));
+                    http::load::start(&state.clone().into_inner());
                     state
                 })
                 .clone();
@@ -137,6 +138,7 @@ fn start_node(
     let eio = actix::Actor::start(http::EioSessions::new(config.limits.pending_per_address));
     let admin = actix::Actor::start(http::admin::desk::AdminDesk::default());
     let webhooks = config.webhooks().expect("the webhooks were checked when the config was loaded");
+    let room_quotas = Arc::new(config.room_quotas());
     let (core, feeds) = Core::start(
         node.clone(),
         CoreConfig {
@@ -146,7 +148,7 @@ fn start_node(
             edge: Some(eio.clone().recipient()),
             admin: Some(admin.clone().recipient()),
             hook_tenants: webhooks.keys().cloned().collect(),
-            room_quotas: std::sync::Arc::new(config.room_quotas()),
+            room_quotas: room_quotas.clone(),
             shards: workers,
             signals: switchboard_actors::signals::state::SignalsConfig {
                 limits: switchboard_actors::signals::state::Limits {
@@ -162,7 +164,7 @@ fn start_node(
     if let Some(cluster) = core.cluster() {
         eio.do_send(http::UseCluster(cluster.clone()));
     }
-    let state = http::NodeState::new(core, config.clone(), eio, admin);
+    let state = http::NodeState::new(core, config.clone(), eio, admin, room_quotas);
     state
         .metrics
         .max_clients

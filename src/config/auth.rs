@@ -74,9 +74,9 @@ pub struct TenantSection {
     pub secret: Secret,
     /// Its public keys, a JWKS document.
     pub jwks_file: Option<PathBuf>,
-    /// Most of its clients connected to one node at once; 0: no limit but the node's.
+    /// Most of its clients connected at once, in the whole cluster; 0: no limit but the nodes'.
     pub max_clients: usize,
-    /// Most of its rooms (of every dialect) homed on one node at once; 0: no limit.
+    /// Most of its rooms (of every dialect) at once, in the whole cluster; 0: no limit.
     pub max_rooms: usize,
     /// Most messages per second its clients together may send to one node; 0: no limit.
     pub max_messages_per_s: u32,
@@ -154,7 +154,7 @@ impl Config {
         Ok((!all.is_empty()).then(|| Auth::new(all)))
     }
 
-    /// Each tenant's most rooms on one node.
+    /// Each tenant's most rooms in the cluster.
     pub fn room_quotas(&self) -> switchboard_actors::engine::RoomQuotas {
         let limits = self
             .tenants

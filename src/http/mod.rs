@@ -3,6 +3,7 @@
 pub(crate) mod admin;
 mod body;
 mod eio;
+pub(crate) mod load;
 mod mediasoup;
 pub(crate) mod quota;
 mod ratelimit;
@@ -49,8 +50,10 @@ pub struct NodeState {
     pub metrics: Arc<Metrics>,
     /// The access tokens' verifier, when auth is on.
     pub auth: Option<crate::auth::Auth>,
-    /// The tenants' limits on this node.
+    /// The tenants' client limits, and their clients here.
     pub(crate) quotas: quota::Quotas,
+    /// The tenants' room limits, and their rooms homed here (shared with the room engines).
+    pub(crate) room_quotas: Arc<switchboard_actors::engine::RoomQuotas>,
     /// The admin API's way to the whole cluster.
     pub(crate) admin: actix::Addr<admin::desk::AdminDesk>,
     /// This node's clients by their tokens' `sub`, for the admin API.
@@ -72,11 +75,13 @@ impl NodeState {
         config: Config,
         eio: actix::Addr<EioSessions>,
         admin: actix::Addr<admin::desk::AdminDesk>,
+        room_quotas: Arc<switchboard_actors::engine::RoomQuotas>,
     ) -> Self {
         let (drain_tx, drain) = tokio::sync::watch::channel(false);
         Self {
             auth: config.auth().expect("the tokens' keys were checked when the config was loaded"),
             quotas: quota::Quotas::new(&config),
+            room_quotas,
             admin,
             index: actix::Actor::start(admin::index::ClientIndex::default()),
             core,

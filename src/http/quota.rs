@@ -1,7 +1,9 @@
 //! Each tenant's clients on this node, by dialect, and its limits: how many of its clients may
-//! be connected at once, and how many messages per second they may send together. A client
-//! holds a [`Seat`] in its tenant's [`Quota`] while connected (the default tenant's has no
-//! limits); the metrics and the admin API read the counts.
+//! be connected at once (in the whole cluster: its clients on the other nodes, as they last
+//! reported them, count too; see [`super::load`]), and how many messages per second they may
+//! send together to this node. A client holds a [`Seat`] in its tenant's [`Quota`] while
+//! connected (the default tenant's has no limits); the metrics and the admin API read the
+//! counts.
 
 use std::{
     collections::HashMap,
@@ -61,6 +63,8 @@ pub(crate) struct Quota {
     max_clients: usize,
     /// Its clients here now, together.
     clients: AtomicUsize,
+    /// Its clients on the other nodes, as they last reported them.
+    elsewhere: AtomicUsize,
     /// Its clients here now, by dialect (in [`ClientKind::ALL`]'s order).
     by_dialect: [AtomicUsize; 4],
     /// Messages its clients sent, by dialect.
@@ -96,7 +100,7 @@ impl SentCounter {
 
 /// Why a tenant's client was refused a seat.
 #[derive(Debug, thiserror::Error)]
-#[error("tenant {tenant} has its {max} clients on this node")]
+#[error("tenant {tenant} has its {max} clients")]
 pub(crate) struct Full {
     tenant: Tenant,
     max: usize,
@@ -108,6 +112,7 @@ impl Quota {
             tenant,
             max_clients,
             clients: AtomicUsize::new(0),
+            elsewhere: AtomicUsize::new(0),
             by_dialect: Default::default(),
             messages_in: Default::default(),
             messages_out: Default::default(),
@@ -134,12 +139,28 @@ impl Quotas {
         let quota = self.0.get(tenant).unwrap_or_else(|| &self.0[&Tenant::default()]).clone();
         let before = quota.clients.fetch_add(1, Ordering::AcqRel);
         quota.by_dialect[dialect as usize].fetch_add(1, Ordering::AcqRel);
+        let elsewhere = quota.elsewhere.load(Ordering::Acquire);
         let (max, tenant) = (quota.max_clients, quota.tenant.clone());
         let seat = Seat { quota, dialect, listed: None };
-        if max > 0 && before >= max {
+        if max > 0 && before + elsewhere >= max {
             return Err(Full { tenant, max });
         }
         Ok(seat)
+    }
+
+    /// Each tenant with a client limit, and its clients here now.
+    pub(crate) fn limited(&self) -> impl Iterator<Item = (&Tenant, usize)> + '_ {
+        self.0
+            .iter()
+            .filter(|(_, quota)| quota.max_clients > 0)
+            .map(|(tenant, quota)| (tenant, quota.clients.load(Ordering::Acquire)))
+    }
+
+    /// `tenant` has `clients` clients on the other nodes.
+    pub(crate) fn set_elsewhere(&self, tenant: &Tenant, clients: usize) {
+        if let Some(quota) = self.0.get(tenant) {
+            quota.elsewhere.store(clients, Ordering::Release);
+        }
     }
 
     /// Every tenant's clients here now, by dialect.
@@ -271,7 +292,7 @@ mod tests {
         let (a, b) =
             (seat(&acme, ClientKind::Cmd).expect("1"), seat(&acme, ClientKind::Rooms).expect("2"));
         let full = seat(&acme, ClientKind::Cmd).expect_err("a third");
-        assert_eq!(full.to_string(), "tenant acme has its 2 clients on this node");
+        assert_eq!(full.to_string(), "tenant acme has its 2 clients");
         let count = |d| quotas.clients().find(|(t, dd, _)| **t == acme && *dd == d).map(|c| c.2);
         assert_eq!((count(ClientKind::Cmd), count(ClientKind::Rooms)), (Some(1), Some(1)));
         drop(a);
@@ -281,5 +302,11 @@ mod tests {
         assert!(seat(&Tenant::default(), ClientKind::Cmd).expect("no limit").message_in());
         drop((b, c));
         assert!(quotas.clients().all(|(_, _, n)| n == 0), "every seat was given back");
+        // One more on another node: a single place left here.
+        quotas.set_elsewhere(&acme, 1);
+        assert_eq!(quotas.limited().collect::<Vec<_>>(), [(&acme, 0)]);
+        let d = seat(&acme, ClientKind::Cmd).expect("the second in the cluster");
+        assert!(seat(&acme, ClientKind::Cmd).is_err(), "a third in the cluster");
+        drop(d);
     }
 }

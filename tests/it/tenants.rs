@@ -1,7 +1,8 @@
 //! Tenants: each tenant's tokens are checked with its own keys (acme's an HS256 secret, beta's
 //! an ES256 public key from a JWKS file), and put its clients in its own namespace: the same
 //! `cmd` sId, `signals` room, `mediasoup` room and peerName, or `rooms` room in two tenants
-//! never meet, on one node and across three. Each tenant's limits refuse its own clients only.
+//! never meet, on one node and across three. Each tenant's limits refuse its own clients only;
+//! its clients and rooms are counted across the cluster.
 
 use std::path::PathBuf;
 
@@ -16,7 +17,7 @@ use crate::{
         protoo::ProtooPeer,
         raw,
         scratch::Scratch,
-        Client, Node, Place,
+        Client, Node, Place, Redis,
     },
 };
 
@@ -157,7 +158,7 @@ async fn a_tenant_over_its_clients_or_rate_is_refused_and_others_are_not() {
     let _second = Client::register_url(&cmd(acme("a2")), "a2").await;
     let (status, body) = raw::refused(&node, &format!("/cmd?token={}", acme("a3"))).await;
     assert_eq!(status, 429, "{body}");
-    assert_eq!(body, "tenant acme has its 2 clients on this node\n");
+    assert_eq!(body, "tenant acme has its 2 clients\n");
     // beta has no limit.
     let mut betas = Vec::new();
     for i in 0..3 {
@@ -265,8 +266,87 @@ fn a_socket_io_client_over_its_tenants_clients_gets_a_connect_error() {
     let auth = |sub: &str| json!({"auth": {"token": acme(sub)}});
     driver.connect_with("first", 4, &url, Transports::Default, auth("a1")).expect("admitted");
     let refused = driver.connect_with("second", 4, &url, Transports::Default, auth("a2"));
-    assert_eq!(refused, Err("tenant acme has its 1 clients on this node".to_owned()));
+    assert_eq!(refused, Err("tenant acme has its 1 clients".to_owned()));
     // beta is not acme.
     let beta_auth = json!({"auth": {"token": beta("b1")}});
     driver.connect_with("beta", 4, &url, Transports::Default, beta_auth).expect("admitted");
+}
+
+/// acme's signals session `user` (session `<user>1`) on `node`.
+async fn acme_session(node: &Node, user: &str) -> Client {
+    Client::connect_url(&node.ws(&format!("/signals?token={}", acme(user)))).await
+}
+
+/// `client` (acme's `user`) asks to create room `rid`: the ack's code.
+async fn create(client: &mut Client, user: &str, rid: &str) -> Value {
+    let op = json!({"op": {"roomCreating": true}, "rid": rid});
+    signal(client, "join", data("JOIN", user, &format!("{user}1"), op)).await;
+    recv_skipping_lists(client).await["c"].clone()
+}
+
+/// The status of a `cmd` handshake of acme's `sub` on `node`: 101 if admitted (then closed).
+async fn cmd_handshake(node: &Node, sub: &str) -> u16 {
+    match tokio_tungstenite::connect_async(node.ws(&format!("/cmd?token={}", acme(sub)))).await {
+        Ok(_) => 101,
+        Err(tokio_tungstenite::tungstenite::Error::Http(r)) => r.status().as_u16(),
+        Err(e) => panic!("{e}"),
+    }
+}
+
+/// Waits (up to 10 s, trying every 100 ms) until a `cmd` handshake of acme's `sub` on `node`
+/// gets `status`.
+async fn until_handshake(node: &Node, sub: &str, status: u16) {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while cmd_handshake(node, sub).await != status {
+        assert!(tokio::time::Instant::now() < deadline, "{sub}'s handshake never {status}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+/// Waits (up to 10 s, trying every 100 ms) until acme's `b` (`client`) asking to create room
+/// `rid` gets `code`; a room it creates meanwhile it leaves again.
+async fn until_create(client: &mut Client, rid: &str, code: u64) {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let got = create(client, "b", rid).await.as_u64();
+        if got == Some(code) {
+            return;
+        }
+        match got {
+            Some(200) => {
+                signal(client, "leave", data("LEAVE", "b", "b1", json!({"rid": rid}))).await;
+            }
+            Some(4051) => {}
+            other => panic!("creating {rid}: {other:?}"),
+        }
+        assert!(tokio::time::Instant::now() < deadline, "creating {rid} never got {code}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_tenants_clients_and_rooms_are_limited_across_the_cluster() {
+    let dir = Scratch::new("tenants-cluster");
+    let path = config(&dir, "max_clients = 3\nmax_rooms = 1");
+    let args =
+        ["--config", path.to_str().expect("utf-8"), "--signals-heartbeat-timeout-ms", "60000"];
+    let redis = Redis::start();
+    let (n1, n2) = (Node::clustered(&redis, "n1", &args), Node::clustered(&redis, "n2", &args));
+    // acme's one room, r1, on n2; two more clients on n1: its three.
+    let mut holder = acme_session(&n2, "h").await;
+    assert_eq!(create(&mut holder, "h", "r1").await, 200);
+    let mut b = acme_session(&n1, "b").await;
+    let _a = Client::register_url(&n1.ws(&format!("/cmd?token={}", acme("a"))), "a").await;
+    // A fourth client on n1 is refused once n1 has heard from n2 (each admitted try leaves).
+    until_handshake(&n1, "c", 429).await;
+    let (status, body) = raw::refused(&n1, &format!("/cmd?token={}", acme("c"))).await;
+    assert_eq!((status, body.as_str()), (429, "tenant acme has its 3 clients\n"));
+    // A second room, on n1: refused (4051) while r1 is open on n2.
+    until_create(&mut b, "r2", 4051).await;
+    // r1 closes: n1 hears of it and lets b create r2.
+    signal(&mut holder, "leave", data("LEAVE", "h", "h1", json!({"rid": "r1"}))).await;
+    until_create(&mut b, "r2", 200).await;
+    // The holder goes: a third client on n1 is admitted.
+    drop(holder);
+    until_handshake(&n1, "c", 101).await;
 }

@@ -62,6 +62,11 @@ impl Keys {
         format!("{}:hooks:node:{node}", self.prefix)
     }
 
+    /// String: what `node` last reported of its load (expires unless renewed).
+    pub(super) fn report(&self, node: &NodeId) -> String {
+        format!("{}:report:{node}", self.prefix)
+    }
+
     /// Pub/sub channel that `node` reads its messages from.
     pub(super) fn inbox(&self, node: &NodeId) -> String {
         format!("{}:inbox:{node}", self.prefix)

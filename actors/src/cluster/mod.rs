@@ -23,6 +23,7 @@ mod ledger;
 mod liveness;
 #[cfg(test)]
 pub mod memory;
+mod reports;
 mod scripts;
 
 use std::{

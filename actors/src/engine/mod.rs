@@ -133,8 +133,7 @@ pub enum Absent {
     Taken,
     /// The room's home could not be found (Redis is unreachable, or the room is moving).
     Unavailable,
-    /// The command would create the room, and its tenant has all the rooms it may have on this
-    /// node.
+    /// The command would create the room, and its tenant has all the rooms it may have.
     Limited,
 }
 

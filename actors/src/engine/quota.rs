@@ -1,7 +1,8 @@
-//! Each tenant's most rooms homed on one node (its rooms of every dialect together), and how
-//! many it has: a room's shard counts it from its actor's start to its end; a room to be
-//! created past its tenant's limit is refused ([`super::Absent::Limited`]), one moving here
-//! from a dead home is not.
+//! Each tenant's most rooms (its rooms of every dialect together, in the whole cluster), and
+//! how many it has: a room's shard counts those homed here from its actor's start to its end,
+//! and the edge tells what the other nodes last reported ([`RoomQuotas::set_elsewhere`]); a room
+//! to be created past its tenant's limit is refused ([`super::Absent::Limited`]), one moving
+//! here from a dead home is not.
 
 use std::{
     collections::HashMap,
@@ -10,28 +11,33 @@ use std::{
 
 use crate::ids::Tenant;
 
-/// The node's room limits, by tenant (those without one are not counted); fixed at start.
+/// The cluster's room limits, by tenant (those without one are not counted); fixed at start.
 #[derive(Debug, Default)]
 pub struct RoomQuotas(HashMap<Tenant, Counted>);
 
 #[derive(Debug)]
 struct Counted {
     max: usize,
+    /// Its rooms homed here.
     open: AtomicUsize,
+    /// Its rooms homed on the other nodes, as they last reported them.
+    elsewhere: AtomicUsize,
 }
 
 impl RoomQuotas {
-    /// Limits of `limits` (a tenant and its most rooms on this node; 0: none).
+    /// Limits of `limits` (a tenant and its most rooms; 0: none).
     pub fn new(limits: impl IntoIterator<Item = (Tenant, usize)>) -> Self {
         let limited = limits.into_iter().filter(|(_, max)| *max > 0);
-        Self(limited.map(|(t, max)| (t, Counted { max, open: AtomicUsize::new(0) })).collect())
+        let counted =
+            |max| Counted { max, open: AtomicUsize::new(0), elsewhere: AtomicUsize::new(0) };
+        Self(limited.map(|(t, max)| (t, counted(max))).collect())
     }
 
     /// Counts a new room of `tenant`, unless `checked` and the tenant has all its rooms.
     pub(super) fn open(&self, tenant: &Tenant, checked: bool) -> bool {
         let Some(counted) = self.0.get(tenant) else { return true };
         let before = counted.open.fetch_add(1, Ordering::AcqRel);
-        if checked && before >= counted.max {
+        if checked && before + counted.elsewhere.load(Ordering::Acquire) >= counted.max {
             counted.open.fetch_sub(1, Ordering::AcqRel);
             return false;
         }
@@ -42,6 +48,18 @@ impl RoomQuotas {
     pub(super) fn close(&self, tenant: &Tenant) {
         if let Some(counted) = self.0.get(tenant) {
             counted.open.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+
+    /// Each limited tenant's rooms homed here now.
+    pub fn here(&self) -> impl Iterator<Item = (&Tenant, usize)> + '_ {
+        self.0.iter().map(|(tenant, counted)| (tenant, counted.open.load(Ordering::Acquire)))
+    }
+
+    /// `tenant` has `rooms` rooms homed on the other nodes.
+    pub fn set_elsewhere(&self, tenant: &Tenant, rooms: usize) {
+        if let Some(counted) = self.0.get(tenant) {
+            counted.elsewhere.store(rooms, Ordering::Release);
         }
     }
 }
@@ -62,5 +80,17 @@ mod tests {
         assert!(quotas.open(&acme, true), "a place again");
         assert!((0..100).all(|_| quotas.open(&Tenant::new("free").expect("ok"), true)));
         assert!(quotas.open(&Tenant::default(), true));
+    }
+
+    #[test]
+    fn rooms_elsewhere_count_against_the_limit() {
+        let acme = Tenant::new("acme").expect("valid");
+        let quotas = RoomQuotas::new([(acme.clone(), 3)]);
+        quotas.set_elsewhere(&acme, 2);
+        assert!(quotas.open(&acme, true), "a third in the cluster");
+        assert!(!quotas.open(&acme, true), "a fourth");
+        assert_eq!(quotas.here().collect::<Vec<_>>(), [(&acme, 1)]);
+        quotas.set_elsewhere(&acme, 0);
+        assert!(quotas.open(&acme, true), "the others' closed");
     }
 }

@@ -385,7 +385,7 @@ pub enum Refusal {
     NoConsumer(u64),
     /// The peer has as many of these (`transports`, `producers`) as one peer may.
     TooMany(String, usize),
-    /// The room would be new, and its tenant has all the rooms it may have on this node.
+    /// The room would be new, and its tenant has all the rooms it may have.
     RoomLimit,
     /// The parameters cannot be served, for this reason.
     Unsupported(String),

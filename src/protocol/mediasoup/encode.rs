@@ -36,9 +36,7 @@ pub fn refusal(refusal: &Refusal) -> (u16, String) {
         Refusal::ProducerExists(id) => (409, format!("producer {id} exists")),
         Refusal::NoConsumer(id) => (404, format!("no consumer {id} of this peer's")),
         Refusal::TooMany(what, most) => (429, format!("a peer may have at most {most} {what}")),
-        Refusal::RoomLimit => {
-            (429, "the tenant has all the rooms it may have on this node".to_owned())
-        }
+        Refusal::RoomLimit => (429, "the tenant has all the rooms it may have".to_owned()),
         Refusal::Unsupported(why) => (400, why.clone()),
         Refusal::Media(why) => (500, why.clone()),
         Refusal::Unavailable => (503, "the room's node cannot be reached now; try again".into()),

@@ -219,7 +219,7 @@ pub fn refusal(kind: ErrorKind) -> &'static str {
         ErrorKind::DeliveryFailed => "could not deliver, try again",
         ErrorKind::Internal => "internal error",
         ErrorKind::Forbidden => "not permitted by the access token",
-        ErrorKind::LimitReached => "the tenant has all the rooms it may have on this node",
+        ErrorKind::LimitReached => "the tenant has all the rooms it may have",
     }
 }
 

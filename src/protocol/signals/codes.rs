@@ -49,7 +49,7 @@ pub fn code(refusal: Refusal) -> (u16, &'static str) {
         Refusal::MediaFailed => (500, "the media server failed"),
         Refusal::Unavailable => (500, "the room cannot be reached right now; try again"),
         // Not permitted, as a token's refusal is: the tenant may create no more rooms here.
-        Refusal::RoomLimit => (4051, "the tenant has all the rooms it may have on this node"),
+        Refusal::RoomLimit => (4051, "the tenant has all the rooms it may have"),
     }
 }
 

@@ -35,8 +35,7 @@ pub enum Refusal {
     /// The room's home could not be reached (Redis is down, or the room is moving to a
     /// new home after its node died); the client may try again.
     Unavailable,
-    /// The JOIN would create the room, and the tenant has all the rooms it may have on this
-    /// node.
+    /// The JOIN would create the room, and the tenant has all the rooms it may have.
     RoomLimit,
 }
 
