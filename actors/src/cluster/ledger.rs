@@ -115,17 +115,26 @@ return tally
     ))
 });
 
-/// Sweeps a dead node: its participants leave their rooms; the rooms homed on it close (those
-/// that outlive their home only once nobody is left to rebuild them). Idempotent. KEYS: none.
-/// ARGV: dead node, recorder, at, max waiting, nodes' prefix. Returns `{added, dropped}`.
+/// Sweeps a dead node: its participants leave their rooms; the rooms homed on a dead node
+/// close (those that outlive their home only once nobody is left to rebuild them). A home is
+/// dead if it is this node, or has not heartbeated within the TTL. Idempotent. KEYS: none.
+/// ARGV: dead node, recorder, at, max waiting, nodes' prefix, the liveness set, TTL (ms).
+/// Returns `{added, dropped}`.
 static SWEEP: LazyLock<Script> = LazyLock::new(|| {
     Script::new(&format!(
         "{LIB}{}",
         r"
 local dead, node, at, max, np = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5]
+local t = redis.call('TIME')
+local cutoff = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) - tonumber(ARGV[7])
+local function gone(home)
+  if home == dead then return true end
+  local score = redis.call('ZSCORE', ARGV[6], home)
+  return not score or tonumber(score) < cutoff
+end
 for _, r in ipairs(redis.call('SMEMBERS', np .. dead)) do
   local home = redis.call('HGET', r, 'home')
-  if home == dead and redis.call('HGET', r, 'outlives') ~= '1' then
+  if home and gone(home) and redis.call('HGET', r, 'outlives') ~= '1' then
     close(r, node, at, max, np)
   elseif home then
     local fields, left = redis.call('HGETALL', r), 0
@@ -140,7 +149,7 @@ for _, r in ipairs(redis.call('SMEMBERS', np .. dead)) do
         end
       end
     end
-    if home == dead and left == 0 then close(r, node, at, max, np) end
+    if left == 0 and gone(home) then close(r, node, at, max, np) end
   end
 end
 redis.call('DEL', np .. dead)
@@ -224,7 +233,9 @@ impl Cluster {
             .arg(self.inner.node.name())
             .arg(at)
             .arg(MAX_WAITING)
-            .arg(self.nodes_prefix());
+            .arg(self.nodes_prefix())
+            .arg(self.inner.keys.nodes())
+            .arg(u64::try_from(self.inner.config.node_ttl.as_millis()).unwrap_or(u64::MAX));
         let (added, dropped): (i64, i64) = self.invoke(inv).await?;
         if dropped > 0 {
             log::warn!(

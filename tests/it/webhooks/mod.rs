@@ -6,6 +6,7 @@
 //! TLS.
 
 mod death;
+mod redis_loss;
 mod tls;
 
 use std::time::Duration;

@@ -4,7 +4,7 @@
 
 use actix::{Context, Handler, Message};
 
-use super::{Origin, Phase, Place, RoomActor};
+use super::{hooks::where_is, Origin, Phase, Place, RoomActor};
 use crate::{
     engine::{shard::Input, wire::Wire, Out, Rules},
     ids::NodeId,
@@ -94,9 +94,24 @@ impl<R: Rules> Handler<Adopt<R>> for RoomActor<R> {
             self.track(&member, origin);
             survivors.push((member, survivor));
         }
+        // Every survivor in the room is announced (the ledger knows them already), whether
+        // or not the rules tell it anything.
+        let adopted: Vec<R::Member> = match self.announced {
+            Some(_) => survivors.iter().map(|(m, _)| m.clone()).collect(),
+            None => Vec::new(),
+        };
         let mut out = Out::<R>::new();
         self.rules.adopt(&self.name, survivors, &mut out);
         self.settle(out, None, ctx);
+        if let Some(announced) = self.announced.as_mut().filter(|_| self.phase == Phase::Open) {
+            for member in adopted.iter().filter(|m| self.rules.has(m)) {
+                announced.present(
+                    &self.name,
+                    member,
+                    where_is(&self.members, member, &self.engine),
+                );
+            }
+        }
     }
 }
 

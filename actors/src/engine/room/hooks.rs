@@ -2,6 +2,7 @@
 //! rooms: its participants as they come and go, its creation before its first participant and
 //! its close after its last. Held by the room's actor, boxed, only for such rooms.
 
+use super::Place;
 use crate::{
     engine::{Engine, Rules},
     hooks::{HookKind, HookSink, RoomHook},
@@ -80,6 +81,19 @@ impl<R: Rules> Announced<R> {
         self.tell(room, HookKind::ParticipantJoined, Some((member, at)));
     }
 
+    /// The cluster's ledger may have lost the room (Redis lost its data, or swept this node
+    /// while it was cut off): the room and its participants are announced again (the ledger
+    /// adds events only for what it does not know).
+    pub(super) fn retell(&mut self, room: &RoomId) {
+        if !self.created {
+            return;
+        }
+        self.tell(room, HookKind::RoomCreated, None);
+        for (member, at) in self.participants.clone() {
+            self.tell(room, HookKind::ParticipantJoined, Some((&member, &at)));
+        }
+    }
+
     /// `member` is out of the room: announced as left if it was in.
     pub(super) fn absent(&mut self, room: &RoomId, member: &R::Member) {
         let Some(i) = self.participants.iter().position(|(m, _)| m == member) else { return };
@@ -95,5 +109,17 @@ impl<R: Rules> Announced<R> {
         if std::mem::take(&mut self.created) {
             self.tell(room, HookKind::RoomClosed, None);
         }
+    }
+}
+
+/// The node `member` of `members` is connected to.
+pub(super) fn where_is<'a, R: Rules>(
+    members: &'a [(R::Member, Place)],
+    member: &R::Member,
+    engine: &'a Engine<R>,
+) -> &'a NodeId {
+    match members.iter().find(|(m, _)| m == member) {
+        Some((_, Place::There(node))) => node,
+        _ => engine.node(),
     }
 }

@@ -245,11 +245,11 @@ impl<R: Rules> RoomActor<R> {
             } else {
                 let touched = sender.iter().chain(out.iter().map(|(m, _)| m));
                 for member in touched.filter(|m| self.rules.has(m)) {
-                    let at = match self.members.iter().find(|(m, _)| m == member) {
-                        Some((_, Place::There(node))) => node,
-                        _ => self.engine.node(),
-                    };
-                    announced.present(&self.name, member, at);
+                    announced.present(
+                        &self.name,
+                        member,
+                        hooks::where_is(&self.members, member, &self.engine),
+                    );
                 }
                 for member in &departed {
                     announced.absent(&self.name, member);
@@ -470,6 +470,9 @@ impl<R: Rules> RoomActor<R> {
             Ok(seq) => {
                 this.claim = Some(seq);
                 this.reclaimed(true);
+                if let Some(announced) = &mut this.announced {
+                    announced.retell(&this.name);
+                }
             }
             Err(ClusterError::Taken) if this.phase == Phase::Open => {
                 this.reclaimed(false);
