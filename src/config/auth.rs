@@ -78,7 +78,8 @@ pub struct TenantSection {
     pub max_clients: usize,
     /// Most of its rooms (of every dialect) at once, in the whole cluster; 0: no limit.
     pub max_rooms: usize,
-    /// Most messages per second its clients together may send to one node; 0: no limit.
+    /// Most messages per second its clients together may send, to the whole cluster; 0: no
+    /// limit.
     pub max_messages_per_s: u32,
     /// Where its rooms' events are posted (`http://…` or `https://…`); empty: nowhere.
     pub webhook_url: String,

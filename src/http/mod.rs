@@ -236,6 +236,15 @@ async fn metrics(node: web::Data<NodeState>) -> HttpResponse {
             "switchboard_clients{{dialect=\"{dialect}\",tenant=\"{tenant}\"}} {clients}\n"
         ));
     }
+    body.push_str(
+        "# HELP switchboard_tenant_message_rate Messages per second this node lets a tenant's \
+         clients send together: what its other nodes leave of max_messages_per_s, at least an \
+         even share.\n# TYPE switchboard_tenant_message_rate gauge\n",
+    );
+    for (tenant, rate) in node.quotas.rate_shares() {
+        let tenant = tenant.name().unwrap_or_default();
+        body.push_str(&format!("switchboard_tenant_message_rate{{tenant=\"{tenant}\"}} {rate}\n"));
+    }
     let messages: Vec<_> = node.quotas.messages().collect();
     // The node's totals, summed from the per-tenant counts (one counter per message, not two).
     for (name, help, total) in [
@@ -246,7 +255,7 @@ async fn metrics(node: web::Data<NodeState>) -> HttpResponse {
         ),
         (
             "switchboard_frames_out_total",
-            "Messages sent to clients of the WebSocket dialects.",
+            "Messages sent to clients.",
             messages.iter().map(|m| m.3).sum(),
         ),
     ] {
@@ -254,7 +263,7 @@ async fn metrics(node: web::Data<NodeState>) -> HttpResponse {
     }
     for (name, help, pick) in [
         ("switchboard_messages_in_total", "Messages received from clients (WebSocket text frames, Socket.IO events), by dialect and tenant.", 0),
-        ("switchboard_messages_out_total", "Messages sent to clients of the WebSocket dialects (cmd, signals, mediasoup), by dialect and tenant.", 1),
+        ("switchboard_messages_out_total", "Messages sent to clients (WebSocket text frames, Socket.IO packets), by dialect and tenant.", 1),
     ] {
         body.push_str(&format!("# HELP {name} {help}\n# TYPE {name} counter\n"));
         for (tenant, kind, inbound, outbound) in &messages {

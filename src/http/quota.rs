@@ -1,14 +1,14 @@
 //! Each tenant's clients on this node, by dialect, and its limits: how many of its clients may
-//! be connected at once (in the whole cluster: its clients on the other nodes, as they last
-//! reported them, count too; see [`super::load`]), and how many messages per second they may
-//! send together to this node. A client holds a [`Seat`] in its tenant's [`Quota`] while
-//! connected (the default tenant's has no limits); the metrics and the admin API read the
-//! counts.
+//! be connected at once, and how many messages per second they may send together. Both hold
+//! across the cluster ([`super::load`]): its clients on the other nodes, as they last reported
+//! them, count too, and this node lets them send what the others leave of the rate (at least
+//! its even share). A client holds a [`Seat`] in its tenant's [`Quota`] while connected (the
+//! default tenant's has no limits); the metrics and the admin API read the counts.
 
 use std::{
     collections::HashMap,
     sync::{
-        atomic::{AtomicU64, AtomicUsize, Ordering},
+        atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering},
         Arc,
     },
     time::Instant,
@@ -71,6 +71,9 @@ pub(crate) struct Quota {
     messages_in: [AtomicU64; 4],
     /// Messages its clients were sent, by dialect.
     messages_out: [AtomicU64; 4],
+    /// 0: none.
+    max_messages_per_s: u32,
+    /// Its clients' messages to this node: at most this node's share of the rate.
     rate: Option<Gcra>,
 }
 
@@ -116,6 +119,7 @@ impl Quota {
             by_dialect: Default::default(),
             messages_in: Default::default(),
             messages_out: Default::default(),
+            max_messages_per_s,
             rate: (max_messages_per_s > 0).then(|| Gcra::new(max_messages_per_s)),
         }
     }
@@ -148,19 +152,34 @@ impl Quotas {
         Ok(seat)
     }
 
-    /// Each tenant with a client limit, and its clients here now.
-    pub(crate) fn limited(&self) -> impl Iterator<Item = (&Tenant, usize)> + '_ {
-        self.0
-            .iter()
-            .filter(|(_, quota)| quota.max_clients > 0)
-            .map(|(tenant, quota)| (tenant, quota.clients.load(Ordering::Acquire)))
+    /// Each tenant with a client or message limit: its clients here now, and the messages they
+    /// ever sent here.
+    pub(crate) fn limited(&self) -> impl Iterator<Item = (&Tenant, usize, u64)> + '_ {
+        let limited = |quota: &Quota| quota.max_clients > 0 || quota.max_messages_per_s > 0;
+        self.0.iter().filter(move |(_, quota)| limited(quota)).map(|(tenant, quota)| {
+            let sent = quota.messages_in.iter().map(|n| n.load(Ordering::Relaxed)).sum();
+            (tenant, quota.clients.load(Ordering::Acquire), sent)
+        })
     }
 
-    /// `tenant` has `clients` clients on the other nodes.
-    pub(crate) fn set_elsewhere(&self, tenant: &Tenant, clients: usize) {
-        if let Some(quota) = self.0.get(tenant) {
-            quota.elsewhere.store(clients, Ordering::Release);
+    /// What `tenant` holds on the other nodes (`peers` of them): `clients` clients, whose
+    /// messages come at `rate` a second. This node's share of its message rate is what they
+    /// leave, and at least an even share.
+    pub(crate) fn set_elsewhere(&self, tenant: &Tenant, clients: usize, rate: u64, peers: usize) {
+        let Some(quota) = self.0.get(tenant) else { return };
+        quota.elsewhere.store(clients, Ordering::Release);
+        if let Some(gcra) = &quota.rate {
+            let max = u64::from(quota.max_messages_per_s);
+            let even = max.div_ceil(peers as u64 + 1);
+            let share = max.saturating_sub(rate).max(even).max(1);
+            gcra.set_rate(u32::try_from(share).unwrap_or(u32::MAX));
         }
+    }
+
+    /// Each tenant with a message limit, and the messages per second this node lets its
+    /// clients send.
+    pub(crate) fn rate_shares(&self) -> impl Iterator<Item = (&Tenant, u32)> + '_ {
+        self.0.iter().filter_map(|(tenant, quota)| Some((tenant, quota.rate.as_ref()?.rate())))
     }
 
     /// Every tenant's clients here now, by dialect.
@@ -223,23 +242,46 @@ impl Drop for Seat {
 }
 
 /// A rate limit shared by many clients without a lock (the generic cell rate algorithm):
-/// `rate` messages per second, in bursts of up to `rate`.
+/// `rate` messages per second, in bursts of up to `rate`; the rate may change at any time.
 #[derive(Debug)]
 struct Gcra {
     epoch: Instant,
+    /// Messages per second.
+    rate: AtomicU32,
     /// Nanoseconds between two messages at the sustained rate.
-    interval: u64,
+    interval: AtomicU64,
     /// How far ahead of now the next message's time may run (the burst).
-    tolerance: u64,
+    tolerance: AtomicU64,
     /// The theoretical arrival time of the next message, in nanoseconds since `epoch`.
     tat: AtomicU64,
 }
 
 impl Gcra {
     fn new(rate: u32) -> Self {
-        let interval = 1_000_000_000 / u64::from(rate.max(1));
-        let tolerance = interval * u64::from(rate.max(1) - 1);
-        Self { epoch: Instant::now(), interval, tolerance, tat: AtomicU64::new(0) }
+        let gcra = Self {
+            epoch: Instant::now(),
+            rate: AtomicU32::new(0),
+            interval: AtomicU64::new(0),
+            tolerance: AtomicU64::new(0),
+            tat: AtomicU64::new(0),
+        };
+        gcra.set_rate(rate);
+        gcra
+    }
+
+    /// From now on, `rate` messages per second (at least one).
+    fn set_rate(&self, rate: u32) {
+        let rate = rate.max(1);
+        if self.rate.swap(rate, Ordering::Relaxed) == rate {
+            return;
+        }
+        let interval = 1_000_000_000 / u64::from(rate);
+        self.interval.store(interval, Ordering::Relaxed);
+        self.tolerance.store(interval * u64::from(rate - 1), Ordering::Relaxed);
+    }
+
+    fn rate(&self) -> u32 {
+        self.rate.load(Ordering::Relaxed)
     }
 
     fn allow(&self) -> bool {
@@ -247,15 +289,17 @@ impl Gcra {
     }
 
     fn allow_at(&self, now: u64) -> bool {
+        let (interval, tolerance) =
+            (self.interval.load(Ordering::Relaxed), self.tolerance.load(Ordering::Relaxed));
         let mut tat = self.tat.load(Ordering::Acquire);
         loop {
             let start = tat.max(now);
-            if start - now > self.tolerance {
+            if start - now > tolerance {
                 return false;
             }
             match self.tat.compare_exchange_weak(
                 tat,
-                start + self.interval,
+                start + interval,
                 Ordering::AcqRel,
                 Ordering::Acquire,
             ) {
@@ -278,6 +322,11 @@ mod tests {
         assert!(gcra.allow_at(100_000_000) && !gcra.allow_at(150_000_000));
         let later = 60_000_000_000;
         assert_eq!((0..20).filter(|_| gcra.allow_at(later)).count(), 10);
+        // Halved: five a second, in bursts of five.
+        gcra.set_rate(5);
+        let later = 120_000_000_000;
+        assert_eq!((0..20).filter(|_| gcra.allow_at(later)).count(), 5);
+        assert_eq!(gcra.rate(), 5);
     }
 
     #[test]
@@ -303,10 +352,27 @@ mod tests {
         drop((b, c));
         assert!(quotas.clients().all(|(_, _, n)| n == 0), "every seat was given back");
         // One more on another node: a single place left here.
-        quotas.set_elsewhere(&acme, 1);
-        assert_eq!(quotas.limited().collect::<Vec<_>>(), [(&acme, 0)]);
+        quotas.set_elsewhere(&acme, 1, 0, 1);
+        assert_eq!(quotas.limited().collect::<Vec<_>>(), [(&acme, 0, 0)]);
         let d = seat(&acme, ClientKind::Cmd).expect("the second in the cluster");
         assert!(seat(&acme, ClientKind::Cmd).is_err(), "a third in the cluster");
         drop(d);
+    }
+
+    #[test]
+    fn a_node_lets_a_tenant_send_what_the_others_leave_of_its_rate_and_at_least_its_share() {
+        let config: Config =
+            toml::from_str("[tenants.acme]\nsecret = \"s\"\nmax_messages_per_s = 100")
+                .expect("parses");
+        let quotas = Quotas::new(&config);
+        let acme = Tenant::new("acme").expect("valid");
+        let share = || quotas.rate_shares().find(|(t, _)| **t == acme).map(|(_, r)| r);
+        assert_eq!(share(), Some(100), "alone");
+        for ((rate, peers), expected) in
+            [((10, 1), 90), ((80, 1), 50), ((0, 1), 100), ((400, 3), 25), ((0, 0), 100)]
+        {
+            quotas.set_elsewhere(&acme, 0, rate, peers);
+            assert_eq!(share(), Some(expected), "{rate}/s on {peers} others");
+        }
     }
 }

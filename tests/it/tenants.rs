@@ -350,3 +350,74 @@ async fn a_tenants_clients_and_rooms_are_limited_across_the_cluster() {
     drop(holder);
     until_handshake(&n1, "c", 101).await;
 }
+
+/// The messages per second `node` lets acme's clients send (its share of acme's rate).
+async fn rate_share(node: &Node) -> u64 {
+    let (_, text) = crate::support::node::http_get(node.addr, "/metrics").await.expect("answers");
+    let series = "switchboard_tenant_message_rate{tenant=\"acme\"} ";
+    let line = text.lines().find_map(|l| l.strip_prefix(series));
+    line.and_then(|v| v.parse().ok()).unwrap_or_else(|| panic!("no {series}:\n{text}"))
+}
+
+/// Waits (up to 15 s) until `node`'s share of acme's rate is `share`.
+async fn until_share(node: &Node, share: u64) {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
+    while rate_share(node).await != share {
+        assert!(tokio::time::Instant::now() < deadline, "{}'s share never {share}", node.id());
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_tenants_message_rate_is_shared_across_the_cluster() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    const UNKNOWN: &str = r#"{"cmd":"no-such-cmd"}"#;
+    let dir = Scratch::new("tenants-rate");
+    let path = config(&dir, "max_messages_per_s = 20");
+    let args = ["--config", path.to_str().expect("utf-8")];
+    let redis = Redis::start();
+    let (n1, n2) = (Node::clustered(&redis, "n1", &args), Node::clustered(&redis, "n2", &args));
+    assert_eq!(rate_share(&n1).await, 20, "alone, all of it");
+    // A client on n2 sends 14 messages a second (its node lets it: n1 sends none): n1 is left
+    // its even share, 10.
+    let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+    let url = n2.ws(&format!("/cmd?token={}", acme("steady")));
+    let steady = tokio::spawn(async move {
+        let (ws, _) = tokio_tungstenite::connect_async(url).await.expect("admitted");
+        let (mut sink, mut stream) = ws.split();
+        let mut tick = tokio::time::interval(std::time::Duration::from_millis(70));
+        loop {
+            tokio::select! {
+                _ = &mut stopped => return,
+                _ = tick.tick() => {
+                    sink.send(Message::text(UNKNOWN)).await.expect("the steady client stays");
+                }
+                frame = stream.next() => {
+                    assert!(matches!(frame, Some(Ok(Message::Text(_)))), "{frame:?}");
+                }
+            }
+        }
+    });
+    until_share(&n1, 10).await;
+    // 15 at once from a client of n1: past its share, closed as a client over its rate is.
+    let mut burst = Client::connect_url(&n1.ws(&format!("/cmd?token={}", acme("b")))).await;
+    for _ in 0..15 {
+        if burst.try_send_text(UNKNOWN).await.is_err() {
+            break;
+        }
+    }
+    let ended = burst.expect_end().await;
+    assert!(matches!(ended, Ended::Close(1008)), "{ended:?}");
+    // The steady client stops: n1 has all of it again, and 15 at once pass.
+    stop.send(()).expect("the steady client runs");
+    steady.await.expect("the steady client was never cut off");
+    until_share(&n1, 20).await;
+    let mut burst = Client::connect_url(&n1.ws(&format!("/cmd?token={}", acme("c")))).await;
+    for _ in 0..15 {
+        burst.send_text(UNKNOWN).await;
+    }
+    for _ in 0..15 {
+        assert_eq!(burst.recv().await["cmd"], "error");
+    }
+}
