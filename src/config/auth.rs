@@ -155,13 +155,14 @@ impl Config {
         Ok((!all.is_empty()).then(|| Auth::new(all)))
     }
 
-    /// Each tenant's most rooms in the cluster.
+    /// Each tenant (the default one among them) and its most rooms in the cluster.
     pub fn room_quotas(&self) -> switchboard_actors::engine::RoomQuotas {
         let limits = self
             .tenants
             .iter()
             .filter_map(|(name, section)| Some((Tenant::new(name)?, section.max_rooms)));
-        switchboard_actors::engine::RoomQuotas::new(limits)
+        let all = std::iter::once((Tenant::default(), 0)).chain(limits);
+        switchboard_actors::engine::RoomQuotas::new(all)
     }
 
     /// Where each tenant's rooms' events are posted; an error says which webhook is wrong.

@@ -75,7 +75,7 @@ async fn exchange(node: &NodeState, cluster: &Cluster, sent: &mut Sent) {
         let figures = load(&mut mine, tenant);
         (figures[0], figures[2]) = (clients as u64, rate.round() as u64);
     }
-    for (tenant, rooms) in node.room_quotas.here() {
+    for (tenant, rooms) in node.room_quotas.limited_here() {
         load(&mut mine, tenant)[1] = rooms as u64;
     }
     let body = serde_json::to_string(&mine).unwrap_or_default();

@@ -237,6 +237,14 @@ async fn metrics(node: web::Data<NodeState>) -> HttpResponse {
         ));
     }
     body.push_str(
+        "# HELP switchboard_tenant_rooms Rooms homed on this node, of every dialect, by tenant.\n\
+         # TYPE switchboard_tenant_rooms gauge\n",
+    );
+    for (tenant, rooms) in node.room_quotas.here() {
+        let tenant = tenant.name().unwrap_or_default();
+        body.push_str(&format!("switchboard_tenant_rooms{{tenant=\"{tenant}\"}} {rooms}\n"));
+    }
+    body.push_str(
         "# HELP switchboard_tenant_message_rate Messages per second this node lets a tenant's \
          clients send together: what its other nodes leave of max_messages_per_s, at least an \
          even share.\n# TYPE switchboard_tenant_message_rate gauge\n",

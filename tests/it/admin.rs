@@ -161,8 +161,12 @@ async fn any_node_lists_the_clusters_nodes_and_rooms_per_tenant_and_drains_a_nod
     assert_eq!(value(&on_n1, r#"switchboard_clients{dialect="cmd",tenant="acme"}"#), 1.0);
     assert_eq!(value(&on_n1, r#"switchboard_clients{dialect="mediasoup",tenant=""}"#), 1.0);
     assert_eq!(value(&on_n1, r#"switchboard_refusals_total{status="401"}"#), 1.0);
+    // Rooms by tenant: the default tenant's mediasoup room on n1, acme's signals room on n2.
+    assert_eq!(value(&on_n1, r#"switchboard_tenant_rooms{tenant=""}"#), 1.0);
+    assert_eq!(value(&on_n1, r#"switchboard_tenant_rooms{tenant="acme"}"#), 0.0);
     assert!(value(&on_n1, "switchboard_redis_rtt_seconds") > 0.0);
     let on_n2 = metrics(n2).await;
+    assert_eq!(value(&on_n2, r#"switchboard_tenant_rooms{tenant="acme"}"#), 1.0);
     assert!(
         value(&on_n2, r#"switchboard_messages_in_total{dialect="signals",tenant="acme"}"#) >= 1.0
     );
