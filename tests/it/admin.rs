@@ -152,11 +152,7 @@ async fn any_node_lists_the_clusters_nodes_and_rooms_per_tenant_and_drains_a_nod
         let addr = node.addr;
         async move { http_bearer(addr, "GET", "/metrics", None).await.expect("answers").1 }
     };
-    let value = |text: &str, series: &str| -> f64 {
-        let line = text.lines().find(|l| l.starts_with(&format!("{series} ")));
-        line.and_then(|l| l.rsplit(' ').next()?.parse().ok())
-            .unwrap_or_else(|| panic!("no {series}:\n{text}"))
-    };
+    let value = crate::support::node::metric;
     let on_n1 = metrics(n1).await;
     assert_eq!(value(&on_n1, r#"switchboard_clients{dialect="cmd",tenant="acme"}"#), 1.0);
     assert_eq!(value(&on_n1, r#"switchboard_clients{dialect="mediasoup",tenant=""}"#), 1.0);

@@ -8,18 +8,11 @@ use tokio_tungstenite::tungstenite::Message;
 use crate::{
     signals::signal,
     support::{
-        node::{http_get, http_post},
+        node::{http_get, http_post, metric as value},
         protoo::ProtooPeer,
         Client, Node,
     },
 };
-
-/// The value of `series` in the exposition `text`.
-fn value(text: &str, series: &str) -> f64 {
-    let line = text.lines().find(|l| l.starts_with(&format!("{series} ")));
-    line.and_then(|l| l.rsplit(' ').next()?.parse().ok())
-        .unwrap_or_else(|| panic!("no {series}:\n{text}"))
-}
 
 /// The series of `dialect`'s refusals with `code`.
 fn refusals(dialect: &str, code: &str) -> String {

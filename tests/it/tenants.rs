@@ -354,9 +354,7 @@ async fn a_tenants_clients_and_rooms_are_limited_across_the_cluster() {
 /// The messages per second `node` lets acme's clients send (its share of acme's rate).
 async fn rate_share(node: &Node) -> u64 {
     let (_, text) = crate::support::node::http_get(node.addr, "/metrics").await.expect("answers");
-    let series = "switchboard_tenant_message_rate{tenant=\"acme\"} ";
-    let line = text.lines().find_map(|l| l.strip_prefix(series));
-    line.and_then(|v| v.parse().ok()).unwrap_or_else(|| panic!("no {series}:\n{text}"))
+    crate::support::node::metric(&text, r#"switchboard_tenant_message_rate{tenant="acme"}"#) as u64
 }
 
 /// Waits (up to 15 s) until `node`'s share of acme's rate is `share`.

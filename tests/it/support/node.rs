@@ -274,3 +274,11 @@ async fn request(addr: SocketAddr, raw: String) -> Option<(u16, String)> {
     let body = buf.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
     Some((status, body))
 }
+
+/// The value of `series` (its name and labels, as exported) in the Prometheus exposition
+/// `text`; fails the test if it is not there.
+pub fn metric(text: &str, series: &str) -> f64 {
+    let line = text.lines().find(|l| l.starts_with(&format!("{series} ")));
+    line.and_then(|l| l.rsplit(' ').next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no {series}:\n{text}"))
+}
